@@ -1,0 +1,356 @@
+//! `fstore.toml`: where the offline Delta tables live, which secrets backend holds credentials, and
+//! the named online stores. Relative paths are resolved against the directory of the file that
+//! names them (or the working directory for the built-in defaults). Parse errors name the file,
+//! line and key; unknown keys are errors, so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+use crate::secret_prefix::SecretPrefix;
+
+/// Default place for everything the embedded default writes.
+pub const DEFAULT_DATA_DIR: &str = "fstore-data";
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "FSTORE_CONFIG";
+/// Config file looked up in the working directory.
+pub const CONFIG_FILE: &str = "fstore.toml";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub offline: OfflineConfig,
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+    #[serde(default)]
+    pub stores: BTreeMap<String, StoreConfig>,
+    /// The file this came from, if any.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineConfig {
+    /// A local directory or an `s3://bucket/prefix` URL.
+    pub root: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    /// Allow plain HTTP to `endpoint` (local S3-compatible servers).
+    pub allow_http: Option<bool>,
+    #[serde(default, deserialize_with = "de_opt_prefix")]
+    pub credentials_secret_prefix: Option<SecretPrefix>,
+}
+
+impl Default for OfflineConfig {
+    fn default() -> Self {
+        Self {
+            root: format!("./{DEFAULT_DATA_DIR}/offline"),
+            region: None,
+            endpoint: None,
+            allow_http: None,
+            credentials_secret_prefix: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretsBackend {
+    /// An encrypted file.
+    #[default]
+    Local,
+    /// `FSTORE_SECRET_<SCOPE>_<KEY>` environment variables.
+    Env,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    #[serde(default)]
+    pub backend: SecretsBackend,
+    /// Path of the encrypted secrets file for the `local` backend.
+    pub path: Option<PathBuf>,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        Self {
+            backend: SecretsBackend::Local,
+            path: None,
+        }
+    }
+}
+
+/// One named online store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    Sqlite(SqliteConfig),
+    Mysql(MysqlConfig),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    Disabled,
+    #[default]
+    Preferred,
+    Required,
+    VerifyIdentity,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlConfig {
+    pub host: String,
+    #[serde(default = "default_mysql_port")]
+    pub port: u16,
+    #[serde(default = "default_mysql_database", deserialize_with = "de_database")]
+    pub database: String,
+    #[serde(default, deserialize_with = "de_opt_prefix")]
+    pub read_secret_prefix: Option<SecretPrefix>,
+    #[serde(default, deserialize_with = "de_opt_prefix")]
+    pub write_secret_prefix: Option<SecretPrefix>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// Seconds to wait for a connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Largest connection pool (serving).
+    #[serde(default = "default_pool_max")]
+    pub pool_max: usize,
+}
+
+fn default_mysql_port() -> u16 {
+    3306
+}
+fn default_mysql_database() -> String {
+    "feature_store".into()
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_pool_max() -> usize {
+    32
+}
+
+fn de_opt_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretPrefix>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| SecretPrefix::parse(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+fn de_database<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::ident::validate_database_name(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut stores = BTreeMap::new();
+        stores.insert(
+            "local".to_string(),
+            StoreConfig::Sqlite(SqliteConfig {
+                path: PathBuf::from(format!("./{DEFAULT_DATA_DIR}/online.db")),
+            }),
+        );
+        Self {
+            offline: OfflineConfig::default(),
+            secrets: SecretsConfig::default(),
+            stores,
+            source: None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a config document. `path` is only used in error messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: describe_toml_error(text, &e),
+        })?;
+        if cfg.stores.is_empty() {
+            cfg.stores = Config::default().stores;
+        }
+        for name in cfg.stores.keys() {
+            crate::ident::validate_online_table_name(name).map_err(|_| Error::Config {
+                path: path.to_path_buf(),
+                message: format!(
+                    "store name `{name}` in [stores.{name}] may only hold letters, digits and `_`"
+                ),
+            })?;
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        cfg.resolve_relative_paths(&base);
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Reads the config file: `explicit` if given, else `$FSTORE_CONFIG`, else `./fstore.toml` if it
+    /// exists, else the built-in defaults (the embedded store under `./fstore-data`).
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        let from_env = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
+        let path = match explicit.map(Path::to_path_buf).or(from_env) {
+            Some(p) => p,
+            None => {
+                let p = PathBuf::from(CONFIG_FILE);
+                if !p.exists() {
+                    return Ok(Self::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+            path: path.clone(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        let join = |p: &Path| {
+            if p.is_relative() {
+                base.join(p)
+            } else {
+                p.to_path_buf()
+            }
+        };
+        if !self.offline.root.contains("://") {
+            self.offline.root = join(Path::new(&self.offline.root)).to_string_lossy().into_owned();
+        }
+        if let Some(p) = &self.secrets.path {
+            self.secrets.path = Some(join(p));
+        }
+        for store in self.stores.values_mut() {
+            if let StoreConfig::Sqlite(s) = store {
+                s.path = join(&s.path);
+            }
+        }
+    }
+
+    /// Looks up a store by name; `None` picks the only store when there is exactly one.
+    pub fn store(&self, name: Option<&str>) -> Result<(String, &StoreConfig)> {
+        let known = || {
+            let names: Vec<&str> = self.stores.keys().map(String::as_str).collect();
+            if names.is_empty() {
+                "no stores are configured".to_string()
+            } else {
+                format!("configured stores: {}", names.join(", "))
+            }
+        };
+        match name {
+            Some(n) => self
+                .stores
+                .get(n)
+                .map(|s| (n.to_string(), s))
+                .ok_or_else(|| Error::UnknownStore {
+                    name: n.to_string(),
+                    known: known(),
+                }),
+            None if self.stores.len() == 1 => {
+                let (n, s) = self.stores.iter().next().expect("one store");
+                Ok((n.clone(), s))
+            }
+            None => Err(Error::UnknownStore {
+                name: "(none given)".into(),
+                known: format!("pass --store; {}", known()),
+            }),
+        }
+    }
+}
+
+/// Turns a toml error into "line L, column C: message (key `a.b`)".
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let line_text = text.lines().nth(line - 1).unwrap_or("").trim();
+            let key = line_text
+                .split_once('=')
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !k.starts_with('['));
+            match key {
+                Some(k) => format!("line {line}, column {col}, key `{k}`: {msg}"),
+                None => format!("line {line}, column {col}: {msg} (at `{line_text}`)"),
+            }
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[offline]
+root = "./data/offline"
+
+[secrets]
+backend = "env"
+
+[stores.aurora]
+kind = "mysql"
+host = "feature-store.cluster-xxxx.us-east-1.rds.amazonaws.com"
+port = 3306
+database = "feature_store"
+read_secret_prefix  = "aurora_reader/aurora"
+write_secret_prefix = "aurora_writer/aurora"
+tls = "required"
+
+[stores.local]
+kind = "sqlite"
+path = "./data/online.db"
+"#;
+
+    #[test]
+    fn parses_the_product_example() {
+        let cfg = Config::parse(EXAMPLE, Path::new("/etc/fstore/fstore.toml")).unwrap();
+        assert_eq!(cfg.offline.root, "/etc/fstore/./data/offline");
+        assert_eq!(cfg.secrets.backend, SecretsBackend::Env);
+        let (_, aurora) = cfg.store(Some("aurora")).unwrap();
+        let StoreConfig::Mysql(m) = aurora else { panic!("mysql") };
+        assert_eq!(m.tls, TlsMode::Required);
+        assert_eq!(m.read_secret_prefix.as_ref().unwrap().scope, "aurora_reader");
+        assert!(cfg.store(None).unwrap_err().to_string().contains("aurora, local"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let bad = EXAMPLE.replace("port = 3306", "port = \"x\"");
+        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("fstore.toml: line 11"), "{e}");
+        assert!(e.contains("key `port`"), "{e}");
+
+        let bad = EXAMPLE.replace("read_secret_prefix  = \"aurora_reader/aurora\"", "read_secret_prefix = \"aurora\"");
+        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
+        assert!(e.contains("line 13") && e.contains("<scope>/<prefix>"), "{e}");
+
+        let bad = EXAMPLE.replace("tls = \"required\"", "tsl = \"required\"");
+        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
+        assert!(e.contains("line 15") && e.contains("tsl"), "{e}");
+    }
+
+    #[test]
+    fn empty_file_gives_the_embedded_default() {
+        let cfg = Config::parse("", Path::new("fstore.toml")).unwrap();
+        let (name, store) = cfg.store(None).unwrap();
+        assert_eq!(name, "local");
+        assert!(matches!(store, StoreConfig::Sqlite(_)));
+    }
+}
