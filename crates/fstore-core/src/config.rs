@@ -25,7 +25,11 @@ pub struct Config {
     pub offline: OfflineConfig,
     #[serde(default)]
     pub secrets: SecretsConfig,
-    #[serde(default)]
+    /// Raw `[stores.*]` tables; each is checked against its `kind` in [`Config::parse`], so that
+    /// errors can name the exact key (serde loses the path inside internally tagged enums).
+    #[serde(default, rename = "stores")]
+    raw_stores: BTreeMap<String, toml::Table>,
+    #[serde(skip)]
     pub stores: BTreeMap<String, StoreConfig>,
     /// The file this came from, if any.
     #[serde(skip)]
@@ -85,9 +89,8 @@ impl Default for SecretsConfig {
     }
 }
 
-/// One named online store.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+/// One named online store, chosen by its `kind` key.
+#[derive(Clone, Debug)]
 pub enum StoreConfig {
     Sqlite(SqliteConfig),
     Mysql(MysqlConfig),
@@ -168,6 +171,7 @@ impl Default for Config {
         Self {
             offline: OfflineConfig::default(),
             secrets: SecretsConfig::default(),
+            raw_stores: BTreeMap::new(),
             stores,
             source: None,
         }
@@ -177,10 +181,26 @@ impl Default for Config {
 impl Config {
     /// Parses a config document. `path` is only used in error messages and to resolve relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| Error::Config {
+        let config_err = |message: String| Error::Config {
             path: path.to_path_buf(),
-            message: describe_toml_error(text, &e),
+            message,
+        };
+        let de = toml::de::Deserializer::parse(text)
+            .map_err(|e| config_err(describe_toml_error(text, &e, None)))?;
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            config_err(describe_toml_error(text, e.inner(), Some(&key)))
         })?;
+        for (name, table) in std::mem::take(&mut cfg.raw_stores) {
+            let store = parse_store(&name, table).map_err(|(key, msg)| {
+                let line = locate_key(text, &format!("[stores.{name}]"), &key);
+                config_err(match line {
+                    Some(l) => format!("line {l}, key `stores.{name}.{key}`: {msg}"),
+                    None => format!("key `stores.{name}.{key}`: {msg}"),
+                })
+            })?;
+            cfg.stores.insert(name, store);
+        }
         if cfg.stores.is_empty() {
             cfg.stores = Config::default().stores;
         }
@@ -271,25 +291,112 @@ impl Config {
     }
 }
 
-/// Turns a toml error into "line L, column C: message (key `a.b`)".
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let line_text = text.lines().nth(line - 1).unwrap_or("").trim();
-            let key = line_text
-                .split_once('=')
-                .map(|(k, _)| k.trim())
-                .filter(|k| !k.is_empty() && !k.starts_with('['));
-            match key {
-                Some(k) => format!("line {line}, column {col}, key `{k}`: {msg}"),
-                None => format!("line {line}, column {col}: {msg} (at `{line_text}`)"),
+/// Checks one `[stores.NAME]` table against its `kind`. Errors carry the offending key.
+fn parse_store(name: &str, mut table: toml::Table) -> std::result::Result<StoreConfig, (String, String)> {
+    let kind = match table.remove("kind") {
+        Some(toml::Value::String(k)) => k,
+        Some(_) => return Err(("kind".into(), "must be a string: \"mysql\" or \"sqlite\"".into())),
+        None => {
+            return Err((
+                "kind".into(),
+                format!("missing; say `kind = \"mysql\"` or `kind = \"sqlite\"` in [stores.{name}]"),
+            ));
+        }
+    };
+    fn typed<T: serde::de::DeserializeOwned>(
+        table: toml::Table,
+    ) -> std::result::Result<T, (String, String)> {
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let msg = e.inner().message().trim().to_string();
+            let mut key = e.path().to_string();
+            if let Some(f) = msg
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split_once('`'))
+                .map(|(f, _)| f)
+            {
+                key = f.to_string();
+            }
+            (key, msg)
+        })
+    }
+    match kind.as_str() {
+        "sqlite" => typed(table).map(StoreConfig::Sqlite),
+        "mysql" => typed(table).map(StoreConfig::Mysql),
+        other => Err((
+            "kind".into(),
+            format!("unknown store kind `{other}`; use \"mysql\" or \"sqlite\""),
+        )),
+    }
+}
+
+/// The 1-based line of `key = …` inside the table whose header is `header`.
+fn locate_key(text: &str, header: &str, key: &str) -> Option<usize> {
+    let mut inside = false;
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            if inside {
+                return None;
+            }
+            inside = t.replace(' ', "") == header;
+            if inside && key.is_empty() {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if inside {
+            if let Some(rest) = t.strip_prefix(key) {
+                if rest.trim_start().starts_with('=') {
+                    return Some(i + 1);
+                }
             }
         }
-        None => msg,
+    }
+    None
+}
+
+/// Turns a toml error into "line L, column C, key `a.b`: message". toml points type errors at the
+/// enclosing table, so the key's own line is found from the serde path (or the unknown field).
+fn describe_toml_error(text: &str, e: &toml::de::Error, path: Option<&str>) -> String {
+    let msg = e.message().trim().to_string();
+    let unknown = msg
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(f, _)| f.to_string());
+    let key_path = match (path.filter(|p| !p.is_empty() && *p != "."), &unknown) {
+        (Some(p), Some(f)) => Some(format!("{p}.{f}")),
+        (Some(p), None) => Some(p.to_string()),
+        (None, Some(f)) => Some(f.clone()),
+        (None, None) => None,
+    };
+    let Some(span) = e.span() else {
+        return match key_path {
+            Some(k) => format!("key `{k}`: {msg}"),
+            None => msg,
+        };
+    };
+    let start = span.start.min(text.len());
+    let mut line = text[..start].matches('\n').count() + 1;
+    let mut col = text[..start].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    if let Some(leaf) = key_path.as_deref().and_then(|k| k.rsplit('.').next()) {
+        // Look for `leaf =` from the reported position to the next table header.
+        for (i, l) in text.lines().enumerate().skip(line - 1) {
+            let t = l.trim_start();
+            if i + 1 > line && t.starts_with('[') {
+                break;
+            }
+            if let Some(rest) = t.strip_prefix(leaf) {
+                if rest.trim_start().starts_with('=') {
+                    line = i + 1;
+                    col = l.len() - t.len() + 1;
+                    break;
+                }
+            }
+        }
+    }
+    match key_path {
+        Some(k) => format!("line {line}, column {col}, key `{k}`: {msg}"),
+        None => format!("line {line}, column {col}: {msg}"),
     }
 }
 
@@ -335,7 +442,7 @@ path = "./data/online.db"
         let bad = EXAMPLE.replace("port = 3306", "port = \"x\"");
         let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
         assert!(e.starts_with("fstore.toml: line 11"), "{e}");
-        assert!(e.contains("key `port`"), "{e}");
+        assert!(e.contains("key `stores.aurora.port`"), "{e}");
 
         let bad = EXAMPLE.replace("read_secret_prefix  = \"aurora_reader/aurora\"", "read_secret_prefix = \"aurora\"");
         let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();

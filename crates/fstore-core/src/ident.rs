@@ -152,7 +152,7 @@ mod tests {
             ("s.", "table is empty"),
             ("s.t-x", "contains `-`"),
             ("s.1t", "starts with a digit"),
-            ("../etc.passwd", "contains `/`"),
+            ("x/y.passwd", "contains `/`"),
         ] {
             let err = TableName::parse(name).unwrap_err().to_string();
             assert!(err.contains(needle), "{name}: {err}");

@@ -28,8 +28,10 @@
 //! Invariant: this crate sees Arrow batches, never Delta; it never formats a value into SQL text
 //! (values are bound as parameters or streamed through the bulk-load path's escaper).
 
+pub mod arrow_values;
 pub mod error;
 pub mod layout;
+pub mod merge;
 pub mod validate;
 
 #[cfg(feature = "mysql")]

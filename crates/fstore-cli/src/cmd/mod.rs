@@ -1,0 +1,8 @@
+//! One module per top-level command. Each turns its arguments into library calls and prints.
+
+pub mod lookup;
+pub mod online;
+pub mod publish;
+pub mod quickstart;
+pub mod secrets;
+pub mod tables;

@@ -1,0 +1,374 @@
+//! `fstore tables …`: offline feature tables on Delta Lake.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use fstore_core::{FeatureType, TableName, TableSpec};
+use fstore_offline::{TimeTravel, WriteMode};
+
+use crate::context::Context;
+use crate::output::{Format, write_batches};
+
+#[derive(clap::Subcommand)]
+pub enum TablesCommand {
+    /// Create a feature table from a file (Parquet, CSV, JSON lines) or an explicit schema.
+    #[command(after_help = "Examples:\n  fstore tables create default.online_feature_table --primary-key PassengerId --from features.parquet\n  fstore tables create default.trips --primary-key driver_id --timestamp-key ts --from trips.csv\n  fstore tables create default.users --primary-key user_id --schema 'user_id:bigint,age:int,country:string'")]
+    Create(CreateArgs),
+
+    /// Write rows into a feature table: merge (upsert by key) or overwrite.
+    #[command(after_help = "Examples:\n  fstore tables write default.online_feature_table --from changes.parquet --mode merge\n  fstore tables write default.online_feature_table --from all.csv --mode overwrite")]
+    Write(WriteArgs),
+
+    /// Read a feature table, optionally as of an earlier version or time.
+    #[command(after_help = "Examples:\n  fstore tables read default.online_feature_table --limit 10\n  fstore tables read default.online_feature_table --version 0 --format csv\n  fstore tables read default.online_feature_table --as-of 2026-01-01T00:00:00Z --format parquet --out old.parquet")]
+    Read(ReadArgs),
+
+    /// Show a feature table's keys, columns, version and metadata.
+    #[command(after_help = "Example:\n  fstore tables describe default.online_feature_table")]
+    Describe(NameArg),
+
+    /// List the feature tables under the offline root.
+    #[command(after_help = "Example:\n  fstore tables list")]
+    List,
+
+    /// Show a feature table's Delta history (one line per version).
+    #[command(after_help = "Example:\n  fstore tables history default.online_feature_table --limit 5")]
+    History(HistoryArgs),
+
+    /// Delete a feature table from the offline store (online copies are left alone).
+    #[command(after_help = "Example:\n  fstore tables drop default.online_feature_table --yes")]
+    Drop(DropArgs),
+
+    /// Adopt an existing Delta table (written by Spark, Databricks, …) as a feature table.
+    #[command(after_help = "Examples:\n  fstore tables register default.rides --primary-key ride_id\n  fstore tables register default.rides --primary-key ride_id --timestamp-key ts --path /data/delta/rides")]
+    Register(RegisterArgs),
+}
+
+#[derive(clap::Args)]
+pub struct NameArg {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+    /// Primary key column (repeat for a composite key).
+    #[arg(long = "primary-key", short = 'k', required = true, value_name = "COLUMN")]
+    pub primary_keys: Vec<String>,
+    /// Event-time column: makes this a time-series table (one row per key and time).
+    #[arg(long, value_name = "COLUMN")]
+    pub timestamp_key: Option<String>,
+    /// Initial rows: a .parquet, .csv or .jsonl file.
+    #[arg(long, value_name = "FILE", conflicts_with = "schema", required_unless_present = "schema")]
+    pub from: Option<PathBuf>,
+    /// Explicit schema instead of a file: `name:type,...` with types smallint, int, bigint, float,
+    /// double, decimal(p,s), boolean, string, binary, date, timestamp.
+    #[arg(long, value_name = "COLUMNS")]
+    pub schema: Option<String>,
+    /// Partition the Delta table by these columns.
+    #[arg(long = "partition-by", value_name = "COLUMN")]
+    pub partition_by: Vec<String>,
+    /// Description kept in the Delta table's metadata.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Tag `key=value` (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct WriteArgs {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+    /// Rows to write: a .parquet, .csv or .jsonl file.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// merge: upsert by key, updating only the columns in the file; overwrite: replace all rows.
+    #[arg(long, value_enum, default_value = "merge")]
+    pub mode: ModeArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    Merge,
+    Overwrite,
+}
+
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+    /// Read this Delta version.
+    #[arg(long, conflicts_with = "as_of")]
+    pub version: Option<i64>,
+    /// Read the version current at this time (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Keep rows matching this SQL predicate, e.g. "Age > 30 AND Sex = 'female'".
+    #[arg(long, value_name = "PREDICATE")]
+    pub filter: Option<String>,
+    /// Only these columns (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub columns: Option<Vec<String>>,
+    /// At most this many rows.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+    /// Show at most this many versions (newest first).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct DropArgs {
+    /// Feature table name, `<schema>.<table>`.
+    pub name: TableName,
+    /// Really delete the table and its files.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(clap::Args)]
+pub struct RegisterArgs {
+    /// Feature table name to register it under, `<schema>.<table>`.
+    pub name: TableName,
+    /// Primary key column (repeat for a composite key).
+    #[arg(long = "primary-key", short = 'k', required = true, value_name = "COLUMN")]
+    pub primary_keys: Vec<String>,
+    /// Event-time column for time-series tables.
+    #[arg(long, value_name = "COLUMN")]
+    pub timestamp_key: Option<String>,
+    /// Where the Delta table is, if not at `<root>/<schema>/<table>`.
+    #[arg(long, value_name = "PATH|URL")]
+    pub path: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Tag `key=value` (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
+    let offline = ctx.offline()?;
+    match cmd {
+        TablesCommand::Create(a) => {
+            let mut spec = TableSpec::new(a.primary_keys, a.timestamp_key)?;
+            spec.description = a.description;
+            spec.tags = parse_tags(&a.tags)?;
+            let (schema, batches) = match (&a.from, &a.schema) {
+                (Some(path), _) => fstore_offline::input::read_file(path)?,
+                (None, Some(s)) => (Arc::new(parse_schema(s)?), Vec::new()),
+                (None, None) => bail!("give --from FILE or --schema COLUMNS"),
+            };
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let t = offline
+                .create(&a.name, spec, schema, batches, a.partition_by)
+                .await?;
+            ctx.say(format!(
+                "created {} at {} (version {}, {rows} rows)",
+                a.name, t.location, t.version
+            ));
+        }
+        TablesCommand::Write(a) => {
+            let (_, batches) = fstore_offline::input::read_file(&a.from)?;
+            let mode = match a.mode {
+                ModeArg::Merge => WriteMode::Merge,
+                ModeArg::Overwrite => WriteMode::Overwrite,
+            };
+            let out = offline.write(&a.name, batches, mode).await?;
+            ctx.say(format!(
+                "wrote {} rows to {} ({}), now at version {}",
+                out.rows,
+                a.name,
+                match a.mode {
+                    ModeArg::Merge => "merge",
+                    ModeArg::Overwrite => "overwrite",
+                },
+                out.version
+            ));
+        }
+        TablesCommand::Read(a) => {
+            let at = match (a.version, &a.as_of) {
+                (Some(v), _) => TimeTravel::Version(v),
+                (None, Some(t)) => TimeTravel::Timestamp(
+                    chrono::DateTime::parse_from_rfc3339(t)
+                        .with_context(|| format!("--as-of `{t}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))?
+                        .with_timezone(&chrono::Utc),
+                ),
+                (None, None) => TimeTravel::Latest,
+            };
+            let t = offline.open_at(&a.name, at).await?;
+            let mut batches = t.scan(a.columns.as_deref(), a.filter.as_deref()).await?;
+            let schema = match batches.first() {
+                Some(b) => b.schema(),
+                None => match &a.columns {
+                    Some(cols) => Arc::new(t.schema.project(
+                        &cols
+                            .iter()
+                            .map(|c| t.schema.index_of(c))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    )?),
+                    None => t.schema.clone(),
+                },
+            };
+            if let Some(limit) = a.limit {
+                batches = limit_batches(batches, limit);
+            }
+            write_batches(schema, &batches, a.format, a.out.as_deref())?;
+        }
+        TablesCommand::Describe(a) => {
+            let t = offline.open(&a.name).await?;
+            println!("table:         {}", t.name);
+            println!("location:      {}", t.location);
+            println!("version:       {}", t.version);
+            println!("primary keys:  {}", t.spec.primary_keys.join(", "));
+            println!(
+                "timestamp key: {}",
+                t.spec.timestamp_key.as_deref().unwrap_or("(none)")
+            );
+            if let Some(d) = &t.spec.description {
+                println!("description:   {d}");
+            }
+            for (k, v) in &t.spec.tags {
+                println!("tag:           {k}={v}");
+            }
+            println!("columns:");
+            for f in t.schema.fields() {
+                let ft = FeatureType::from_arrow(f.name(), f.data_type())
+                    .map(|t| t.name())
+                    .unwrap_or_else(|_| "unsupported".into());
+                let role = if t.spec.primary_keys.contains(f.name()) {
+                    " (primary key)"
+                } else if t.spec.timestamp_key.as_deref() == Some(f.name()) {
+                    " (timestamp key)"
+                } else {
+                    ""
+                };
+                println!("  {:<24} {ft}{role}", f.name());
+            }
+        }
+        TablesCommand::List => {
+            for name in offline.list().await? {
+                println!("{name}");
+            }
+        }
+        TablesCommand::History(a) => {
+            for h in offline.history(&a.name, a.limit).await? {
+                println!("{h}");
+            }
+        }
+        TablesCommand::Drop(a) => {
+            if !a.yes {
+                bail!(
+                    "dropping {} deletes its Delta files; pass --yes to confirm (online copies are not touched)",
+                    a.name
+                );
+            }
+            offline.drop(&a.name).await?;
+            ctx.say(format!("dropped {}", a.name));
+        }
+        TablesCommand::Register(a) => {
+            let mut spec = TableSpec::new(a.primary_keys, a.timestamp_key)?;
+            spec.description = a.description;
+            spec.tags = parse_tags(&a.tags)?;
+            let t = offline.register(&a.name, a.path.as_deref(), spec).await?;
+            ctx.say(format!(
+                "registered {} at {} (version {})",
+                a.name, t.location, t.version
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_tags(tags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    tags.iter()
+        .map(|t| {
+            t.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("tag `{t}` is not KEY=VALUE"))
+        })
+        .collect()
+}
+
+/// Parses `name:type,...` into an Arrow schema.
+pub fn parse_schema(s: &str) -> anyhow::Result<Schema> {
+    let mut fields = Vec::new();
+    // Split on commas that are not inside decimal(p,s).
+    let mut depth = 0;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    for part in parts {
+        let (name, ty) = part
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("schema entry `{}` is not name:type", part.trim()))?;
+        let ft = FeatureType::parse_name(&ty.trim().to_ascii_lowercase()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown type `{}` for column `{}`; use smallint, int, bigint, float, double, decimal(p,s), boolean, string, binary, date or timestamp",
+                ty.trim(),
+                name.trim()
+            )
+        })?;
+        let dt = match ft {
+            FeatureType::SmallInt => DataType::Int16,
+            FeatureType::Int => DataType::Int32,
+            FeatureType::BigInt => DataType::Int64,
+            FeatureType::Float => DataType::Float32,
+            FeatureType::Double => DataType::Float64,
+            FeatureType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
+            FeatureType::Boolean => DataType::Boolean,
+            FeatureType::String => DataType::Utf8,
+            FeatureType::Binary => DataType::Binary,
+            FeatureType::Date => DataType::Date32,
+            FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            FeatureType::Json => bail!("type json cannot be declared; create the table from a file with nested columns"),
+        };
+        fields.push(Field::new(name.trim(), dt, true));
+    }
+    Ok(Schema::new(fields))
+}
+
+fn limit_batches(
+    batches: Vec<arrow::record_batch::RecordBatch>,
+    limit: usize,
+) -> Vec<arrow::record_batch::RecordBatch> {
+    let mut left = limit;
+    let mut out = Vec::new();
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let n = b.num_rows().min(left);
+        out.push(b.slice(0, n));
+        left -= n;
+    }
+    out
+}
