@@ -42,9 +42,15 @@ impl EnvStore {
     }
 
     /// Reads only the given variables (for tests and for embedding fstore).
-    pub fn with_vars<K: Into<String>, V: Into<Secret>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn with_vars<K: Into<String>, V: Into<Secret>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self {
-            vars: Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+            vars: Some(
+                vars.into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
         }
     }
 
@@ -66,8 +72,10 @@ impl EnvStore {
             Some(vars) => vars.get(var).cloned(),
             None => match std::env::var_os(var) {
                 None => None,
-                Some(v) => Some(Secret::new(v.into_string().map_err(|_| Error::EnvNotUnicode {
-                    var: var.to_string(),
+                Some(v) => Some(Secret::new(v.into_string().map_err(|_| {
+                    Error::EnvNotUnicode {
+                        var: var.to_string(),
+                    }
                 })?)),
             },
         };
@@ -99,7 +107,10 @@ impl SecretStore for EnvStore {
         validate_name("key", key)?;
         Err(Self::read_only(
             format!("store `{key}` in scope `{scope}`"),
-            format!("set the environment variable {} instead", Self::var_name(scope, key)),
+            format!(
+                "set the environment variable {} instead",
+                Self::var_name(scope, key)
+            ),
         ))
     }
 
@@ -128,7 +139,10 @@ impl SecretStore for EnvStore {
         validate_name("key", key)?;
         Err(Self::read_only(
             format!("delete `{key}` from scope `{scope}`"),
-            format!("unset the environment variable {} instead", Self::var_name(scope, key)),
+            format!(
+                "unset the environment variable {} instead",
+                Self::var_name(scope, key)
+            ),
         ))
     }
 
@@ -136,7 +150,10 @@ impl SecretStore for EnvStore {
         validate_name("scope", scope)?;
         Err(Self::read_only(
             format!("delete scope `{scope}`"),
-            format!("unset the environment variables {}*", Self::var_name(scope, "")),
+            format!(
+                "unset the environment variables {}*",
+                Self::var_name(scope, "")
+            ),
         ))
     }
 }

@@ -12,27 +12,51 @@ pub enum Error {
     #[error(
         "invalid secret {what} name `{name}`: {reason} (use 1 to 128 letters, digits, `_`, `-` or `.`)"
     )]
-    InvalidName { what: &'static str, name: String, reason: String },
+    InvalidName {
+        what: &'static str,
+        name: String,
+        reason: String,
+    },
 
     #[error("secret scope `{scope}` does not exist in {location}; create it with `fstore secrets create-scope {scope}`{then}", then = then_put(.scope, .key.as_deref()))]
-    MissingScope { scope: String, key: Option<String>, location: String },
+    MissingScope {
+        scope: String,
+        key: Option<String>,
+        location: String,
+    },
 
-    #[error("no secret `{key}` in scope `{scope}` of {location}; add it with `fstore secrets put --scope {scope} --key {key}`")]
-    MissingKey { scope: String, key: String, location: String },
+    #[error(
+        "no secret `{key}` in scope `{scope}` of {location}; add it with `fstore secrets put --scope {scope} --key {key}`"
+    )]
+    MissingKey {
+        scope: String,
+        key: String,
+        location: String,
+    },
 
     #[error("refusing to store an empty value for `{key}` in scope `{scope}`")]
     EmptyValue { scope: String, key: String },
 
-    #[error("secret `{key}` in scope `{scope}` is not set: the env secrets backend reads it from the environment variable {var}, which is unset or empty")]
-    EnvMissing { scope: String, key: String, var: String },
+    #[error(
+        "secret `{key}` in scope `{scope}` is not set: the env secrets backend reads it from the environment variable {var}, which is unset or empty"
+    )]
+    EnvMissing {
+        scope: String,
+        key: String,
+        var: String,
+    },
 
     #[error("the environment variable {var} is not valid UTF-8")]
     EnvNotUnicode { var: String },
 
-    #[error("the env secrets backend is read-only and cannot {action}: {hint} (or set `backend = \"local\"` under [secrets] in fstore.toml)")]
+    #[error(
+        "the env secrets backend is read-only and cannot {action}: {hint} (or set `backend = \"local\"` under [secrets] in fstore.toml)"
+    )]
     EnvReadOnly { action: String, hint: String },
 
-    #[error("the env secrets backend cannot list {what}: variable names FSTORE_SECRET_<SCOPE>_<KEY> do not show where the scope ends; run `env | grep '^FSTORE_SECRET_'` to see what is set")]
+    #[error(
+        "the env secrets backend cannot list {what}: variable names FSTORE_SECRET_<SCOPE>_<KEY> do not show where the scope ends; run `env | grep '^FSTORE_SECRET_'` to see what is set"
+    )]
     EnvCannotList { what: &'static str },
 
     #[error("cannot decrypt {path}: wrong {key_source} or the file was modified")]
@@ -67,8 +91,15 @@ fn then_put(scope: &str, key: Option<&str>) -> String {
 }
 
 impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { action, path, source }
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

@@ -71,7 +71,11 @@ impl Secrets {
     /// One line for humans, e.g. `local file ./fstore-data/secrets.enc (key: FSTORE_MASTER_KEY)`.
     pub fn describe(&self) -> String {
         match self {
-            Self::Local(s) => format!("local file {} (key: {})", s.path().display(), s.key_source()),
+            Self::Local(s) => format!(
+                "local file {} (key: {})",
+                s.path().display(),
+                s.key_source()
+            ),
             Self::Env(_) => format!("environment variables {ENV_PREFIX}<SCOPE>_<KEY>"),
         }
     }
@@ -122,7 +126,10 @@ pub struct Credentials {
 
 /// Reads `<prefix>-user` and `<prefix>-password` from the prefix's scope. A missing scope or key is
 /// an error naming both and the `fstore secrets` command that fixes it.
-pub fn credentials<S: SecretStore + ?Sized>(store: &S, prefix: &SecretPrefix) -> Result<Credentials> {
+pub fn credentials<S: SecretStore + ?Sized>(
+    store: &S,
+    prefix: &SecretPrefix,
+) -> Result<Credentials> {
     let user = store.get(&prefix.scope, &prefix.user_key())?;
     let password = store.get(&prefix.scope, &prefix.password_key())?;
     Ok(Credentials {
@@ -142,7 +149,10 @@ pub fn validate_name(what: &'static str, name: &str) -> Result<()> {
         return Err(bad("it is empty".into()));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(bad(format!("it is {} characters long", name.chars().count())));
+        return Err(bad(format!(
+            "it is {} characters long",
+            name.chars().count()
+        )));
     }
     if let Some(c) = name
         .chars()
@@ -159,7 +169,13 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["aurora_writer", "aurora-password", "a.b", "A1", &"x".repeat(128)] {
+        for ok in [
+            "aurora_writer",
+            "aurora-password",
+            "a.b",
+            "A1",
+            &"x".repeat(128),
+        ] {
             validate_name("scope", ok).unwrap();
         }
         for bad in ["", "a b", "a/b", "é", &"x".repeat(129)] {
@@ -174,7 +190,10 @@ mod tests {
             EnvStore::var_name("aurora_writer", "aurora-password"),
             "FSTORE_SECRET_AURORA_WRITER_AURORA_PASSWORD"
         );
-        assert_eq!(EnvStore::var_name("s3.prod", "key.id"), "FSTORE_SECRET_S3_PROD_KEY_ID");
+        assert_eq!(
+            EnvStore::var_name("s3.prod", "key.id"),
+            "FSTORE_SECRET_S3_PROD_KEY_ID"
+        );
     }
 
     #[test]
@@ -183,6 +202,9 @@ mod tests {
             MasterKey::default_key_file(Path::new("d/secrets.enc")),
             Path::new("d/secrets.key")
         );
-        assert_eq!(MasterKey::default_key_file(Path::new("d/x.key")), Path::new("d/x.key.key"));
+        assert_eq!(
+            MasterKey::default_key_file(Path::new("d/x.key")),
+            Path::new("d/x.key.key")
+        );
     }
 }

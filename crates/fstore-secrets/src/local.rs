@@ -227,12 +227,12 @@ impl LocalStore {
                 let argon = argon2::Argon2::new(
                     argon2::Algorithm::Argon2id,
                     argon2::Version::V0x13,
-                    argon2::Params::new(params.m, params.t, params.p, Some(KEY_LEN)).map_err(|_| {
-                        Error::Corrupt {
+                    argon2::Params::new(params.m, params.t, params.p, Some(KEY_LEN)).map_err(
+                        |_| Error::Corrupt {
                             path: self.path.clone(),
                             reason: "its key-derivation parameters are invalid".into(),
-                        }
-                    })?,
+                        },
+                    )?,
                 );
                 let mut key = Zeroizing::new([0u8; KEY_LEN]);
                 argon
@@ -387,7 +387,9 @@ impl SecretStore for LocalStore {
                 .scopes
                 .get_mut(scope)
                 .ok_or_else(|| self.missing_scope(scope, None))?;
-            keys.remove(key).map(drop).ok_or_else(|| self.missing_key(scope, key))
+            keys.remove(key)
+                .map(drop)
+                .ok_or_else(|| self.missing_key(scope, key))
         })
     }
 
@@ -448,7 +450,10 @@ fn read_or_create_key_file(path: &Path, create: bool) -> Result<Zeroizing<[u8; K
             let mut buf = Zeroizing::new(Vec::with_capacity(KEY_LEN + 1));
             f.read_to_end(&mut buf).map_err(Error::io("read", path))?;
             if buf.len() != KEY_LEN {
-                return Err(bad(format!("must hold exactly {KEY_LEN} bytes, found {}", buf.len())));
+                return Err(bad(format!(
+                    "must hold exactly {KEY_LEN} bytes, found {}",
+                    buf.len()
+                )));
             }
             let mut key = Zeroizing::new([0u8; KEY_LEN]);
             key.copy_from_slice(&buf);
@@ -478,7 +483,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_dir(path).unwrap_or(Path::new("."));
     let mut suffix = [0u8; 8];
     random(&mut suffix)?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(
         ".{name}.tmp-{}-{:016x}",
         std::process::id(),

@@ -121,7 +121,10 @@ mod tests {
         let back = Vault::decode(&bytes).unwrap();
         assert_eq!(back.scopes.len(), 2);
         assert!(back.scopes["empty"].is_empty());
-        assert_eq!(back.scopes["aurora_writer"]["aurora-password"].expose_secret(), "pä$$ wörd\n");
+        assert_eq!(
+            back.scopes["aurora_writer"]["aurora-password"].expose_secret(),
+            "pä$$ wörd\n"
+        );
         assert!(Vault::decode(&bytes[..bytes.len() - 1]).is_err());
         let mut longer = bytes.to_vec();
         longer.push(0);

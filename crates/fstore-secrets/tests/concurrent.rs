@@ -9,22 +9,33 @@ use fstore_secrets::{LocalStore, MasterKey, SecretStore};
 const PER_WRITER: usize = 50;
 
 fn store(dir: &Path) -> LocalStore {
-    LocalStore::new(dir.join("secrets.enc"), MasterKey::KeyFile(dir.join("secrets.key")))
+    LocalStore::new(
+        dir.join("secrets.enc"),
+        MasterKey::KeyFile(dir.join("secrets.key")),
+    )
 }
 
 fn put_many(dir: &Path, writer: &str) {
     let s = store(dir);
     s.create_scope("shared").unwrap();
     for i in 0..PER_WRITER {
-        s.put("shared", &format!("{writer}-{i}"), format!("value-{writer}-{i}").into())
-            .unwrap();
+        s.put(
+            "shared",
+            &format!("{writer}-{i}"),
+            format!("value-{writer}-{i}").into(),
+        )
+        .unwrap();
     }
 }
 
 fn check(dir: &Path, writers: &[&str]) {
     let s = store(dir);
     let keys = s.list("shared").unwrap();
-    assert_eq!(keys.len(), writers.len() * PER_WRITER, "lost updates: {keys:?}");
+    assert_eq!(
+        keys.len(),
+        writers.len() * PER_WRITER,
+        "lost updates: {keys:?}"
+    );
     for w in writers {
         for i in 0..PER_WRITER {
             let v = s.get("shared", &format!("{w}-{i}")).unwrap();
@@ -36,7 +47,10 @@ fn check(dir: &Path, writers: &[&str]) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".tmp-"))
         .collect();
-    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -83,7 +97,11 @@ fn two_processes_each_put_50() {
     for c in children {
         let out = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.contains("1 passed"), "{stdout}");
     }
     check(dir.path(), &["p", "q"]);

@@ -11,32 +11,65 @@ use fstore_secrets::{Error, LocalStore, MasterKey, Secret, SecretStore, Secrets,
 const VALUE: &str = "s3cr3t-Value-that-must-never-leak";
 
 fn key_file_store(dir: &Path) -> LocalStore {
-    LocalStore::new(dir.join("secrets.enc"), MasterKey::KeyFile(dir.join("secrets.key")))
+    LocalStore::new(
+        dir.join("secrets.enc"),
+        MasterKey::KeyFile(dir.join("secrets.key")),
+    )
 }
 
 fn walkthrough(store: &impl SecretStore) {
     assert!(store.create_scope("aurora_writer").unwrap());
-    store.put("aurora_writer", "aurora-user", "writer".into()).unwrap();
-    store.put("aurora_writer", "aurora-password", VALUE.into()).unwrap();
+    store
+        .put("aurora_writer", "aurora-user", "writer".into())
+        .unwrap();
+    store
+        .put("aurora_writer", "aurora-password", VALUE.into())
+        .unwrap();
 }
 
 #[test]
 fn round_trip_with_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = key_file_store(dir.path());
-    assert!(store.list_scopes().unwrap().is_empty(), "a missing file is an empty store");
+    assert!(
+        store.list_scopes().unwrap().is_empty(),
+        "a missing file is an empty store"
+    );
     walkthrough(&store);
-    assert!(!store.create_scope("aurora_writer").unwrap(), "creating twice is a no-op");
+    assert!(
+        !store.create_scope("aurora_writer").unwrap(),
+        "creating twice is a no-op"
+    );
     store.create_scope("aurora_reader").unwrap();
 
     // A fresh instance (as another process would) reads what the first wrote.
     let again = key_file_store(dir.path());
-    assert_eq!(again.list_scopes().unwrap(), ["aurora_reader", "aurora_writer"]);
-    assert_eq!(again.list("aurora_writer").unwrap(), ["aurora-password", "aurora-user"]);
-    assert_eq!(again.get("aurora_writer", "aurora-password").unwrap().expose_secret(), VALUE);
+    assert_eq!(
+        again.list_scopes().unwrap(),
+        ["aurora_reader", "aurora_writer"]
+    );
+    assert_eq!(
+        again.list("aurora_writer").unwrap(),
+        ["aurora-password", "aurora-user"]
+    );
+    assert_eq!(
+        again
+            .get("aurora_writer", "aurora-password")
+            .unwrap()
+            .expose_secret(),
+        VALUE
+    );
 
-    again.put("aurora_writer", "aurora-password", "rotated".into()).unwrap();
-    assert_eq!(store.get("aurora_writer", "aurora-password").unwrap().expose_secret(), "rotated");
+    again
+        .put("aurora_writer", "aurora-password", "rotated".into())
+        .unwrap();
+    assert_eq!(
+        store
+            .get("aurora_writer", "aurora-password")
+            .unwrap()
+            .expose_secret(),
+        "rotated"
+    );
 
     store.delete("aurora_writer", "aurora-user").unwrap();
     assert_eq!(store.list("aurora_writer").unwrap(), ["aurora-password"]);
@@ -59,10 +92,16 @@ fn key_file_is_private_and_random() {
     let dir = tempfile::tempdir().unwrap();
     walkthrough(&key_file_store(dir.path()));
     let key = dir.path().join("secrets.key");
-    assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(fs::read(&key).unwrap().len(), 32);
     let file = dir.path().join("secrets.enc");
-    assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // A key file others can read is refused, like ssh does.
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
@@ -82,7 +121,10 @@ fn missing_key_file_is_a_clear_error() {
         .get("aurora_writer", "aurora-user")
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("secrets.key") && msg.contains("is missing"), "{msg}");
+    assert!(
+        msg.contains("secrets.key") && msg.contains("is missing"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -91,14 +133,22 @@ fn the_file_holds_no_plaintext() {
     let store = key_file_store(dir.path());
     walkthrough(&store);
     let bytes = fs::read(dir.path().join("secrets.enc")).unwrap();
-    for needle in [VALUE, "writer", "aurora_writer", "aurora-password", "aurora-user"] {
+    for needle in [
+        VALUE,
+        "writer",
+        "aurora_writer",
+        "aurora-password",
+        "aurora-user",
+    ] {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
             "`{needle}` appears in the secrets file"
         );
     }
     // A fresh nonce per save: the same content encrypts differently.
-    store.put("aurora_writer", "aurora-user", "writer".into()).unwrap();
+    store
+        .put("aurora_writer", "aurora-user", "writer".into())
+        .unwrap();
     assert_ne!(fs::read(dir.path().join("secrets.enc")).unwrap(), bytes);
 }
 
@@ -106,12 +156,27 @@ fn the_file_holds_no_plaintext() {
 fn master_key_round_trip_and_wrong_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.enc");
-    let store = LocalStore::new(&path, MasterKey::Passphrase("correct horse battery staple".into()));
+    let store = LocalStore::new(
+        &path,
+        MasterKey::Passphrase("correct horse battery staple".into()),
+    );
     walkthrough(&store);
-    assert!(!dir.path().join("secrets.key").exists(), "no key file with a master key");
-    assert_eq!(store.get("aurora_writer", "aurora-password").unwrap().expose_secret(), VALUE);
+    assert!(
+        !dir.path().join("secrets.key").exists(),
+        "no key file with a master key"
+    );
+    assert_eq!(
+        store
+            .get("aurora_writer", "aurora-password")
+            .unwrap()
+            .expose_secret(),
+        VALUE
+    );
 
-    let wrong = LocalStore::new(&path, MasterKey::Passphrase("Correct horse battery staple".into()));
+    let wrong = LocalStore::new(
+        &path,
+        MasterKey::Passphrase("Correct horse battery staple".into()),
+    );
     let err = wrong.get("aurora_writer", "aurora-password").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -121,8 +186,18 @@ fn master_key_round_trip_and_wrong_key() {
         )
     );
     // A failed decrypt never turns into a write: the file is unchanged and still readable.
-    assert!(wrong.put("aurora_writer", "aurora-user", "x".into()).is_err());
-    assert_eq!(store.get("aurora_writer", "aurora-user").unwrap().expose_secret(), "writer");
+    assert!(
+        wrong
+            .put("aurora_writer", "aurora-user", "x".into())
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .get("aurora_writer", "aurora-user")
+            .unwrap()
+            .expose_secret(),
+        "writer"
+    );
 
     // The key file cannot open a file made with a master key either.
     let msg = key_file_store(dir.path())
@@ -138,13 +213,19 @@ fn wrong_key_file() {
     walkthrough(&key_file_store(dir.path()));
     let other = tempfile::tempdir().unwrap();
     walkthrough(&key_file_store(other.path()));
-    fs::copy(other.path().join("secrets.key"), dir.path().join("secrets.key")).unwrap();
+    fs::copy(
+        other.path().join("secrets.key"),
+        dir.path().join("secrets.key"),
+    )
+    .unwrap();
     let msg = key_file_store(dir.path())
         .get("aurora_writer", "aurora-user")
         .unwrap_err()
         .to_string();
     assert!(
-        msg.starts_with("cannot decrypt ") && msg.contains("wrong key file") && msg.ends_with("or the file was modified"),
+        msg.starts_with("cannot decrypt ")
+            && msg.contains("wrong key file")
+            && msg.ends_with("or the file was modified"),
         "{msg}"
     );
 }
@@ -193,34 +274,58 @@ fn every_tampered_byte_is_detected() {
         );
     }
     fs::write(&path, &good).unwrap();
-    assert_eq!(store.get("aurora_writer", "aurora-password").unwrap().expose_secret(), VALUE);
+    assert_eq!(
+        store
+            .get("aurora_writer", "aurora-password")
+            .unwrap()
+            .expose_secret(),
+        VALUE
+    );
 }
 
 #[test]
 fn missing_scope_and_key_name_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let store = key_file_store(dir.path());
-    let msg = store.get("aurora_writer", "aurora-password").unwrap_err().to_string();
+    let msg = store
+        .get("aurora_writer", "aurora-password")
+        .unwrap_err()
+        .to_string();
     assert!(
         msg.contains("secret scope `aurora_writer` does not exist")
             && msg.contains("`fstore secrets create-scope aurora_writer`")
             && msg.contains("`fstore secrets put --scope aurora_writer --key aurora-password`"),
         "{msg}"
     );
-    let msg = store.put("aurora_writer", "aurora-user", "x".into()).unwrap_err().to_string();
-    assert!(msg.contains("fstore secrets create-scope aurora_writer"), "{msg}");
+    let msg = store
+        .put("aurora_writer", "aurora-user", "x".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("fstore secrets create-scope aurora_writer"),
+        "{msg}"
+    );
 
     store.create_scope("aurora_writer").unwrap();
-    let msg = store.get("aurora_writer", "aurora-password").unwrap_err().to_string();
+    let msg = store
+        .get("aurora_writer", "aurora-password")
+        .unwrap_err()
+        .to_string();
     assert!(
         msg.contains("no secret `aurora-password` in scope `aurora_writer`")
             && msg.contains("`fstore secrets put --scope aurora_writer --key aurora-password`"),
         "{msg}"
     );
-    let msg = store.put("aurora_writer", "aurora-user", Secret::new("")).unwrap_err().to_string();
+    let msg = store
+        .put("aurora_writer", "aurora-user", Secret::new(""))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("empty value"), "{msg}");
     let msg = store.get("aurora writer", "k").unwrap_err().to_string();
-    assert!(msg.contains("invalid secret scope name `aurora writer`"), "{msg}");
+    assert!(
+        msg.contains("invalid secret scope name `aurora writer`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -252,9 +357,14 @@ fn credentials_follow_the_prefix_convention() {
         "{msg}"
     );
     secrets.create_scope("aurora_reader").unwrap();
-    secrets.put("aurora_reader", "aurora-user", "reader".into()).unwrap();
+    secrets
+        .put("aurora_reader", "aurora-user", "reader".into())
+        .unwrap();
     let msg = credentials(&secrets, &reader).unwrap_err().to_string();
-    assert!(msg.contains("fstore secrets put --scope aurora_reader --key aurora-password"), "{msg}");
+    assert!(
+        msg.contains("fstore secrets put --scope aurora_reader --key aurora-password"),
+        "{msg}"
+    );
 
     // An explicit path wins.
     let cfg = SecretsConfig {

@@ -1,0 +1,354 @@
+//! The SQLite write path: first publish, merge (upsert) and overwrite (shadow table + swap), each
+//! in one transaction together with the bookkeeping row.
+
+use std::time::Instant;
+
+use arrow::array::ArrayRef;
+use arrow::record_batch::RecordBatch;
+use fstore_core::Progress;
+use fstore_core::ident::quote_sqlite;
+use rusqlite::types::Null;
+use rusqlite::{Connection, Statement, TransactionBehavior};
+
+use super::ddl::{self, quoted_list, shadow_name};
+use super::error::Ctx;
+use crate::arrow_values::{
+    Cell, Col, f32_to_f64_shortest, prepare_columns, write_date, write_decimal, write_timestamp,
+};
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::layout::OnlineLayout;
+use crate::merge::{ExistingColumn, plan_merge};
+use crate::validate::validate_batches;
+use crate::{PublishRecord, WriteMode, WriteReport};
+
+/// Rows bound into one multi-row `INSERT` statement (fewer statement executions per row).
+const ROWS_PER_STATEMENT: usize = 64;
+/// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`.
+const MAX_PARAMS: usize = 32_766;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InsertKind {
+    /// Into a new, empty table.
+    Plain,
+    /// Upsert keyed on the primary keys.
+    Upsert,
+}
+
+/// Writes `batches` into `layout.table` (see the crate docs for the contract).
+pub fn write(
+    conn: &mut Connection,
+    layout: &OnlineLayout,
+    mode: WriteMode,
+    batches: &[RecordBatch],
+    record: &PublishRecord,
+    progress: &dyn Progress,
+) -> Result<WriteReport> {
+    let start = Instant::now();
+    check_table_name(&layout.table)?;
+    progress.set_stage("validating");
+    validate_batches(layout, batches)?;
+    let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    progress.set_total(rows_in);
+    let prepared: Vec<Vec<ArrayRef>> = batches
+        .iter()
+        .map(|b| prepare_columns(layout, b))
+        .collect::<Result<_>>()?;
+
+    let table = layout.table.as_str();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("starting the write transaction")?;
+    ddl::ensure_bookkeeping(&tx)?;
+    let shadow = shadow_name(table);
+    if ddl::table_exists(&tx, &shadow)? {
+        tracing::info!(table = %shadow, "dropping a staging table left by an interrupted publish");
+        drop_table_sql(&tx, &shadow)?;
+    }
+    let exists = ddl::table_exists(&tx, table)?;
+    let mut report = WriteReport {
+        rows_in,
+        ..WriteReport::default()
+    };
+
+    let recorded = match (mode, exists) {
+        (_, false) => {
+            progress.set_stage("writing");
+            create_table(&tx, table, layout)?;
+            let written = insert_rows(&tx, table, layout, &prepared, InsertKind::Plain, progress, &mut report.bytes)?;
+            report.inserted = written;
+            layout.clone()
+        }
+        (WriteMode::Merge, true) => {
+            let plan = merge_plan(&tx, layout, record)?;
+            for c in &plan.add {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    quote_sqlite(table),
+                    quote_sqlite(&c.name),
+                    c.ftype.sqlite_type()
+                ))
+                .with_ctx(|| format!("adding column `{}` to `{table}`", c.name))?;
+            }
+            progress.set_stage("merging");
+            let before = ddl::count_rows(&tx, table)?;
+            let applied = insert_rows(&tx, table, layout, &prepared, InsertKind::Upsert, progress, &mut report.bytes)?;
+            let after = ddl::count_rows(&tx, table)?;
+            report.inserted = after.saturating_sub(before);
+            report.updated = applied.saturating_sub(report.inserted);
+            report.skipped_older = rows_in.saturating_sub(applied);
+            plan.recorded
+        }
+        (WriteMode::Overwrite, true) => {
+            progress.set_stage("writing shadow table");
+            create_table(&tx, &shadow, layout)?;
+            insert_rows(&tx, &shadow, layout, &prepared, InsertKind::Plain, progress, &mut report.bytes)?;
+            progress.set_stage("swapping tables");
+            let old = ddl::count_rows(&tx, table)?;
+            let kept = kept_keys(&tx, table, &shadow, layout)?;
+            report.inserted = rows_in.saturating_sub(kept);
+            report.updated = kept;
+            report.deleted = old.saturating_sub(kept);
+            drop_table_sql(&tx, table)?;
+            tx.execute_batch(&format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote_sqlite(&shadow),
+                quote_sqlite(table)
+            ))
+            .with_ctx(|| format!("renaming the staging table to `{table}`"))?;
+            layout.clone()
+        }
+    };
+    ddl::write_bookkeeping(&tx, &recorded, mode, record)?;
+    tx.commit()
+        .with_ctx(|| format!("committing the write of `{table}`"))?;
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// Online table names are validated identifiers; names starting with `_fstore_` are reserved for
+/// fstore's own tables.
+pub fn check_table_name(table: &str) -> Result<()> {
+    fstore_core::ident::validate_online_table_name(table)
+        .map_err(|e| StoreError::new(StoreErrorKind::BadRequest, e.to_string()))?;
+    if table.starts_with("_fstore_") {
+        return Err(StoreError::new(
+            StoreErrorKind::BadRequest,
+            format!("online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"),
+        ));
+    }
+    Ok(())
+}
+
+fn drop_table_sql(conn: &Connection, table: &str) -> Result<()> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_sqlite(table)))
+        .with_ctx(|| format!("dropping table `{table}`"))
+}
+
+fn create_table(conn: &Connection, name: &str, layout: &OnlineLayout) -> Result<()> {
+    conn.execute_batch(&ddl::create_table_sql(name, layout))
+        .with_ctx(|| format!("creating table `{name}`"))
+}
+
+fn merge_plan(
+    conn: &Connection,
+    layout: &OnlineLayout,
+    record: &PublishRecord,
+) -> Result<crate::merge::MergePlan> {
+    let cols = ddl::table_columns(conn, &layout.table)?;
+    let book = ddl::read_bookkeeping(conn, &layout.table)?;
+    let existing: Vec<ExistingColumn> = cols
+        .iter()
+        .map(|c| ExistingColumn {
+            name: c.name.clone(),
+            native_type: c.decl_type.clone(),
+            ftype: book
+                .as_ref()
+                .and_then(|b| b.layout.column(&c.name))
+                .map(|x| x.ftype),
+            primary_key: c.pk > 0,
+        })
+        .collect();
+    let mut keys: Vec<(i64, String)> = cols
+        .iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name.clone()))
+        .collect();
+    keys.sort();
+    let keys: Vec<String> = keys.into_iter().map(|(_, n)| n).collect();
+    plan_merge(
+        layout,
+        &existing,
+        &keys,
+        &|t, _| t.sqlite_type().to_string(),
+        &record.feature_table,
+    )
+}
+
+/// Old keys that are also in the new snapshot (0 when the primary key columns changed).
+fn kept_keys(conn: &Connection, table: &str, shadow: &str, layout: &OnlineLayout) -> Result<u64> {
+    let mut old_keys: Vec<(i64, String)> = ddl::table_columns(conn, table)?
+        .into_iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name))
+        .collect();
+    old_keys.sort();
+    if old_keys.iter().map(|(_, n)| n).ne(layout.primary_keys.iter()) {
+        return Ok(0);
+    }
+    let on = layout
+        .primary_keys
+        .iter()
+        .map(|k| format!("o.{q} = s.{q}", q = quote_sqlite(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    conn.query_row(
+        &format!(
+            "SELECT count(*) FROM {} AS s WHERE EXISTS (SELECT 1 FROM {} AS o WHERE {on})",
+            quote_sqlite(shadow),
+            quote_sqlite(table)
+        ),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .with_ctx(|| format!("comparing the keys of `{table}` with the new snapshot"))
+    .map(|n| n.max(0) as u64)
+}
+
+fn insert_sql(table: &str, layout: &OnlineLayout, rows: usize, kind: InsertKind) -> String {
+    let names: Vec<&str> = layout.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote_sqlite(table),
+        quoted_list(&names)
+    );
+    let one = format!("({})", vec!["?"; names.len()].join(", "));
+    sql.push_str(&vec![one; rows].join(", "));
+    if kind == InsertKind::Upsert {
+        sql.push_str(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET ",
+            quoted_list(&layout.primary_keys)
+        ));
+        let mut sets: Vec<String> = layout
+            .value_columns()
+            .map(|c| format!("{q} = excluded.{q}", q = quote_sqlite(&c.name)))
+            .collect();
+        if sets.is_empty() {
+            // Keys only: a no-op update, so the row still counts as applied.
+            let k = quote_sqlite(&layout.primary_keys[0]);
+            sets.push(format!("{k} = excluded.{k}"));
+        }
+        sql.push_str(&sets.join(", "));
+        if let Some(ts) = &layout.timestamp_key {
+            let t = quote_sqlite(table);
+            let c = quote_sqlite(ts);
+            sql.push_str(&format!(
+                " WHERE {t}.{c} IS NULL OR excluded.{c} >= {t}.{c}"
+            ));
+        }
+    }
+    sql
+}
+
+/// Inserts every row; returns the number of rows inserted or updated (SQLite's change count).
+fn insert_rows(
+    conn: &Connection,
+    table: &str,
+    layout: &OnlineLayout,
+    prepared: &[Vec<ArrayRef>],
+    kind: InsertKind,
+    progress: &dyn Progress,
+    bytes: &mut u64,
+) -> Result<u64> {
+    let ncols = layout.columns.len();
+    let per_stmt = (MAX_PARAMS / ncols.max(1)).clamp(1, ROWS_PER_STATEMENT);
+    let ctx = || format!("writing rows into `{table}`");
+    let mut many = conn
+        .prepare(&insert_sql(table, layout, per_stmt, kind))
+        .with_ctx(ctx)?;
+    let mut one = conn
+        .prepare(&insert_sql(table, layout, 1, kind))
+        .with_ctx(ctx)?;
+    let mut buf = String::with_capacity(64);
+    let mut changes = 0u64;
+    for arrays in prepared {
+        let cols = Col::all(layout, arrays)?;
+        let n = arrays.first().map_or(0, |a| a.len());
+        let mut row = 0;
+        while row + per_stmt <= n {
+            for k in 0..per_stmt {
+                bind_row(&mut many, &cols, row + k, k * ncols + 1, &mut buf, bytes).with_ctx(ctx)?;
+            }
+            changes += many.raw_execute().with_ctx(ctx)? as u64;
+            row += per_stmt;
+        }
+        while row < n {
+            bind_row(&mut one, &cols, row, 1, &mut buf, bytes).with_ctx(ctx)?;
+            changes += one.raw_execute().with_ctx(ctx)? as u64;
+            row += 1;
+        }
+        progress.inc(n as u64);
+    }
+    Ok(changes)
+}
+
+/// Binds the cells of `row` to parameters `first..first + cols.len()`, in the SQLite encodings
+/// of `docs/type-mapping.md`.
+#[inline]
+fn bind_row(
+    stmt: &mut Statement<'_>,
+    cols: &[Col<'_>],
+    row: usize,
+    first: usize,
+    buf: &mut String,
+    bytes: &mut u64,
+) -> rusqlite::Result<()> {
+    for (j, col) in cols.iter().enumerate() {
+        let idx = first + j;
+        match col.cell(row) {
+            Cell::Null => stmt.raw_bind_parameter(idx, Null)?,
+            Cell::Int(v) => {
+                *bytes += 8;
+                stmt.raw_bind_parameter(idx, v)?;
+            }
+            Cell::Bool(v) => {
+                *bytes += 1;
+                stmt.raw_bind_parameter(idx, v as i64)?;
+            }
+            Cell::Float32(v) => {
+                *bytes += 4;
+                stmt.raw_bind_parameter(idx, f32_to_f64_shortest(v))?;
+            }
+            Cell::Float(v) => {
+                *bytes += 8;
+                stmt.raw_bind_parameter(idx, v)?;
+            }
+            Cell::Str(s) | Cell::Json(s) => {
+                *bytes += s.len() as u64;
+                stmt.raw_bind_parameter(idx, s)?;
+            }
+            Cell::Bytes(b) => {
+                *bytes += b.len() as u64;
+                stmt.raw_bind_parameter(idx, b)?;
+            }
+            Cell::Decimal(v, s) => {
+                buf.clear();
+                write_decimal(v, s, buf);
+                *bytes += buf.len() as u64;
+                stmt.raw_bind_parameter(idx, buf.as_str())?;
+            }
+            Cell::Date(d) => {
+                buf.clear();
+                write_date(d, buf);
+                *bytes += buf.len() as u64;
+                stmt.raw_bind_parameter(idx, buf.as_str())?;
+            }
+            Cell::Timestamp(us) => {
+                buf.clear();
+                write_timestamp(us, buf);
+                *bytes += buf.len() as u64;
+                stmt.raw_bind_parameter(idx, buf.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
