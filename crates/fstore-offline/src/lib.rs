@@ -1,1 +1,29 @@
-//! placeholder
+//! Feature tables as Delta Lake tables (PRODUCT.md §4): create, write (merge / overwrite), read
+//! with time travel, history, list, drop and register.
+//!
+//! A feature table `<schema>.<table>` is the Delta table at `<root>/<schema>/<table>` (or, when
+//! registered by path, wherever `<root>/<schema>/<table>.fstore-link` points). Its primary keys,
+//! timestamp key and tags are table properties (`fstore.*`) and its description is the Delta
+//! table description, so the table alone is the catalog entry and any Delta reader still sees an
+//! ordinary table.
+//!
+//! Invariant: every write validates its whole input (key presence, NULL keys, duplicate keys,
+//! types) before anything reaches storage.
+
+mod conform;
+pub mod error;
+mod history;
+pub mod input;
+mod location;
+mod register;
+mod store;
+mod table;
+mod write;
+
+pub use deltalake::DeltaTable;
+pub use error::{Error, ErrorKind, Result};
+pub use history::HistoryEntry;
+pub use location::LINK_SUFFIX;
+pub use store::{OfflineStore, TimeTravel};
+pub use table::FeatureTable;
+pub use write::{WriteMode, WriteOutcome};

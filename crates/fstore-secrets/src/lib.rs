@@ -20,7 +20,7 @@ use fstore_core::secret_prefix::SecretPrefix;
 pub use env::{ENV_PREFIX, EnvStore};
 pub use error::{Error, Result};
 pub use local::{DEFAULT_FILE_NAME, LocalStore, MASTER_KEY_ENV, MasterKey};
-pub use secret::Secret;
+pub use secret::{MAX_VALUE_LEN, Secret};
 
 /// Longest scope or key name.
 pub const MAX_NAME_LEN: usize = 128;
@@ -83,6 +83,27 @@ impl Secrets {
     /// The `env` backend cannot create, put or delete.
     pub fn is_read_only(&self) -> bool {
         matches!(self, Self::Env(_))
+    }
+
+    /// Fails as [`SecretStore::put`] would for reasons other than the value: a bad name, a
+    /// read-only backend or a missing scope. Lets a command refuse before prompting for a value.
+    pub fn check_put(&self, scope: &str, key: &str) -> Result<()> {
+        validate_name("scope", scope)?;
+        validate_name("key", key)?;
+        match self {
+            Self::Env(s) => s.put(scope, key, Secret::default()),
+            Self::Local(s) => match s.list(scope) {
+                Ok(_) => Ok(()),
+                Err(Error::MissingScope {
+                    scope, location, ..
+                }) => Err(Error::MissingScope {
+                    scope,
+                    key: Some(key.to_string()),
+                    location,
+                }),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     fn inner(&self) -> &dyn SecretStore {

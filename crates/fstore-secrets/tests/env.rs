@@ -131,3 +131,13 @@ fn process_environment() {
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
+
+#[test]
+fn check_put_reports_read_only() {
+    let store = Secrets::Env(EnvStore::with_vars::<String, String>([]));
+    let msg = store.check_put("s", "k").unwrap_err().to_string();
+    assert!(
+        msg.contains("read-only") && msg.contains("FSTORE_SECRET_S_K"),
+        "{msg}"
+    );
+}

@@ -376,3 +376,23 @@ fn credentials_follow_the_prefix_convention() {
     };
     assert_eq!(local.path(), dir.path().join("elsewhere.enc"));
 }
+
+#[test]
+fn check_put_refuses_before_a_value_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Secrets::Local(key_file_store(dir.path()));
+    let msg = secrets
+        .check_put("aurora_writer", "aurora-password")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("fstore secrets create-scope aurora_writer")
+            && msg.contains("--key aurora-password"),
+        "{msg}"
+    );
+    assert!(secrets.check_put("aurora_writer", "bad key").is_err());
+    secrets.create_scope("aurora_writer").unwrap();
+    secrets
+        .check_put("aurora_writer", "aurora-password")
+        .unwrap();
+}

@@ -69,27 +69,25 @@ pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
     .map(|r| r.is_some())
 }
 
-/// One column of an existing table: name, declared type, NOT NULL, position in the primary key
+/// One column of an existing table: name, declared type, position in the primary key
 /// (0 = not a key column).
 pub struct TableColumn {
     pub name: String,
     pub decl_type: String,
-    pub not_null: bool,
     pub pk: i64,
 }
 
 pub fn table_columns(conn: &Connection, name: &str) -> Result<Vec<TableColumn>> {
     let ctx = || format!("reading the columns of `{name}`");
     let mut stmt = conn
-        .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
+        .prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")
         .with_ctx(ctx)?;
     let rows = stmt
         .query_map([name], |r| {
             Ok(TableColumn {
                 name: r.get(0)?,
                 decl_type: r.get(1)?,
-                not_null: r.get(2)?,
-                pk: r.get(3)?,
+                pk: r.get(2)?,
             })
         })
         .with_ctx(ctx)?;

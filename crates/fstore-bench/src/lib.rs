@@ -1,0 +1,67 @@
+//! Shared pieces of the benchmarks in `bench/`: the synthetic feature table and timing helpers.
+//! Every benchmark measures the raw limit (a hand-written bulk insert) in the same run and prints
+//! fstore's rate beside it, so figures compare like with like on whatever machine runs them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+/// The benchmark table: key `id` (bigint) and 10 features — 6 doubles, 2 bigints, 1 string, 1 bool.
+pub fn schema() -> SchemaRef {
+    let mut fields = vec![Field::new("id", DataType::Int64, false)];
+    for i in 0..6 {
+        fields.push(Field::new(format!("f{i}"), DataType::Float64, true));
+    }
+    fields.push(Field::new("n0", DataType::Int64, true));
+    fields.push(Field::new("n1", DataType::Int64, true));
+    fields.push(Field::new("s0", DataType::Utf8, true));
+    fields.push(Field::new("b0", DataType::Boolean, true));
+    Arc::new(Schema::new(fields))
+}
+
+/// `rows` rows in batches of `batch` rows; `salt` changes every value (for "changed rows" runs).
+pub fn batches(rows: usize, batch: usize, salt: u64) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let n = batch.min(rows - start);
+        let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
+        let mut cols: Vec<arrow::array::ArrayRef> = vec![Arc::new(Int64Array::from(ids.clone()))];
+        for f in 0..6u64 {
+            cols.push(Arc::new(Float64Array::from_iter_values(
+                ids.iter().map(|&i| ((i as u64 * 31 + f * 7 + salt) % 10_007) as f64 / 7.0),
+            )));
+        }
+        for f in 0..2u64 {
+            cols.push(Arc::new(Int64Array::from_iter_values(
+                ids.iter().map(|&i| (i as u64 * 17 + f + salt) as i64),
+            )));
+        }
+        cols.push(Arc::new(StringArray::from_iter_values(
+            ids.iter().map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
+        )));
+        cols.push(Arc::new(BooleanArray::from_iter(
+            ids.iter().map(|&i| Some((i as u64 + salt) % 2 == 0)),
+        )));
+        out.push(RecordBatch::try_new(schema(), cols).expect("columns match schema"));
+        start += n;
+    }
+    out
+}
+
+/// Runs `f` and returns its result and duration.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed())
+}
+
+/// Prints one result line: name, seconds, rows/s.
+pub fn report(name: &str, rows: usize, d: Duration) -> f64 {
+    let rate = rows as f64 / d.as_secs_f64();
+    println!("{name:<44} {:>8.2}s {:>12.0} rows/s", d.as_secs_f64(), rate);
+    rate
+}

@@ -1,0 +1,92 @@
+//! A table's commit history: one [`HistoryEntry`] per Delta version, newest first, read from the
+//! commit-info action of each commit (what `DESCRIBE HISTORY` shows in Spark).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use deltalake::DeltaTable;
+use deltalake::kernel::{Action, Version};
+use deltalake::logstore::{LogStore, get_actions};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// One commit of a feature table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    /// When the commit was made (the writer's clock), if recorded.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Delta's operation name: `CREATE TABLE`, `WRITE`, `MERGE`, `SET TBLPROPERTIES`, ...
+    pub operation: String,
+    /// Operation parameters (mode, predicate, partition columns, ...).
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Operation metrics (rows inserted/updated, files added/removed, ...), when recorded.
+    pub metrics: BTreeMap<String, serde_json::Value>,
+    /// The writer, e.g. `delta-rs:1.1.3` or `Apache-Spark/3.5.0 Delta-Lake/3.1.0`.
+    pub engine: Option<String>,
+}
+
+/// Reads up to `limit` commits of `table`, newest first, stopping at versions whose log entry
+/// has been cleaned up.
+pub(crate) async fn read(table: &DeltaTable, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
+    let Some(latest) = table.version() else { return Ok(vec![]) };
+    let log_store = table.log_store();
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut version: Version = latest;
+    loop {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(bytes) = log_store
+            .read_commit_entry(version)
+            .await
+            .map_err(Error::delta(format!("reading commit {version}")))?
+        else {
+            break;
+        };
+        let actions =
+            get_actions(version, &bytes).map_err(Error::delta(format!("parsing commit {version}")))?;
+        out.push(entry(version, &actions));
+        if version == 0 {
+            break;
+        }
+        version -= 1;
+    }
+    Ok(out)
+}
+
+fn entry(version: Version, actions: &[Action]) -> HistoryEntry {
+    let info = actions.iter().find_map(|a| match a {
+        Action::CommitInfo(ci) => Some(ci),
+        _ => None,
+    });
+    let mut e = HistoryEntry {
+        version: version as i64,
+        timestamp: None,
+        operation: "UNKNOWN".into(),
+        parameters: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        engine: None,
+    };
+    let Some(ci) = info else { return e };
+    e.timestamp = ci
+        .in_commit_timestamp
+        .or(ci.timestamp)
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    if let Some(op) = &ci.operation {
+        e.operation = op.clone();
+    }
+    if let Some(p) = &ci.operation_parameters {
+        e.parameters = p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    if let Some(serde_json::Value::Object(m)) = ci.info.get("operationMetrics") {
+        e.metrics = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    e.engine = ci
+        .engine_info
+        .clone()
+        .or_else(|| ci.info.get("clientVersion").and_then(|v| v.as_str()).map(str::to_string));
+    e
+}

@@ -1,0 +1,192 @@
+//! One opened feature table at one version, and reading it: projection, a SQL filter parsed as a
+//! single DataFusion expression (so it can never smuggle another statement), and for time-series
+//! tables the latest row per primary key.
+
+use std::sync::Arc;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::{Schema, SchemaRef};
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::functions_window::expr_fn::row_number;
+use deltalake::datafusion::logical_expr::ExprFunctionExt;
+use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
+use deltalake::delta_datafusion::create_session;
+use fstore_core::{TableName, TableSpec};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Name of the helper column used by [`FeatureTable::scan_latest`].
+const ROW_NUMBER_COLUMN: &str = "__fstore_row_number";
+
+/// A feature table opened at one version.
+#[derive(Clone, Debug)]
+pub struct FeatureTable {
+    pub name: TableName,
+    pub spec: TableSpec,
+    /// The Delta version this handle reads.
+    pub version: i64,
+    /// The table's columns as Arrow types (what [`FeatureTable::scan`] returns).
+    pub schema: SchemaRef,
+    /// Where the Delta table is (under the root, or where it was registered from).
+    pub location: Url,
+    pub partition_columns: Vec<String>,
+    /// True when the table lives outside the root and is known through a link file.
+    pub registered_by_link: bool,
+    pub(crate) delta: DeltaTable,
+}
+
+impl FeatureTable {
+    /// The underlying Delta table, loaded at [`FeatureTable::version`].
+    pub fn delta(&self) -> &DeltaTable {
+        &self.delta
+    }
+
+    /// Reads rows. `columns` selects exactly those columns in that order (`None` or an empty
+    /// list: all columns); `filter` is one SQL boolean expression over the table's columns,
+    /// e.g. `Age > 30 AND Sex = 'female'` (column names are case-sensitive; quote unusual ones
+    /// with double quotes).
+    pub async fn scan(&self, columns: Option<&[String]>, filter: Option<&str>) -> Result<Vec<RecordBatch>> {
+        self.query(columns, filter, false).await
+    }
+
+    /// Like [`FeatureTable::scan`], but for a time-series table returns only the latest row per
+    /// primary key (by the timestamp key, NULL timestamps last), chosen after the filter.
+    /// For other tables this is the same as `scan`.
+    pub async fn scan_latest(
+        &self,
+        columns: Option<&[String]>,
+        filter: Option<&str>,
+    ) -> Result<Vec<RecordBatch>> {
+        self.query(columns, filter, true).await
+    }
+
+    fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
+        let all = || self.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let Some(columns) = columns.filter(|c| !c.is_empty()) else {
+            return Ok(all());
+        };
+        for c in columns {
+            if self.schema.field_with_name(c).is_err() {
+                return Err(Error::UnknownColumn {
+                    table: self.name.to_string(),
+                    column: c.clone(),
+                    columns: all().join(", "),
+                });
+            }
+        }
+        Ok(columns.to_vec())
+    }
+
+    async fn query(&self, columns: Option<&[String]>, filter: Option<&str>, latest: bool) -> Result<Vec<RecordBatch>> {
+        let output = self.output_columns(columns)?;
+        let ctx: SessionContext = create_session().into_inner();
+        self.delta
+            .update_datafusion_session(&ctx.state())
+            .map_err(Error::delta(format!("preparing to read `{}`", self.name)))?;
+        let provider = self
+            .delta
+            .table_provider()
+            .await
+            .map_err(df_error(format!("opening `{}` for reading", self.name)))?;
+        let mut df = ctx
+            .read_table(provider)
+            .map_err(df_error(format!("opening `{}` for reading", self.name)))?;
+
+        if let Some(filter) = filter {
+            df = self.apply_filter(&ctx, df, filter)?;
+        }
+        if latest && let Some(ts) = &self.spec.timestamp_key {
+            let rn = row_number()
+                .partition_by(self.spec.primary_keys.iter().map(ident).collect())
+                .order_by(vec![ident(ts).sort(false, false)])
+                .build()
+                .map_err(df_error("planning the latest-row query"))?
+                .alias(ROW_NUMBER_COLUMN);
+            df = df
+                .window(vec![rn])
+                .and_then(|df| df.filter(ident(ROW_NUMBER_COLUMN).eq(lit(1u64))))
+                .map_err(df_error("planning the latest-row query"))?;
+        }
+        df = df
+            .select(output.iter().map(ident).collect::<Vec<Expr>>())
+            .map_err(df_error("planning the projection"))?;
+        let batches = df
+            .collect()
+            .await
+            .map_err(df_error(format!("reading `{}`", self.name)))?;
+
+        let expected = Arc::new(Schema::new(
+            output
+                .iter()
+                .map(|c| self.schema.field_with_name(c).expect("checked").clone())
+                .collect::<Vec<_>>(),
+        ));
+        batches
+            .into_iter()
+            .map(|b| to_schema(&b, &expected))
+            .collect()
+    }
+
+    fn apply_filter(&self, ctx: &SessionContext, df: DataFrame, filter: &str) -> Result<DataFrame> {
+        let bad = |e: DataFusionError| Error::BadFilter {
+            table: self.name.to_string(),
+            filter: filter.to_string(),
+            reason: clean_df_message(&e),
+        };
+        let expr = ctx.parse_sql_expr(filter, df.schema()).map_err(bad)?;
+        let df = df.filter(expr).map_err(bad)?;
+        // Type errors (e.g. comparing a number with 'abc') surface when the plan is analysed.
+        df.clone().into_optimized_plan().map_err(bad)?;
+        Ok(df)
+    }
+}
+
+/// Casts a result batch to the table's Arrow types (DataFusion reads strings as views and
+/// partition values as dictionaries).
+fn to_schema(batch: &RecordBatch, expected: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(expected.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast(c, f.data_type()).map_err(Error::arrow(format!("converting column `{}`", f.name())))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(expected.clone(), columns).map_err(Error::arrow("assembling the result"))
+}
+
+/// DataFusion's messages carry planner prefixes and backtraces; users need only the gist.
+fn clean_df_message(e: &DataFusionError) -> String {
+    let e = e.find_root();
+    let msg = e.to_string();
+    let msg = msg.split("\nbacktrace").next().unwrap_or(&msg).trim();
+    for prefix in [
+        "Error during planning: ",
+        "SQL error: ",
+        "Schema error: ",
+        "Optimizer rule 'simplify_expressions' failed\ncaused by\n",
+        "Arrow error: ",
+        "Execution error: ",
+    ] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    msg.to_string()
+}
+
+/// Maps a DataFusion failure while reading: storage failures are environmental, the rest ours.
+pub(crate) fn df_error(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> Error {
+    let context = context.into();
+    move |e| match e {
+        DataFusionError::ObjectStore(source) => Error::Storage { context, source: *source },
+        other => Error::DataFusion { context, source: other },
+    }
+}

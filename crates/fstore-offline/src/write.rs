@@ -1,0 +1,397 @@
+//! Creating feature tables and writing to them (merge or overwrite). Every input is validated
+//! completely (see `conform.rs`) before the first byte reaches storage, so a rejected write
+//! leaves the table — or the absence of one — exactly as it was.
+//!
+//! `create` writes the data files first and then commits them together with the table's schema,
+//! spec properties and description as version 0: a table either exists with its data or not at
+//! all. `write --mode merge` is a Delta MERGE on (primary keys, timestamp key); new input columns
+//! are first added with an ADD COLUMNS commit (delta-rs' merge-time schema evolution replaces the
+//! table's metadata wholesale and would drop its description and id).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use deltalake::arrow::datatypes::{Schema, SchemaRef};
+use deltalake::datafusion::common::{Column, TableReference};
+use deltalake::datafusion::prelude::{Expr, SessionContext};
+use deltalake::delta_datafusion::create_session;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Action, StructField, StructType};
+use deltalake::logstore::object_store::ObjectStoreExt;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use fstore_core::{TableName, TableSpec};
+use serde::Serialize;
+
+use crate::conform::{self, Prepared};
+use crate::error::{Error, Result};
+use crate::location::display_url;
+use crate::store::{OfflineStore, feature_table, version_of};
+use crate::table::FeatureTable;
+
+/// Delta's own limit on table descriptions (enforced by its metadata update).
+const MAX_DESCRIPTION_CHARS: usize = 4000;
+/// Roll data files at this size when creating a table.
+const TARGET_FILE_SIZE: u64 = 100 * 1024 * 1024;
+
+/// How `write` combines the input with the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Update matched rows (only the input's columns), insert the others.
+    Merge,
+    /// Replace all rows with the input.
+    Overwrite,
+}
+
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "merge" => Ok(Self::Merge),
+            "overwrite" => Ok(Self::Overwrite),
+            other => Err(format!("unknown write mode `{other}` (expected `merge` or `overwrite`)")),
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WriteOutcome {
+    pub mode: WriteMode,
+    /// The table's version after the write (unchanged if there was nothing to do).
+    pub version: i64,
+    /// Rows in the input.
+    pub rows: u64,
+    pub rows_inserted: u64,
+    pub rows_updated: u64,
+    /// Rows the write removed (overwrite: the table's previous rows, when Delta recorded counts).
+    pub rows_deleted: Option<u64>,
+    pub files_added: u64,
+    pub files_removed: u64,
+    /// Columns the input added to the table.
+    pub new_columns: Vec<String>,
+}
+
+impl OfflineStore {
+    /// Creates a feature table at `<root>/<schema>/<table>` with `schema`, recording `spec` in the
+    /// table's properties and description, and writes `batches` (which must have `schema`) in the
+    /// same commit.
+    pub async fn create(
+        &self,
+        name: &TableName,
+        spec: TableSpec,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        partition_columns: Vec<String>,
+    ) -> Result<FeatureTable> {
+        let tname = name.to_string();
+        self.progress.set_stage("validating input");
+        spec.validate_against(&schema)?;
+        check_description(&tname, spec.description.as_deref())?;
+        check_partition_columns(&tname, &schema, &partition_columns)?;
+        let prepared = conform::prepare(name, &spec, None, &schema, batches)?;
+        self.progress.set_total(prepared.rows);
+
+        let place = self.place(name).await?;
+        if place.linked || self.load_delta(&place.url).await?.is_some() {
+            return Err(Error::TableExists { name: tname, location: display_url(&place.url) });
+        }
+        let url = place.url;
+
+        self.progress.set_stage("writing data files");
+        let adds = if prepared.rows > 0 {
+            self.write_files(&url, &prepared, &partition_columns).await?
+        } else {
+            Vec::new()
+        };
+
+        self.progress.set_stage("committing");
+        let kernel_schema: StructType = prepared
+            .schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| Error::Internal(format!("mapping the schema of `{tname}` to Delta: {e}")))?;
+        let table = DeltaTableBuilder::from_url(url.clone())
+            .and_then(|b| b.with_storage_options(self.root.options().clone()).build())
+            .map_err(Error::delta(format!("preparing {}", display_url(&url))))?;
+        let metrics = serde_json::json!({
+            "numFiles": adds.len(),
+            "numOutputRows": prepared.rows,
+        });
+        let mut builder = table
+            .create()
+            .with_table_name(tname.clone())
+            .with_columns(kernel_schema.fields().cloned())
+            .with_partition_columns(partition_columns)
+            .with_configuration(spec.to_properties().into_iter().map(|(k, v)| (k, Some(v))))
+            .with_raise_if_key_not_exists(false)
+            .with_commit_properties(
+                CommitProperties::default()
+                    .with_metadata([("operationMetrics".to_string(), metrics)]),
+            )
+            .with_actions(adds.iter().cloned().map(Action::Add));
+        if let Some(d) = &spec.description {
+            builder = builder.with_comment(d.clone());
+        }
+        let created = match builder.await {
+            Ok(t) => t,
+            Err(e) => {
+                self.remove_files(&table, &adds).await;
+                return Err(Error::delta(format!("creating `{tname}` at {}", display_url(&url)))(e));
+            }
+        };
+        self.progress.inc(prepared.rows);
+        feature_table(name.clone(), spec, created, false)
+    }
+
+    /// Streams the prepared batches into Parquet data files under `url`; returns their Add actions.
+    async fn write_files(
+        &self,
+        url: &url::Url,
+        prepared: &Prepared,
+        partition_columns: &[String],
+    ) -> Result<Vec<deltalake::kernel::Add>> {
+        let ctx = || format!("writing data files under {}", display_url(url));
+        let mut writer = RecordBatchWriter::try_new(
+            url.as_str(),
+            prepared.schema.clone(),
+            Some(partition_columns.to_vec()),
+            Some(self.root.options().clone()),
+        )
+        .map_err(Error::delta(ctx()))?
+        .with_target_file_size(TARGET_FILE_SIZE);
+        for b in &prepared.batches {
+            if let Err(e) = writer.write(b.clone()).await {
+                writer.reset();
+                return Err(Error::delta(ctx())(e));
+            }
+        }
+        writer.flush().await.map_err(Error::delta(ctx()))
+    }
+
+    /// Best-effort cleanup of data files that never got committed.
+    async fn remove_files(&self, table: &DeltaTable, adds: &[deltalake::kernel::Add]) {
+        let store = table.object_store();
+        for add in adds {
+            let path = deltalake::Path::from(add.path.as_str());
+            if let Err(e) = store.delete(&path).await {
+                tracing::warn!(%path, error = %e, "could not remove an uncommitted data file");
+            }
+        }
+    }
+
+    /// Writes `batches` to an existing feature table. All batches must share one schema; it must
+    /// contain every key column. See [`WriteMode`].
+    pub async fn write(&self, name: &TableName, batches: Vec<RecordBatch>, mode: WriteMode) -> Result<WriteOutcome> {
+        let ft = self.open(name).await?;
+        let tname = name.to_string();
+        let Some(input_schema) = batches.first().map(|b| b.schema()) else {
+            return match mode {
+                WriteMode::Merge => Ok(outcome(mode, ft.version, 0)),
+                WriteMode::Overwrite => Err(Error::InconsistentInput(format!(
+                    "no input batches for `{tname}`; an overwrite needs the input's schema (give an empty batch to empty the table)"
+                ))),
+            };
+        };
+        self.progress.set_stage("validating input");
+        let prepared = conform::prepare(name, &ft.spec, Some(&ft.schema), &input_schema, batches)?;
+        self.progress.set_total(prepared.rows);
+        let result = match mode {
+            WriteMode::Merge => self.merge(ft, prepared).await?,
+            WriteMode::Overwrite => self.overwrite(ft, prepared).await?,
+        };
+        self.progress.inc(result.rows);
+        Ok(result)
+    }
+
+    async fn merge(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
+        let tname = ft.name.to_string();
+        let mut table = ft.delta;
+        let mut out = outcome(WriteMode::Merge, ft.version, prepared.rows);
+        out.new_columns = prepared.new_columns.iter().map(|f| f.name().clone()).collect();
+        if !prepared.new_columns.is_empty() {
+            self.progress.set_stage("adding new columns");
+            let fields: Vec<StructField> = prepared
+                .new_columns
+                .iter()
+                .map(|f| f.as_ref().try_into_kernel())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Internal(format!("mapping new columns to Delta: {e}")))?;
+            table = table
+                .add_columns()
+                .with_fields(fields)
+                .await
+                .map_err(Error::delta(format!("adding columns {} to `{tname}`", out.new_columns.join(", "))))?;
+            out.version = version_of(&table)?;
+        }
+        if prepared.rows == 0 {
+            return Ok(out);
+        }
+
+        self.progress.set_stage("merging");
+        let ctx: SessionContext = create_session().into_inner();
+        let source = ctx
+            .read_batches(prepared.batches)
+            .map_err(crate::table::df_error("preparing the merge source"))?;
+        let keys = ft.spec.row_keys();
+        let predicate = keys
+            .iter()
+            .map(|k| qualified("target", k).eq(qualified("source", k)))
+            .reduce(Expr::and)
+            .expect("a spec has at least one key");
+        let columns: Vec<String> = prepared.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let updates: Vec<&String> = columns.iter().filter(|c| !ft.spec.is_key(c)).collect();
+        let merge_err = || Error::delta(format!("merging into `{tname}`"));
+
+        let mut builder = table
+            .merge(source, predicate)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_session_state(Arc::new(ctx.state()));
+        if !updates.is_empty() {
+            builder = builder
+                .when_matched_update(|mut u| {
+                    for c in &updates {
+                        u = u.update(Column::new_unqualified(c.as_str()), qualified("source", c));
+                    }
+                    u
+                })
+                .map_err(merge_err())?;
+        }
+        builder = builder
+            .when_not_matched_insert(|mut i| {
+                for c in &columns {
+                    i = i.set(Column::new_unqualified(c.as_str()), qualified("source", c));
+                }
+                i
+            })
+            .map_err(merge_err())?;
+        let (table, metrics) = builder.await.map_err(merge_err())?;
+        out.version = version_of(&table)?;
+        out.rows_inserted = metrics.num_target_rows_inserted as u64;
+        out.rows_updated = metrics.num_target_rows_updated as u64;
+        out.rows_deleted = Some(metrics.num_target_rows_deleted as u64);
+        out.files_added = metrics.num_target_files_added as u64;
+        out.files_removed = metrics.num_target_files_removed as u64;
+        Ok(out)
+    }
+
+    async fn overwrite(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
+        let tname = ft.name.to_string();
+        let mut out = outcome(WriteMode::Overwrite, ft.version, prepared.rows);
+        out.new_columns = prepared.new_columns.iter().map(|f| f.name().clone()).collect();
+        let previous_rows = row_count(&ft.delta);
+
+        // The full table layout: existing columns (NULL where the input lacks them), then new ones.
+        let mut fields: Vec<_> = ft.schema.fields().iter().cloned().collect();
+        fields.extend(prepared.new_columns.iter().cloned());
+        let full = Arc::new(Schema::new(fields));
+        let mut batches = Vec::with_capacity(prepared.batches.len().max(1));
+        for b in &prepared.batches {
+            let cols: Vec<ArrayRef> = full
+                .fields()
+                .iter()
+                .map(|f| match prepared.schema.index_of(f.name()) {
+                    Ok(i) => b.column(i).clone(),
+                    Err(_) => new_null_array(f.data_type(), b.num_rows()),
+                })
+                .collect();
+            batches.push(
+                RecordBatch::try_new(full.clone(), cols).map_err(Error::arrow("assembling the overwrite input"))?,
+            );
+        }
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(full.clone()));
+        }
+
+        self.progress.set_stage("writing");
+        let mut builder = ft.delta.write(batches).with_save_mode(SaveMode::Overwrite);
+        if !prepared.new_columns.is_empty() {
+            builder = builder.with_schema_mode(SchemaMode::Merge);
+        }
+        let table = builder
+            .await
+            .map_err(Error::delta(format!("overwriting `{tname}`")))?;
+        out.version = version_of(&table)?;
+        out.rows_inserted = prepared.rows;
+        out.rows_deleted = previous_rows;
+        if let Some(entry) = crate::history::read(&table, Some(1)).await?.into_iter().next() {
+            let metric = |k: &str| entry.metrics.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            out.files_added = metric("num_added_files");
+            out.files_removed = metric("num_removed_files");
+        }
+        Ok(out)
+    }
+}
+
+fn outcome(mode: WriteMode, version: i64, rows: u64) -> WriteOutcome {
+    WriteOutcome {
+        mode,
+        version,
+        rows,
+        rows_inserted: 0,
+        rows_updated: 0,
+        rows_deleted: None,
+        files_added: 0,
+        files_removed: 0,
+        new_columns: Vec::new(),
+    }
+}
+
+fn qualified(relation: &str, column: &str) -> Expr {
+    Expr::Column(Column::new(Some(TableReference::bare(relation)), column))
+}
+
+/// The table's row count from file statistics, when every file has them.
+fn row_count(table: &DeltaTable) -> Option<u64> {
+    let snapshot = table.snapshot().ok()?;
+    let mut total = 0u64;
+    for file in snapshot.log_data() {
+        total += u64::try_from(file.num_records()?).ok()?;
+    }
+    Some(total)
+}
+
+pub(crate) fn check_description(table: &str, description: Option<&str>) -> Result<()> {
+    if let Some(d) = description
+        && d.chars().count() > MAX_DESCRIPTION_CHARS
+    {
+        return Err(Error::InvalidCreate {
+            table: table.to_string(),
+            reason: format!("the description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+fn check_partition_columns(table: &str, schema: &Schema, partitions: &[String]) -> Result<()> {
+    let bad = |reason: String| Error::InvalidCreate { table: table.to_string(), reason };
+    let mut seen = HashMap::new();
+    for p in partitions {
+        if seen.insert(p.as_str(), ()).is_some() {
+            return Err(bad(format!("partition column `{p}` is listed twice")));
+        }
+        let Ok(f) = schema.field_with_name(p) else {
+            let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            return Err(bad(format!(
+                "partition column `{p}` is not in the data; columns are: {}",
+                cols.join(", ")
+            )));
+        };
+        if f.data_type().is_nested() {
+            return Err(bad(format!(
+                "partition column `{p}` has the nested type {}; partition by a plain column",
+                f.data_type()
+            )));
+        }
+    }
+    if !partitions.is_empty() && partitions.len() >= schema.fields().len() {
+        return Err(bad("at least one column must not be a partition column".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,525 @@
+//! The MySQL write path: first publish, merge and overwrite.
+//!
+//! Every write holds the advisory lock `GET_LOCK('fstore:<db>.<table>')` so two publishes of one
+//! table never interleave, and runs on one pooled connection that is reset when it goes back to
+//! the pool (temporary tables, session state and the lock go with the reset).
+//!
+//! - First publish (no table yet): the rows are loaded into `_fstore_shadow_<t>`, which is then
+//!   renamed to `<t>`. Readers never see an empty or half-filled table, and a killed publish
+//!   leaves only a shadow table, which the next publish drops.
+//! - Merge: the rows go into a `TEMPORARY` staging table (gone with the connection if anything
+//!   dies, and dropped explicitly after); then the online columns are compared with the layout
+//!   (missing ones are added, a different type is refused before anything is written); then ONE
+//!   transaction runs `INSERT INTO t (…) SELECT … FROM stage ON DUPLICATE KEY UPDATE …` and
+//!   upserts the bookkeeping row. For time-series layouts each assignment is
+//!   `c = IF(t.ts IS NULL OR stage.ts >= t.ts, stage.c, t.c)` with the timestamp column assigned
+//!   last (MySQL and MariaDB evaluate assignments left to right), so an older event never
+//!   replaces a newer one.
+//! - Overwrite: the rows go into `_fstore_shadow_<t>`, then one atomic
+//!   `RENAME TABLE t TO _fstore_old_<t>, _fstore_shadow_<t> TO t`, then the old table is dropped
+//!   and the bookkeeping row written. `RENAME TABLE` commits implicitly, so the bookkeeping row
+//!   follows the data (the contract allows "after").
+//!
+//! Counts: merge counts inserted / updated / skipped-older with one join of the staging table
+//! against the online table inside the upsert's transaction. Overwrite counts kept keys with one
+//! join of the shadow table against the old table: `updated` = kept keys, `inserted` = new rows −
+//! kept, `deleted` = old rows − kept (exact; 0 kept when the primary key columns changed).
+
+use std::time::Instant;
+
+use arrow::array::ArrayRef;
+use arrow::record_batch::RecordBatch;
+use fstore_core::Progress;
+use fstore_core::ident::quote_mysql;
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+
+use super::ddl::{
+    self, canonical_type, create_table_sql, old_name, primary_keys, quoted_list, shadow_name,
+    stage_name,
+};
+use super::error::{Ctx, Target};
+use super::load::{self, BulkMode, LoadJob, LoadStats};
+use super::MysqlStore;
+use crate::arrow_values::prepare_columns;
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::layout::OnlineLayout;
+use crate::merge::{ExistingColumn, MergePlan, plan_merge};
+use crate::validate::validate_batches;
+use crate::{PublishRecord, WriteMode, WriteReport};
+
+/// Seconds a write waits for another writer of the same table.
+const LOCK_WAIT_SECS: u64 = 600;
+
+/// Online table names are validated identifiers; names starting with `_fstore_` are reserved for
+/// fstore's own tables (same rule as the SQLite backend).
+pub fn check_table_name(table: &str) -> Result<()> {
+    fstore_core::ident::validate_online_table_name(table)
+        .map_err(|e| StoreError::new(StoreErrorKind::BadRequest, e.to_string()))?;
+    if table.starts_with("_fstore_") {
+        return Err(StoreError::new(
+            StoreErrorKind::BadRequest,
+            format!("online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates and prepares the batches off the async runtime.
+async fn prepare(layout: &OnlineLayout, batches: Vec<RecordBatch>) -> Result<Vec<Vec<ArrayRef>>> {
+    let layout = layout.clone();
+    tokio::task::spawn_blocking(move || {
+        validate_batches(&layout, &batches)?;
+        batches
+            .iter()
+            .map(|b| prepare_columns(&layout, b))
+            .collect::<Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Database,
+            format!("preparing the rows failed: {e}"),
+        )
+    })?
+}
+
+pub async fn write(
+    store: &MysqlStore,
+    layout: &OnlineLayout,
+    mode: WriteMode,
+    batches: Vec<RecordBatch>,
+    record: &PublishRecord,
+    progress: &dyn Progress,
+) -> Result<WriteReport> {
+    let start = Instant::now();
+    check_table_name(&layout.table)?;
+    progress.set_stage("validating");
+    let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let prepared = std::sync::Arc::new(prepare(layout, batches).await?);
+    progress.set_total(rows_in);
+
+    let t = store.target();
+    let mut conn = store.conn().await?;
+    // Temporary tables, the advisory lock and any open transaction die with the reset.
+    conn.reset_connection(true);
+    let table = layout.table.as_str();
+    ddl::lock(&mut conn, t, table, LOCK_WAIT_SECS).await?;
+    let job = LoadJob {
+        target: t,
+        table,
+        layout,
+        prepared,
+        rows: rows_in,
+        max_packet: store.server().max_allowed_packet,
+        progress,
+    };
+    let mut w = Writer {
+        conn: &mut conn,
+        store,
+        t,
+        job,
+    };
+    let result = w.run(mode, record).await;
+    let _ = ddl::unlock(&mut conn, t, table).await;
+    let mut report = result?;
+    report.rows_in = rows_in;
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+struct Writer<'a> {
+    conn: &'a mut Conn,
+    store: &'a MysqlStore,
+    t: &'a Target,
+    job: LoadJob<'a>,
+}
+
+impl Writer<'_> {
+    async fn run(&mut self, mode: WriteMode, record: &PublishRecord) -> Result<WriteReport> {
+        let table = self.job.table;
+        ddl::ensure_bookkeeping(self.conn, self.t).await?;
+        let shadow = shadow_name(table);
+        let old = old_name(table);
+        for leftover in [&shadow, &old] {
+            if ddl::table_exists(self.conn, self.t, leftover).await? {
+                tracing::info!(table = %leftover, "dropping a table left by an interrupted publish");
+                ddl::drop_table_if_exists(self.conn, self.t, leftover).await?;
+            }
+        }
+        let exists = ddl::table_exists(self.conn, self.t, table).await?;
+        match (mode, exists) {
+            (_, false) => self.swap_in(mode, record, false).await,
+            (WriteMode::Overwrite, true) => self.swap_in(mode, record, true).await,
+            (WriteMode::Merge, true) => self.merge(record).await,
+        }
+    }
+
+    async fn load_into(&mut self, target_table: &str) -> Result<LoadStats> {
+        let job = LoadJob {
+            target: self.job.target,
+            table: target_table,
+            layout: self.job.layout,
+            prepared: self.job.prepared.clone(),
+            rows: self.job.rows,
+            max_packet: self.job.max_packet,
+            progress: self.job.progress,
+        };
+        load::load(
+            self.conn,
+            &job,
+            self.store.bulk_mode(),
+            self.store.server().local_infile,
+        )
+        .await
+    }
+
+    /// First publish (`replace = false`) or overwrite (`replace = true`): shadow table + rename.
+    async fn swap_in(
+        &mut self,
+        mode: WriteMode,
+        record: &PublishRecord,
+        replace: bool,
+    ) -> Result<WriteReport> {
+        let (t, layout) = (self.t, self.job.layout);
+        let table = layout.table.as_str();
+        let shadow = shadow_name(table);
+        let old = old_name(table);
+        let progress = self.job.progress;
+        progress.set_stage(if replace {
+            "writing shadow table"
+        } else {
+            "writing"
+        });
+        self.conn
+            .query_drop(create_table_sql(&shadow, layout, false))
+            .await
+            .with_ctx(t, || format!("creating table `{shadow}`"))?;
+        let outcome = async {
+            let stats = self.load_into(&shadow).await?;
+            let mut report = WriteReport {
+                bytes: stats.bytes,
+                ..WriteReport::default()
+            };
+            progress.set_stage("swapping tables");
+            if replace {
+                let (old_rows, kept) = self.kept_keys(table, &shadow).await?;
+                report.updated = kept;
+                report.inserted = stats.rows.saturating_sub(kept);
+                report.deleted = old_rows.saturating_sub(kept);
+                self.conn
+                    .query_drop(format!(
+                        "RENAME TABLE {} TO {}, {} TO {}",
+                        quote_mysql(table),
+                        quote_mysql(&old),
+                        quote_mysql(&shadow),
+                        quote_mysql(table)
+                    ))
+                    .await
+                    .with_ctx(t, || format!("swapping the new rows into `{table}`"))?;
+            } else {
+                report.inserted = stats.rows;
+                self.conn
+                    .query_drop(format!(
+                        "RENAME TABLE {} TO {}",
+                        quote_mysql(&shadow),
+                        quote_mysql(table)
+                    ))
+                    .await
+                    .with_ctx(t, || format!("renaming the new table to `{table}`"))?;
+            }
+            Ok::<_, StoreError>(report)
+        }
+        .await;
+        let report = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = ddl::drop_table_if_exists(self.conn, t, &shadow).await;
+                return Err(e);
+            }
+        };
+        if replace {
+            ddl::drop_table_if_exists(self.conn, t, &old).await?;
+        }
+        ddl::write_bookkeeping(self.conn, t, layout, mode, record).await?;
+        Ok(report)
+    }
+
+    /// (rows of the old table, old keys also in the shadow table).
+    async fn kept_keys(&mut self, table: &str, shadow: &str) -> Result<(u64, u64)> {
+        let t = self.t;
+        let layout = self.job.layout;
+        let old_rows = ddl::count_rows(self.conn, t, table).await?;
+        let cols = ddl::table_columns(self.conn, t, table).await?;
+        if primary_keys(&cols) != layout.primary_keys || old_rows == 0 {
+            return Ok((old_rows, 0));
+        }
+        let on = join_on(&layout.primary_keys, "o", "s");
+        let kept: Option<i64> = self
+            .conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM {} AS s JOIN {} AS o ON {on}",
+                quote_mysql(shadow),
+                quote_mysql(table)
+            ))
+            .await
+            .with_ctx(t, || format!("comparing the keys of `{table}` with the new snapshot"))?;
+        Ok((old_rows, kept.unwrap_or(0).max(0) as u64))
+    }
+
+    async fn merge_plan(&mut self, record: &PublishRecord) -> Result<MergePlan> {
+        let (t, layout) = (self.t, self.job.layout);
+        let cols = ddl::table_columns(self.conn, t, &layout.table).await?;
+        let book = ddl::read_bookkeeping(self.conn, t, &layout.table).await?;
+        let existing: Vec<ExistingColumn> = cols
+            .iter()
+            .map(|c| ExistingColumn {
+                name: c.name.clone(),
+                native_type: canonical_type(&c.column_type),
+                ftype: book
+                    .as_ref()
+                    .and_then(|b| b.layout.column(&c.name))
+                    .map(|x| x.ftype),
+                primary_key: c.pk > 0,
+            })
+            .collect();
+        plan_merge(
+            layout,
+            &existing,
+            &primary_keys(&cols),
+            &|ftype, key| ftype.mysql_type(key),
+            &record.feature_table,
+        )
+    }
+
+    async fn merge(&mut self, record: &PublishRecord) -> Result<WriteReport> {
+        let (t, layout) = (self.t, self.job.layout);
+        let table = layout.table.as_str();
+        // Refuse incompatible changes before anything moves.
+        let plan = self.merge_plan(record).await?;
+        let stage = stage_name(table);
+        let progress = self.job.progress;
+        progress.set_stage("loading staging table");
+        self.conn
+            .query_drop(format!(
+                "DROP TEMPORARY TABLE IF EXISTS {}",
+                quote_mysql(&stage)
+            ))
+            .await
+            .with_ctx(t, || format!("dropping staging table `{stage}`"))?;
+        self.conn
+            .query_drop(create_table_sql(&stage, layout, true))
+            .await
+            .with_ctx(t, || format!("creating staging table `{stage}`"))?;
+        let outcome = self.merge_staged(&stage, &plan, record).await;
+        let dropped = self
+            .conn
+            .query_drop(format!(
+                "DROP TEMPORARY TABLE IF EXISTS {}",
+                quote_mysql(&stage)
+            ))
+            .await
+            .with_ctx(t, || format!("dropping staging table `{stage}`"));
+        let report = outcome?;
+        dropped?;
+        Ok(report)
+    }
+
+    async fn merge_staged(
+        &mut self,
+        stage: &str,
+        plan: &MergePlan,
+        record: &PublishRecord,
+    ) -> Result<WriteReport> {
+        let (t, layout) = (self.t, self.job.layout);
+        let table = layout.table.as_str();
+        let stats = self.load_into(stage).await?;
+        if !plan.add.is_empty() {
+            self.job.progress.set_stage("adding columns");
+            let adds: Vec<String> = plan
+                .add
+                .iter()
+                .map(|c| {
+                    format!(
+                        "ADD COLUMN {} {}",
+                        quote_mysql(&c.name),
+                        c.ftype.mysql_type(false)
+                    )
+                })
+                .collect();
+            self.conn
+                .query_drop(format!("ALTER TABLE {} {}", quote_mysql(table), adds.join(", ")))
+                .await
+                .with_ctx(t, || format!("adding columns to `{table}`"))?;
+        }
+        self.job.progress.set_stage("merging");
+        let mut report = WriteReport {
+            bytes: stats.bytes,
+            ..WriteReport::default()
+        };
+        let ctx = || format!("merging into `{table}`");
+        self.conn
+            .query_drop("START TRANSACTION")
+            .await
+            .with_ctx(t, ctx)?;
+        let applied = async {
+            let counts: Option<(i64, Option<i64>, Option<i64>)> = self
+                .conn
+                .query_first(count_sql(table, stage, layout))
+                .await
+                .with_ctx(t, || format!("comparing the new rows with `{table}`"))?;
+            let (total, matched, skipped) = counts.unwrap_or((0, None, None));
+            let (total, matched, skipped) = (
+                total.max(0) as u64,
+                matched.unwrap_or(0).max(0) as u64,
+                skipped.unwrap_or(0).max(0) as u64,
+            );
+            report.inserted = total.saturating_sub(matched);
+            report.updated = matched.saturating_sub(skipped);
+            report.skipped_older = skipped;
+            self.conn
+                .query_drop(upsert_sql(table, stage, layout))
+                .await
+                .with_ctx(t, ctx)?;
+            ddl::write_bookkeeping(self.conn, t, &plan.recorded, WriteMode::Merge, record).await?;
+            self.conn.query_drop("COMMIT").await.with_ctx(t, ctx)
+        }
+        .await;
+        if let Err(e) = applied {
+            let _ = self.conn.query_drop("ROLLBACK").await;
+            return Err(e);
+        }
+        Ok(report)
+    }
+}
+
+/// `o.k1 = s.k1 AND o.k2 = s.k2`.
+fn join_on(keys: &[String], a: &str, b: &str) -> String {
+    keys.iter()
+        .map(|k| format!("{a}.{q} = {b}.{q}", q = quote_mysql(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// One row: (staged rows, staged rows whose key is online, of those the ones an older event
+/// time keeps from applying).
+pub fn count_sql(table: &str, stage: &str, layout: &OnlineLayout) -> String {
+    let first_key = quote_mysql(&layout.primary_keys[0]);
+    let skipped = match &layout.timestamp_key {
+        Some(ts) => {
+            let ts = quote_mysql(ts);
+            format!(
+                "SUM(o.{first_key} IS NOT NULL AND o.{ts} IS NOT NULL AND NOT COALESCE(s.{ts} >= o.{ts}, FALSE))"
+            )
+        }
+        None => "0".into(),
+    };
+    format!(
+        "SELECT COUNT(*), COUNT(o.{first_key}), {skipped} FROM {} AS s LEFT JOIN {} AS o ON {}",
+        quote_mysql(stage),
+        quote_mysql(table),
+        join_on(&layout.primary_keys, "o", "s")
+    )
+}
+
+/// `INSERT INTO t (cols) SELECT cols FROM stage ON DUPLICATE KEY UPDATE …` (see the module docs).
+pub fn upsert_sql(table: &str, stage: &str, layout: &OnlineLayout) -> String {
+    let names: Vec<&str> = layout.columns.iter().map(|c| c.name.as_str()).collect();
+    let t = quote_mysql(table);
+    let s = quote_mysql(stage);
+    let select: Vec<String> = names
+        .iter()
+        .map(|n| format!("{s}.{}", quote_mysql(n)))
+        .collect();
+    let mut value_cols: Vec<&str> = layout.value_columns().map(|c| c.name.as_str()).collect();
+    let ts = layout.timestamp_key.as_deref();
+    if let Some(ts) = ts {
+        // The timestamp is assigned last: the conditions before it read the old value.
+        value_cols.retain(|c| *c != ts);
+        value_cols.push(ts);
+    }
+    let mut sets: Vec<String> = value_cols
+        .iter()
+        .map(|c| {
+            let c = quote_mysql(c);
+            match ts {
+                Some(ts) => {
+                    let ts = quote_mysql(ts);
+                    format!("{t}.{c} = IF({t}.{ts} IS NULL OR {s}.{ts} >= {t}.{ts}, {s}.{c}, {t}.{c})")
+                }
+                None => format!("{t}.{c} = {s}.{c}"),
+            }
+        })
+        .collect();
+    if sets.is_empty() {
+        // Keys only: a no-op update keeps the statement valid.
+        let k = quote_mysql(&layout.primary_keys[0]);
+        sets.push(format!("{t}.{k} = {t}.{k}"));
+    }
+    format!(
+        "INSERT INTO {t} ({}) SELECT {} FROM {s} ON DUPLICATE KEY UPDATE {}",
+        quoted_list(&names),
+        select.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// Which bulk path a store uses (for reports and tests).
+pub fn describe_bulk(mode: BulkMode, local_infile: bool) -> &'static str {
+    match (mode, local_infile) {
+        (BulkMode::LoadData, _) | (BulkMode::Auto, true) => "LOAD DATA LOCAL INFILE",
+        _ => "multi-row INSERT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fstore_core::FeatureType;
+
+    use super::*;
+    use crate::layout::OnlineColumn;
+
+    fn layout(ts: bool) -> OnlineLayout {
+        let mut columns = vec![
+            OnlineColumn {
+                name: "id".into(),
+                ftype: FeatureType::BigInt,
+            },
+            OnlineColumn {
+                name: "ts".into(),
+                ftype: FeatureType::Timestamp,
+            },
+            OnlineColumn {
+                name: "x".into(),
+                ftype: FeatureType::Double,
+            },
+        ];
+        if !ts {
+            columns.remove(1);
+        }
+        OnlineLayout {
+            table: "t".into(),
+            columns,
+            primary_keys: vec!["id".into()],
+            timestamp_key: ts.then(|| "ts".to_string()),
+        }
+    }
+
+    #[test]
+    fn upsert_assigns_the_timestamp_last_and_guards_every_column() {
+        assert_eq!(
+            upsert_sql("t", "s", &layout(false)),
+            "INSERT INTO `t` (`id`, `x`) SELECT `s`.`id`, `s`.`x` FROM `s` ON DUPLICATE KEY UPDATE `t`.`x` = `s`.`x`"
+        );
+        let sql = upsert_sql("t", "s", &layout(true));
+        assert!(
+            sql.ends_with(
+                "ON DUPLICATE KEY UPDATE `t`.`x` = IF(`t`.`ts` IS NULL OR `s`.`ts` >= `t`.`ts`, `s`.`x`, `t`.`x`), `t`.`ts` = IF(`t`.`ts` IS NULL OR `s`.`ts` >= `t`.`ts`, `s`.`ts`, `t`.`ts`)"
+            ),
+            "{sql}"
+        );
+        let mut keys_only = layout(false);
+        keys_only.columns.truncate(1);
+        assert!(upsert_sql("t", "s", &keys_only).ends_with("UPDATE `t`.`id` = `t`.`id`"));
+    }
+}

@@ -1,0 +1,283 @@
+//! The SQLite read path: lookups by primary key, decoded with the bookkeeping layout's types.
+
+use std::collections::HashMap;
+
+use fstore_core::ident::quote_sqlite;
+use fstore_core::value::{parse_date, parse_timestamp};
+use fstore_core::{FeatureType, Value};
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+use super::ddl::{self, quoted_list};
+use super::error::Ctx;
+use crate::LookupResult;
+use crate::arrow_values::{parse_decimal, write_date, write_decimal, write_timestamp};
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::layout::{OnlineColumn, OnlineLayout};
+
+/// Most keys bound into one lookup statement.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// A key value as stored online: integers as integers, everything else as its text encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum KeyAtom {
+    Int(i64),
+    Text(String),
+}
+
+fn bad_request(message: String) -> StoreError {
+    StoreError::new(StoreErrorKind::BadRequest, message)
+}
+
+pub fn missing_table(table: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::MissingTable,
+        format!("`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"),
+    )
+}
+
+/// Converts a requested key value to its stored form, or explains why it cannot match.
+fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
+    let wrong = || {
+        bad_request(format!(
+            "key column `{}` is {}, but the lookup gave {}",
+            column.name,
+            column.ftype,
+            match v {
+                Value::Null => "null".to_string(),
+                other => format!("`{}`", other.render()),
+            }
+        ))
+    };
+    let mut text = String::new();
+    Ok(match (column.ftype, v) {
+        (_, Value::Null) => return Err(wrong()),
+        (FeatureType::SmallInt | FeatureType::Int | FeatureType::BigInt, Value::Int(i)) => {
+            KeyAtom::Int(*i)
+        }
+        (FeatureType::Boolean, Value::Bool(b)) => KeyAtom::Int(*b as i64),
+        (FeatureType::String, Value::String(s)) => KeyAtom::Text(s.clone()),
+        (FeatureType::Date, Value::Date(d)) => {
+            write_date(*d, &mut text);
+            KeyAtom::Text(text)
+        }
+        (FeatureType::Date, Value::String(s)) => {
+            write_date(parse_date(s.trim()).ok_or_else(wrong)?, &mut text);
+            KeyAtom::Text(text)
+        }
+        (FeatureType::Timestamp, Value::Timestamp(us)) => {
+            write_timestamp(*us, &mut text);
+            KeyAtom::Text(text)
+        }
+        (FeatureType::Timestamp, Value::String(s)) => {
+            write_timestamp(parse_timestamp(s.trim()).ok_or_else(wrong)?, &mut text);
+            KeyAtom::Text(text)
+        }
+        (FeatureType::Decimal { scale, .. }, Value::Decimal(s) | Value::String(s)) => {
+            write_decimal(parse_decimal(s, scale).ok_or_else(wrong)?, scale, &mut text);
+            KeyAtom::Text(text)
+        }
+        (FeatureType::Decimal { scale, .. }, Value::Int(i)) => {
+            write_decimal(
+                parse_decimal(&i.to_string(), scale).ok_or_else(wrong)?,
+                scale,
+                &mut text,
+            );
+            KeyAtom::Text(text)
+        }
+        _ => return Err(wrong()),
+    })
+}
+
+fn bind_atom(stmt: &mut rusqlite::Statement<'_>, idx: usize, a: &KeyAtom) -> rusqlite::Result<()> {
+    match a {
+        KeyAtom::Int(i) => stmt.raw_bind_parameter(idx, *i),
+        KeyAtom::Text(s) => stmt.raw_bind_parameter(idx, s.as_str()),
+    }
+}
+
+fn atom_of(v: ValueRef<'_>) -> Option<KeyAtom> {
+    match v {
+        ValueRef::Integer(i) => Some(KeyAtom::Int(i)),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().map(|s| KeyAtom::Text(s.to_string())),
+        _ => None,
+    }
+}
+
+/// Decodes one stored cell of `column`.
+pub fn decode(table: &str, column: &OnlineColumn, v: ValueRef<'_>) -> Result<Value> {
+    let corrupt = || {
+        StoreError::new(
+            StoreErrorKind::Database,
+            format!(
+                "column `{}` of `{table}` holds a value that is not a {} ({}); republish with --mode overwrite",
+                column.name,
+                column.ftype,
+                v.data_type()
+            ),
+        )
+    };
+    let text = |t: &[u8]| std::str::from_utf8(t).map(str::to_string).map_err(|_| corrupt());
+    Ok(match (column.ftype, v) {
+        (_, ValueRef::Null) => Value::Null,
+        (FeatureType::SmallInt | FeatureType::Int | FeatureType::BigInt, ValueRef::Integer(i)) => {
+            Value::Int(i)
+        }
+        (FeatureType::Float | FeatureType::Double, ValueRef::Real(f)) => Value::Float(f),
+        (FeatureType::Float | FeatureType::Double, ValueRef::Integer(i)) => Value::Float(i as f64),
+        (FeatureType::Boolean, ValueRef::Integer(i)) => Value::Bool(i != 0),
+        (FeatureType::Decimal { .. }, ValueRef::Text(t)) => Value::Decimal(text(t)?),
+        (FeatureType::String, ValueRef::Text(t)) => Value::String(text(t)?),
+        (FeatureType::Json, ValueRef::Text(t)) => Value::Json(text(t)?),
+        (FeatureType::Binary, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
+        (FeatureType::Date, ValueRef::Text(t)) => {
+            Value::Date(parse_date(&text(t)?).ok_or_else(corrupt)?)
+        }
+        (FeatureType::Timestamp, ValueRef::Text(t)) => {
+            Value::Timestamp(parse_timestamp(&text(t)?).ok_or_else(corrupt)?)
+        }
+        _ => return Err(corrupt()),
+    })
+}
+
+/// Resolves the requested feature names (all non-key columns when `None`).
+fn select_features<'a>(
+    layout: &'a OnlineLayout,
+    features: Option<&[String]>,
+) -> Result<Vec<&'a OnlineColumn>> {
+    match features {
+        None => Ok(layout.value_columns().collect()),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                layout.column(n).ok_or_else(|| {
+                    let known: Vec<&str> =
+                        layout.columns.iter().map(|c| c.name.as_str()).collect();
+                    bad_request(format!(
+                        "unknown feature `{n}` in `{}`; its columns are: {}",
+                        layout.table,
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect(),
+    }
+}
+
+pub fn lookup(
+    conn: &mut Connection,
+    table: &str,
+    keys: &[Vec<Value>],
+    features: Option<&[String]>,
+) -> Result<LookupResult> {
+    // One read transaction: the layout and the rows come from the same snapshot.
+    let tx = conn.transaction().ctx("starting a read transaction")?;
+    let published = ddl::read_bookkeeping(&tx, table)?.ok_or_else(|| missing_table(table))?;
+    let layout = published.layout;
+    let selected = select_features(&layout, features)?;
+    let key_cols: Vec<&OnlineColumn> = layout
+        .primary_keys
+        .iter()
+        .map(|k| {
+            layout.column(k).ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::Database,
+                    format!("bookkeeping row for `{table}` lacks key column `{k}`; republish with --mode overwrite"),
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+
+    // Convert and deduplicate the keys; `slots[i]` is the unique key of request `i`.
+    let mut unique: HashMap<Vec<KeyAtom>, usize> = HashMap::with_capacity(keys.len());
+    let mut order: Vec<Vec<KeyAtom>> = Vec::new();
+    let mut slots = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        if key.len() != key_cols.len() {
+            return Err(bad_request(format!(
+                "key #{} has {} value(s) but `{table}` has {} primary key(s) ({})",
+                i + 1,
+                key.len(),
+                key_cols.len(),
+                layout.primary_keys.join(", ")
+            )));
+        }
+        let atoms = key_cols
+            .iter()
+            .zip(key)
+            .map(|(c, v)| key_atom(c, v))
+            .collect::<Result<Vec<_>>>()?;
+        let next = order.len();
+        let slot = *unique.entry(atoms.clone()).or_insert(next);
+        if slot == next {
+            order.push(atoms);
+        }
+        slots.push(slot);
+    }
+    let columns: Vec<(String, FeatureType)> =
+        selected.iter().map(|c| (c.name.clone(), c.ftype)).collect();
+    if order.is_empty() {
+        return Ok(LookupResult {
+            columns,
+            rows: Vec::new(),
+        });
+    }
+    if !ddl::table_exists(&tx, table)? {
+        return Err(missing_table(table));
+    }
+
+    let mut found: Vec<Option<Vec<Value>>> = vec![None; order.len()];
+    let nk = key_cols.len();
+    let mut select_cols: Vec<&str> = layout.primary_keys.iter().map(String::as_str).collect();
+    select_cols.extend(selected.iter().map(|c| c.name.as_str()));
+    let head = format!(
+        "SELECT {} FROM {} WHERE ",
+        quoted_list(&select_cols),
+        quote_sqlite(table)
+    );
+    let ctx = || format!("looking up keys in `{table}`");
+    for chunk in order.chunks(KEYS_PER_STATEMENT) {
+        let mut sql = head.clone();
+        if nk == 1 {
+            sql.push_str(&quote_sqlite(&layout.primary_keys[0]));
+            sql.push_str(" IN (");
+            sql.push_str(&vec!["?"; chunk.len()].join(", "));
+            sql.push(')');
+        } else {
+            let tuple = format!("({})", vec!["?"; nk].join(", "));
+            sql.push_str(&format!(
+                "({}) IN (VALUES {})",
+                quoted_list(&layout.primary_keys),
+                vec![tuple; chunk.len()].join(", ")
+            ));
+        }
+        let mut stmt = tx.prepare(&sql).with_ctx(ctx)?;
+        for (i, atoms) in chunk.iter().enumerate() {
+            for (j, a) in atoms.iter().enumerate() {
+                bind_atom(&mut stmt, i * nk + j + 1, a).with_ctx(ctx)?;
+            }
+        }
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().with_ctx(ctx)? {
+            let mut atoms = Vec::with_capacity(nk);
+            for j in 0..nk {
+                match atom_of(row.get_ref(j).with_ctx(ctx)?) {
+                    Some(a) => atoms.push(a),
+                    None => break,
+                }
+            }
+            let Some(&slot) = unique.get(&atoms) else {
+                continue;
+            };
+            let mut values = Vec::with_capacity(selected.len());
+            for (j, c) in selected.iter().enumerate() {
+                values.push(decode(table, c, row.get_ref(nk + j).with_ctx(ctx)?)?);
+            }
+            found[slot] = Some(values);
+        }
+    }
+    Ok(LookupResult {
+        columns,
+        rows: slots.into_iter().map(|s| found[s].clone()).collect(),
+    })
+}
