@@ -136,23 +136,12 @@ pub(crate) fn prepare(
     Ok(Prepared { schema, batches: out, rows: offset, new_columns })
 }
 
-/// The canonical Delta schema for a new table: every column converted as described in the module
-/// documentation, nullable.
-pub(crate) fn canonical_schema(table: &str, schema: &Schema) -> Result<SchemaRef> {
-    let fields = schema
-        .fields()
-        .iter()
-        .map(|f| canonical_field(table, f))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Arc::new(Schema::new(fields)))
-}
-
 fn canonical_field(table: &str, field: &Field) -> Result<FieldRef> {
     FeatureType::from_arrow(field.name(), field.data_type())?;
     let normalized = Field::new(field.name(), normalize_type(field.data_type()), true);
     // Round-trip through Delta's own type system so nested field names etc. match what a
     // reader of the table gets back.
-    let kernel: StructType = Schema::new(vec![normalized.clone()])
+    let kernel: StructType = (&Schema::new(vec![normalized.clone()]))
         .try_into_kernel()
         .map_err(|e| Error::TypeConflict {
             table: table.to_string(),

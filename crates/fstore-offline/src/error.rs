@@ -197,9 +197,4 @@ impl Error {
         let context = context.into();
         move |source| Error::Arrow { context, source }
     }
-
-    pub(crate) fn datafusion(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> Self {
-        let context = context.into();
-        move |source| Error::DataFusion { context, source }
-    }
 }

@@ -5,7 +5,7 @@
 //! `Date32` or UTC timestamp column, as CSV inference already does.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -48,7 +48,7 @@ impl OfflineStore {
                 primary_keys: existing.row_keys().join(", "),
             });
         }
-        spec.validate_against(&arrow_schema_of(&table)?)?;
+        spec.validate_against(arrow_schema_of(&table)?.as_ref())?;
 
         // Description first: the properties commit is what makes the table a feature table, so
         // a failure in between leaves a plain Delta table that can be registered again.

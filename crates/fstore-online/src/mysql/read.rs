@@ -148,8 +148,9 @@ fn decode_value(ftype: FeatureType, v: &MyValue) -> std::result::Result<Value, (
         (FeatureType::SmallInt | FeatureType::Int | FeatureType::BigInt, MyValue::Bytes(b)) => {
             Value::Int(text(b)?.trim().parse().map_err(|_| ())?)
         }
-        (FeatureType::Float, MyValue::Float(f)) => Value::Float(f32_to_f64_shortest(*f)),
-        (FeatureType::Float | FeatureType::Double, MyValue::Float(f)) => Value::Float(*f as f64),
+        (FeatureType::Float | FeatureType::Double, MyValue::Float(f)) => {
+            Value::Float(f32_to_f64_shortest(*f))
+        }
         (FeatureType::Float | FeatureType::Double, MyValue::Double(f)) => Value::Float(*f),
         (FeatureType::Float | FeatureType::Double, MyValue::Int(i)) => Value::Float(*i as f64),
         (FeatureType::Float | FeatureType::Double, MyValue::Bytes(b)) => {

@@ -39,7 +39,7 @@ use super::ddl::{
     stage_name,
 };
 use super::error::{Ctx, Target};
-use super::load::{self, BulkMode, LoadJob, LoadStats};
+use super::load::{self, LoadJob, LoadStats};
 use super::MysqlStore;
 use crate::arrow_values::prepare_columns;
 use crate::error::{Result, StoreError, StoreErrorKind};
@@ -462,14 +462,6 @@ pub fn upsert_sql(table: &str, stage: &str, layout: &OnlineLayout) -> String {
         select.join(", "),
         sets.join(", ")
     )
-}
-
-/// Which bulk path a store uses (for reports and tests).
-pub fn describe_bulk(mode: BulkMode, local_infile: bool) -> &'static str {
-    match (mode, local_infile) {
-        (BulkMode::LoadData, _) | (BulkMode::Auto, true) => "LOAD DATA LOCAL INFILE",
-        _ => "multi-row INSERT",
-    }
 }
 
 #[cfg(test)]

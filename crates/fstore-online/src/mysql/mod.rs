@@ -1,0 +1,480 @@
+//! The MySQL / MariaDB / Aurora MySQL backend.
+//!
+//! One `mysql_async` connection pool per store. [`MysqlStore::connect`] opens a first connection
+//! straight away (so a wrong host, password or database is reported at once, with a clear
+//! [`StoreErrorKind`]) and detects the server: MySQL or MariaDB, its version, whether it allows
+//! `LOAD DATA LOCAL INFILE`, and its `max_allowed_packet`.
+//!
+//! Layout: `write.rs` (first publish, merge, overwrite), `load.rs` (the bulk path: `LOAD DATA
+//! LOCAL INFILE` streamed from memory, or pipelined multi-row `INSERT`s), `read.rs` (lookups),
+//! `ddl.rs` (DDL, catalog queries, bookkeeping), `error.rs` (server error codes → kinds).
+//!
+//! Sessions run with `sql_mode` strict (`STRICT_ALL_TABLES`, no zero dates) and
+//! `time_zone = '+00:00'`, whatever the server's defaults; `DATETIME(6)` values are UTC.
+//!
+//! TLS follows [`TlsMode`]: `disabled`; `preferred` (TLS without certificate checks when the
+//! server offers it, plain otherwise, like the MySQL client's `PREFERRED`); `required` (TLS
+//! without certificate checks, like `REQUIRED`); `verify-identity` (CA chain and host name
+//! checked against the built-in web roots plus [`MysqlOptions::ca_file`], e.g. the Amazon RDS
+//! bundle; the environment variable `FSTORE_MYSQL_SSL_CA` sets it for [`MysqlStore::connect`]).
+
+mod ddl;
+mod error;
+mod load;
+mod read;
+mod write;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use arrow::record_batch::RecordBatch;
+use fstore_core::config::{MysqlConfig, TlsMode};
+use fstore_core::ident::quote_mysql;
+use fstore_core::{Progress, Value};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, DriverError, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+
+pub use self::ddl::{OLD_PREFIX, SHADOW_PREFIX, STAGE_PREFIX, TABLE_OPTIONS, canonical_type};
+pub use self::error::Target;
+pub use self::load::{BulkMode, ROWS_PER_INSERT};
+use self::error::Ctx;
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::layout::OnlineLayout;
+use crate::{Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport};
+
+/// Session settings applied to every connection (and again after a reset).
+const SESSION_SETUP: [&str; 2] = [
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+    "SET SESSION time_zone = '+00:00'",
+];
+
+/// Prepared statements kept per connection (lookups use a handful of IN-list sizes per table).
+const STMT_CACHE: usize = 256;
+
+/// Which server family answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// MySQL (including Aurora MySQL).
+    Mysql,
+    MariaDb,
+}
+
+/// What [`MysqlStore::connect`] found out about the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub flavor: Flavor,
+    /// `SELECT VERSION()`, e.g. `8.0.36` or `10.11.6-MariaDB-0+deb12u1`.
+    pub version: String,
+    /// (major, minor, patch) as the handshake reported it.
+    pub version_tuple: (u16, u16, u16),
+    /// `@@GLOBAL.local_infile`: does the server allow `LOAD DATA LOCAL INFILE`?
+    pub local_infile: bool,
+    /// `@@max_allowed_packet` in bytes.
+    pub max_allowed_packet: u64,
+    /// Whether the connections use TLS.
+    pub tls: bool,
+}
+
+/// Connection options beyond [`MysqlConfig`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MysqlOptions {
+    /// How writes move rows (default: `LOAD DATA` when the server allows it).
+    pub bulk: BulkMode,
+    /// Extra CA certificates (PEM) trusted for `verify-identity`, e.g. the Amazon RDS bundle.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl MysqlOptions {
+    /// Defaults, with `ca_file` from `FSTORE_MYSQL_SSL_CA` when set.
+    pub fn from_env() -> Self {
+        Self {
+            bulk: BulkMode::Auto,
+            ca_file: std::env::var_os("FSTORE_MYSQL_SSL_CA")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+/// The MySQL online store: a connection pool to one database.
+pub struct MysqlStore {
+    pool: Pool,
+    target: Target,
+    server: ServerInfo,
+    bulk: BulkMode,
+}
+
+/// rustls needs one process-wide crypto provider when several are compiled in (deltalake brings
+/// aws-lc-rs, mysql_async ring); without it, building a TLS config panics.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+    });
+}
+
+fn ssl_opts(tls: TlsMode, ca_file: Option<&PathBuf>) -> Option<SslOpts> {
+    match tls {
+        TlsMode::Disabled => None,
+        TlsMode::Preferred | TlsMode::Required => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        TlsMode::VerifyIdentity => {
+            let mut o = SslOpts::default();
+            if let Some(ca) = ca_file {
+                o = o.with_root_certs(vec![ca.clone().into()]);
+            }
+            Some(o)
+        }
+    }
+}
+
+fn timeout_error(t: &Target, secs: u64) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Connection,
+        format!(
+            "cannot reach MySQL at {}: no answer within {secs} s; check the host and port, that the server is running and that no firewall blocks it",
+            t.addr()
+        ),
+    )
+}
+
+impl MysqlStore {
+    /// Connects to `cfg.database` on `cfg.host:cfg.port` as `user`, with options from the
+    /// environment ([`MysqlOptions::from_env`]).
+    pub async fn connect(cfg: &MysqlConfig, user: &str, password: &str) -> Result<Self> {
+        Self::connect_with(cfg, user, password, MysqlOptions::from_env()).await
+    }
+
+    /// [`MysqlStore::connect`] with explicit options.
+    pub async fn connect_with(
+        cfg: &MysqlConfig,
+        user: &str,
+        password: &str,
+        options: MysqlOptions,
+    ) -> Result<Self> {
+        let target = Target {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            database: cfg.database.clone(),
+            user: user.to_string(),
+        };
+        let build = |ssl: Option<SslOpts>| {
+            let constraints = PoolConstraints::new(0, cfg.pool_max.max(1))
+                .unwrap_or(mysql_async::DEFAULT_POOL_CONSTRAINTS);
+            OptsBuilder::default()
+                .ip_or_hostname(cfg.host.clone())
+                .tcp_port(cfg.port)
+                .user(Some(user))
+                .pass(Some(password))
+                .db_name(Some(cfg.database.clone()))
+                .tcp_nodelay(true)
+                .stmt_cache_size(STMT_CACHE)
+                .setup(SESSION_SETUP.iter().map(|s| s.to_string()).collect())
+                .pool_opts(
+                    PoolOpts::default()
+                        .with_constraints(constraints)
+                        .with_reset_connection(false),
+                )
+                .ssl_opts(ssl)
+        };
+        let ssl = ssl_opts(cfg.tls, options.ca_file.as_ref());
+        if ssl.is_some() {
+            install_crypto_provider();
+        }
+        let timeout = cfg.connect_timeout_secs.max(1);
+        let tls = ssl.is_some();
+        match Self::open(build(ssl), target.clone(), timeout, options.bulk, tls).await {
+            Err(Attempt::NoTls) if cfg.tls == TlsMode::Preferred => {
+                tracing::info!(server = %target.addr(), "the server does not offer TLS; connecting without it (tls = \"preferred\")");
+                Self::open(build(None), target.clone(), timeout, options.bulk, false)
+                    .await
+                    .map_err(|a| a.into_error(&target))
+            }
+            other => other.map_err(|a| a.into_error(&target)),
+        }
+    }
+
+    /// Connects with a `mysql://user:password@host:port` URL (tests, tools) to `database`.
+    /// TLS is `preferred`.
+    pub async fn connect_url(url: &str, database: &str, options: MysqlOptions) -> Result<Self> {
+        let opts = mysql_async::Opts::from_url(url).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::BadRequest,
+                format!("invalid MySQL URL: {e}"),
+            )
+        })?;
+        let cfg = url_config(&opts, database);
+        let user = opts.user().unwrap_or("root").to_string();
+        let pass = opts.pass().unwrap_or("").to_string();
+        Self::connect_with(&cfg, &user, &pass, options).await
+    }
+
+    /// Creates `cfg.database` (utf8mb4, utf8mb4_bin) if it does not exist; `Ok(true)` when it
+    /// was created. What `fstore online init` runs.
+    pub async fn create_database(cfg: &MysqlConfig, user: &str, password: &str) -> Result<bool> {
+        fstore_core::ident::validate_database_name(&cfg.database)
+            .map_err(|e| StoreError::new(StoreErrorKind::BadRequest, e.to_string()))?;
+        let target = Target {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            database: cfg.database.clone(),
+            user: user.to_string(),
+        };
+        let ssl = ssl_opts(cfg.tls, None);
+        if ssl.is_some() {
+            install_crypto_provider();
+        }
+        let opts = |ssl: Option<SslOpts>| {
+            OptsBuilder::default()
+                .ip_or_hostname(cfg.host.clone())
+                .tcp_port(cfg.port)
+                .user(Some(user))
+                .pass(Some(password))
+                .ssl_opts(ssl)
+        };
+        let secs = cfg.connect_timeout_secs.max(1);
+        let connect = |o: OptsBuilder| async move {
+            tokio::time::timeout(Duration::from_secs(secs), Conn::new(o))
+                .await
+                .map_err(|_| None)
+                .and_then(|r| r.map_err(Some))
+        };
+        let mut conn = match connect(opts(ssl)).await {
+            Err(Some(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)))
+                if cfg.tls == TlsMode::Preferred =>
+            {
+                connect(opts(None)).await
+            }
+            other => other,
+        }
+        .map_err(|e| match e {
+            None => timeout_error(&target, secs),
+            Some(e) => error::map(&target, "connecting", e),
+        })?;
+        let exists: Option<i64> = conn
+            .exec_first(
+                "SELECT 1 FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?",
+                (cfg.database.as_str(),),
+            )
+            .await
+            .ctx(&target, "looking up the database")?;
+        if exists.is_none() {
+            conn.query_drop(format!(
+                "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                quote_mysql(&cfg.database)
+            ))
+            .await
+            .with_ctx(&target, || format!("creating database `{}`", cfg.database))?;
+        }
+        let _ = conn.disconnect().await;
+        Ok(exists.is_none())
+    }
+
+    async fn open(
+        opts: OptsBuilder,
+        target: Target,
+        timeout_secs: u64,
+        bulk: BulkMode,
+        tls: bool,
+    ) -> std::result::Result<Self, Attempt> {
+        let pool = Pool::new(opts);
+        let conn = tokio::time::timeout(Duration::from_secs(timeout_secs), pool.get_conn()).await;
+        let mut conn = match conn {
+            Err(_) => {
+                let _ = pool.disconnect().await;
+                return Err(Attempt::Failed(timeout_error(&target, timeout_secs)));
+            }
+            Ok(Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer))) => {
+                let _ = pool.disconnect().await;
+                return Err(Attempt::NoTls);
+            }
+            Ok(Err(e)) => {
+                let _ = pool.disconnect().await;
+                return Err(Attempt::Failed(error::map(&target, "connecting", e)));
+            }
+            Ok(Ok(c)) => c,
+        };
+        let row: Option<(String, Option<i64>, Option<u64>)> = conn
+            .query_first("SELECT VERSION(), @@GLOBAL.local_infile, @@max_allowed_packet")
+            .await
+            .ctx(&target, "detecting the server version")
+            .map_err(Attempt::Failed)?;
+        let (version, local_infile, max_packet) = row.unwrap_or_default();
+        let server = ServerInfo {
+            flavor: if version.to_ascii_lowercase().contains("mariadb") {
+                Flavor::MariaDb
+            } else {
+                Flavor::Mysql
+            },
+            version,
+            version_tuple: conn.server_version(),
+            local_infile: local_infile.unwrap_or(0) != 0,
+            max_allowed_packet: max_packet.unwrap_or(4 << 20),
+            tls,
+        };
+        drop(conn);
+        tracing::debug!(server = %target.addr(), version = %server.version, local_infile = server.local_infile, tls, "connected to MySQL");
+        Ok(Self {
+            pool,
+            target,
+            server,
+            bulk,
+        })
+    }
+
+    /// What the server is and allows.
+    pub fn server(&self) -> &ServerInfo {
+        &self.server
+    }
+
+    /// The database this store writes to.
+    pub fn database(&self) -> &str {
+        &self.target.database
+    }
+
+    /// Server address, database and user (what error messages name).
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn bulk_mode(&self) -> BulkMode {
+        self.bulk
+    }
+
+    /// Chooses how writes move rows (tests force each path with this).
+    pub fn set_bulk_mode(&mut self, mode: BulkMode) {
+        self.bulk = mode;
+    }
+
+    /// The connection pool, for tools and tests that need raw SQL on the store's server.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(self) -> Result<()> {
+        let t = self.target.clone();
+        self.pool.disconnect().await.ctx(&t, "closing the connections")
+    }
+
+    async fn conn(&self) -> Result<Conn> {
+        self.pool
+            .get_conn()
+            .await
+            .ctx(&self.target, "taking a connection from the pool")
+    }
+}
+
+/// Why a connection attempt failed.
+enum Attempt {
+    /// TLS was asked for and the server does not offer it.
+    NoTls,
+    Failed(StoreError),
+}
+
+impl Attempt {
+    fn into_error(self, target: &Target) -> StoreError {
+        match self {
+            Attempt::Failed(e) => e,
+            Attempt::NoTls => error::map(
+                target,
+                "connecting",
+                mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer),
+            ),
+        }
+    }
+}
+
+fn url_config(opts: &mysql_async::Opts, database: &str) -> MysqlConfig {
+    MysqlConfig {
+        host: opts.ip_or_hostname().to_string(),
+        port: opts.tcp_port(),
+        database: database.to_string(),
+        read_secret_prefix: None,
+        write_secret_prefix: None,
+        tls: TlsMode::Preferred,
+        connect_timeout_secs: 10,
+        pool_max: 16,
+    }
+}
+
+impl Backend for MysqlStore {
+    async fn write(
+        &self,
+        layout: &OnlineLayout,
+        mode: WriteMode,
+        batches: Vec<RecordBatch>,
+        record: &PublishRecord,
+        progress: &dyn Progress,
+    ) -> Result<WriteReport> {
+        write::write(self, layout, mode, batches, record, progress).await
+    }
+
+    async fn lookup(
+        &self,
+        table: &str,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        let mut conn = self.conn().await?;
+        read::lookup(&mut conn, &self.target, table, keys, features).await
+    }
+
+    async fn describe(&self, table: &str) -> Result<Option<PublishedTable>> {
+        let mut conn = self.conn().await?;
+        ddl::read_bookkeeping(&mut conn, &self.target, table).await
+    }
+
+    async fn list(&self) -> Result<Vec<PublishedTable>> {
+        let mut conn = self.conn().await?;
+        ddl::list_bookkeeping(&mut conn, &self.target).await
+    }
+
+    async fn drop_table(&self, table: &str) -> Result<()> {
+        write::check_table_name(table)?;
+        let t = &self.target;
+        let mut conn = self.conn().await?;
+        conn.reset_connection(true);
+        ddl::lock(&mut conn, t, table, 60).await?;
+        let result = async {
+            let names = [
+                table.to_string(),
+                ddl::shadow_name(table),
+                ddl::old_name(table),
+            ];
+            conn.query_drop(format!(
+                "DROP TABLE IF EXISTS {}",
+                ddl::quoted_list(&names)
+            ))
+            .await
+            .with_ctx(t, || format!("dropping table `{table}`"))?;
+            ddl::delete_bookkeeping(&mut conn, t, table).await
+        }
+        .await;
+        let _ = ddl::unlock(&mut conn, t, table).await;
+        result
+    }
+
+    async fn health(&self) -> Result<()> {
+        let mut conn = self.conn().await?;
+        let one: Option<i64> = conn
+            .query_first("SELECT 1")
+            .await
+            .ctx(&self.target, "checking the database")?;
+        match one {
+            Some(1) => Ok(()),
+            other => Err(StoreError::new(
+                StoreErrorKind::Database,
+                format!(
+                    "MySQL at {} answered `SELECT 1` with {other:?}",
+                    self.target.addr()
+                ),
+            )),
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! The backend conformance suite: the same inputs and the same expected rows and errors for every
+//! backend. A backend joins with a [`Harness`] and one line:
+//!
+//! ```ignore
+//! conformance_tests!(mysql, MysqlHarness);
+//! ```
+//!
+//! Every case gets a fresh harness (its own database), so cases may use fixed table names.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arrow::array::{
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
+    Int16Array, Int32Array, Int64Array, ListArray, StringArray, StructArray,
+    TimestampMicrosecondArray, TimestampNanosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Int32Type};
+use arrow::record_batch::RecordBatch;
+use fstore_core::{FeatureType, NoProgress, TableSpec, Value};
+use fstore_online::{
+    Backend, OnlineLayout, OnlineStore, PublishRecord, StoreErrorKind, WriteMode, WriteReport,
+};
+
+/// A column of an online table as the database reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawColumn {
+    pub name: String,
+    pub not_null: bool,
+    /// Position in the primary key, from 1; 0 when not a key column.
+    pub pk: usize,
+}
+
+/// A row read straight from the database: each cell as text (`None` = NULL). Integers and
+/// booleans as decimal digits, doubles as Rust prints them, strings as they are.
+pub type RawRow = Vec<Option<String>>;
+
+/// What the suite needs from a backend besides the store itself.
+#[allow(async_fn_in_trait)]
+pub trait Harness: Sized {
+    /// A harness on a fresh, empty database; `None` when the backend is not available here
+    /// (e.g. no server configured), which skips the case.
+    async fn new() -> Option<Self>;
+    /// A store on this harness's database (may be called more than once).
+    async fn store(&self) -> OnlineStore;
+    /// Columns of `table` in table order.
+    async fn columns(&self, table: &str) -> Vec<RawColumn>;
+    /// Every row of `table`, columns in table order, sorted.
+    async fn rows(&self, table: &str) -> Vec<RawRow>;
+    /// Every table in the database (bookkeeping included).
+    async fn tables(&self) -> Vec<String>;
+    /// A blocking probe for a concurrent reader: each call returns `(count(*), sum(column))` of
+    /// `table`, read in one statement on its own connection.
+    fn probe(&self, table: &str, column: &str) -> Box<dyn FnMut() -> Result<(i64, i64), String> + Send>;
+}
+
+/// Instantiates every conformance case for one backend, in a module named `$backend`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($backend:ident, $harness:ty) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_tests!(@cases $harness;
+                first_publish_creates_the_table,
+                first_publish_in_overwrite_mode_creates_the_table,
+                merge_upserts_and_leaves_unpublished_columns_untouched,
+                merge_adds_new_columns,
+                merge_refuses_an_incompatible_type_and_writes_nothing,
+                time_series_upserts_never_regress,
+                overwrite_replaces_the_table_exactly,
+                overwrite_is_atomic_for_concurrent_readers,
+                lookup_returns_request_order_and_round_trips_every_type,
+                lookup_by_composite_key_and_bad_requests,
+                invalid_values_are_rejected_and_nothing_changes,
+                bookkeeping_holds_the_published_version,
+                drop_table_is_idempotent,
+                health_round_trips,
+            );
+        }
+    };
+    (@cases $harness:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(h) = <$harness as $crate::conformance::Harness>::new().await else {
+                    eprintln!("skipped: backend not available");
+                    return;
+                };
+                $crate::conformance::$case(&h).await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const TABLE: &str = "features";
+const FEATURE_TABLE: &str = "default.features";
+
+fn arr(a: impl arrow::array::Array + 'static) -> ArrayRef {
+    Arc::new(a)
+}
+
+pub fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    RecordBatch::try_from_iter(cols).expect("valid test batch")
+}
+
+pub fn layout(b: &RecordBatch, keys: &[&str], ts: Option<&str>) -> OnlineLayout {
+    let spec = TableSpec::new(
+        keys.iter().map(|k| k.to_string()).collect(),
+        ts.map(str::to_string),
+    )
+    .expect("valid spec");
+    OnlineLayout::new(TABLE, &b.schema(), &spec).expect("valid layout")
+}
+
+fn record(version: i64) -> PublishRecord {
+    PublishRecord {
+        feature_table: FEATURE_TABLE.into(),
+        delta_version: version,
+    }
+}
+
+async fn write(
+    store: &OnlineStore,
+    l: &OnlineLayout,
+    mode: WriteMode,
+    batches: Vec<RecordBatch>,
+    version: i64,
+) -> fstore_online::Result<WriteReport> {
+    store.write(l, mode, batches, &record(version), &NoProgress).await
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+fn sorted(mut rows: Vec<RawRow>) -> Vec<RawRow> {
+    rows.sort();
+    rows
+}
+
+fn names(cols: &[RawColumn]) -> Vec<&str> {
+    cols.iter().map(|c| c.name.as_str()).collect()
+}
+
+/// `(id bigint key, name string, score double)`.
+fn people(ids: &[i64], names: &[&str], scores: &[Option<f64>]) -> RecordBatch {
+    batch(vec![
+        ("id", arr(Int64Array::from(ids.to_vec()))),
+        ("name", arr(StringArray::from(names.to_vec()))),
+        ("score", arr(Float64Array::from(scores.to_vec()))),
+    ])
+}
+
+fn assert_counts(r: &WriteReport, rows_in: u64, inserted: u64, updated: u64, skipped: u64, deleted: u64) {
+    assert_eq!(
+        (r.rows_in, r.inserted, r.updated, r.skipped_older, r.deleted),
+        (rows_in, inserted, updated, skipped, deleted),
+        "rows_in, inserted, updated, skipped_older, deleted of {r:?}"
+    );
+}
+
+fn staging_tables(tables: &[String]) -> Vec<&String> {
+    tables
+        .iter()
+        .filter(|t| t.as_str() != TABLE && t.as_str() != fstore_online::BOOKKEEPING_TABLE)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+pub async fn first_publish_creates_the_table<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1, 2, 3], &["a", "b", "c"], &[Some(1.5), None, Some(-2.25)]);
+    let l = layout(&b, &["id"], None);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 1).await.unwrap();
+    assert_counts(&r, 3, 3, 0, 0, 0);
+    assert!(r.bytes > 0);
+
+    let cols = h.columns(TABLE).await;
+    assert_eq!(
+        cols,
+        vec![
+            RawColumn { name: "id".into(), not_null: true, pk: 1 },
+            RawColumn { name: "name".into(), not_null: false, pk: 0 },
+            RawColumn { name: "score".into(), not_null: false, pk: 0 },
+        ]
+    );
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![
+            vec![s("1"), s("a"), s("1.5")],
+            vec![s("2"), s("b"), None],
+            vec![s("3"), s("c"), s("-2.25")],
+        ])
+    );
+    assert!(staging_tables(&h.tables().await).is_empty());
+}
+
+pub async fn first_publish_in_overwrite_mode_creates_the_table<H: Harness>(h: &H) {
+    let store = h.store().await;
+    // Composite key, key columns not first: the table keeps the layout's order.
+    let b = batch(vec![
+        ("v", arr(Int32Array::from(vec![10, 20]))),
+        ("region", arr(StringArray::from(vec!["eu", "us"]))),
+        ("id", arr(Int64Array::from(vec![1, 1]))),
+    ]);
+    let l = layout(&b, &["id", "region"], None);
+    let r = write(&store, &l, WriteMode::Overwrite, vec![b], 1).await.unwrap();
+    assert_counts(&r, 2, 2, 0, 0, 0);
+    assert_eq!(
+        h.columns(TABLE).await,
+        vec![
+            RawColumn { name: "v".into(), not_null: false, pk: 0 },
+            RawColumn { name: "region".into(), not_null: true, pk: 2 },
+            RawColumn { name: "id".into(), not_null: true, pk: 1 },
+        ]
+    );
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![vec![s("10"), s("eu"), s("1")], vec![s("20"), s("us"), s("1")]])
+    );
+}
+
+pub async fn merge_upserts_and_leaves_unpublished_columns_untouched<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1, 2], &["a", "b"], &[Some(1.5), Some(2.5)]);
+    write(&store, &layout(&b, &["id"], None), WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+
+    // Publish only (id, score): `name` is not published this time.
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![2, 3]))),
+        ("score", arr(Float64Array::from(vec![20.5, 30.5]))),
+    ]);
+    let l = layout(&b, &["id"], None);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 2).await.unwrap();
+    assert_counts(&r, 2, 1, 1, 0, 0);
+    assert_eq!(names(&h.columns(TABLE).await), ["id", "name", "score"]);
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![
+            vec![s("1"), s("a"), s("1.5")],
+            vec![s("2"), s("b"), s("20.5")],
+            vec![s("3"), None, s("30.5")],
+        ])
+    );
+    // The untouched column stays readable.
+    let got = store
+        .lookup(TABLE, &[vec![Value::Int(2)]], Some(&["name".to_string(), "score".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(got.rows, vec![Some(vec![Value::String("b".into()), Value::Float(20.5)])]);
+}
+
+pub async fn merge_adds_new_columns<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2]))),
+        ("a", arr(Int64Array::from(vec![10, 20]))),
+    ]);
+    write(&store, &layout(&b, &["id"], None), WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![2]))),
+        ("a", arr(Int64Array::from(vec![21]))),
+        ("c", arr(StringArray::from(vec!["new"]))),
+    ]);
+    let l = layout(&b, &["id"], None);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 2).await.unwrap();
+    assert_counts(&r, 1, 0, 1, 0, 0);
+    let cols = h.columns(TABLE).await;
+    assert_eq!(names(&cols), ["id", "a", "c"]);
+    assert!(!cols[2].not_null);
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![vec![s("1"), s("10"), None], vec![s("2"), s("21"), s("new")]])
+    );
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!(d.layout.column("c").map(|c| c.ftype), Some(FeatureType::String));
+}
+
+pub async fn merge_refuses_an_incompatible_type_and_writes_nothing<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1], &["a"], &[Some(1.5)]);
+    write(&store, &layout(&b, &["id"], None), WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+    let before = h.rows(TABLE).await;
+
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2]))),
+        ("score", arr(StringArray::from(vec!["high", "low"]))),
+        ("extra", arr(Int64Array::from(vec![1, 2]))),
+    ]);
+    let l = layout(&b, &["id"], None);
+    let e = write(&store, &l, WriteMode::Merge, vec![b], 2).await.unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::Incompatible);
+    assert_eq!(
+        e.message,
+        "column `score` is double online but string offline; run `fstore publish default.features --mode overwrite` to rebuild the online table"
+    );
+    assert_eq!(h.rows(TABLE).await, before);
+    assert_eq!(names(&h.columns(TABLE).await), ["id", "name", "score"]);
+    assert_eq!(store.describe(TABLE).await.unwrap().unwrap().delta_version, 1);
+}
+
+pub async fn time_series_upserts_never_regress<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let ts = |v: Vec<i64>| arr(TimestampMicrosecondArray::from(v).with_timezone("UTC"));
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2, 3]))),
+        ("ts", ts(vec![10_000_000, 10_000_000, 10_000_000])),
+        ("v", arr(Int64Array::from(vec![1, 1, 1]))),
+    ]);
+    let l = layout(&b, &["id"], Some("ts"));
+    assert_eq!(l.primary_keys, ["id"]);
+    write(&store, &l, WriteMode::Merge, vec![b], 1).await.unwrap();
+    assert_eq!(h.columns(TABLE).await[1], RawColumn { name: "ts".into(), not_null: false, pk: 0 });
+
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2, 3, 4]))),
+        // older (skipped), equal (applied), newer (applied), new key (inserted)
+        ("ts", ts(vec![5_000_000, 10_000_000, 20_000_000, 1_000_000])),
+        ("v", arr(Int64Array::from(vec![2, 3, 4, 5]))),
+    ]);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 2).await.unwrap();
+    assert_counts(&r, 4, 1, 2, 1, 0);
+    let got = store
+        .lookup(TABLE, &[1, 2, 3, 4].map(|i| vec![Value::Int(i)]), None)
+        .await
+        .unwrap();
+    assert_eq!(got.columns, vec![("ts".into(), FeatureType::Timestamp), ("v".into(), FeatureType::BigInt)]);
+    assert_eq!(
+        got.rows,
+        vec![
+            Some(vec![Value::Timestamp(10_000_000), Value::Int(1)]),
+            Some(vec![Value::Timestamp(10_000_000), Value::Int(3)]),
+            Some(vec![Value::Timestamp(20_000_000), Value::Int(4)]),
+            Some(vec![Value::Timestamp(1_000_000), Value::Int(5)]),
+        ]
+    );
+}
+
+pub async fn overwrite_replaces_the_table_exactly<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2, 3]))),
+        ("a", arr(Int64Array::from(vec![10, 20, 30]))),
+        ("b", arr(StringArray::from(vec!["x", "y", "z"]))),
+    ]);
+    write(&store, &layout(&b, &["id"], None), WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+    // New snapshot: key 1 gone, 4 new; column b dropped, c added, a changes type.
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![2, 3, 4]))),
+        ("a", arr(StringArray::from(vec!["twenty", "thirty", "forty"]))),
+        ("c", arr(Float64Array::from(vec![0.5, 1.5, 2.5]))),
+    ]);
+    let l = layout(&b, &["id"], None);
+    let r = write(&store, &l, WriteMode::Overwrite, vec![b], 2).await.unwrap();
+    assert_counts(&r, 3, 1, 2, 0, 1);
+    assert_eq!(names(&h.columns(TABLE).await), ["id", "a", "c"]);
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![
+            vec![s("2"), s("twenty"), s("0.5")],
+            vec![s("3"), s("thirty"), s("1.5")],
+            vec![s("4"), s("forty"), s("2.5")],
+        ])
+    );
+    assert!(staging_tables(&h.tables().await).is_empty(), "{:?}", h.tables().await);
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!((d.delta_version, d.mode.as_str()), (2, "overwrite"));
+    assert_eq!(d.layout, l);
+    let got = store.lookup(TABLE, &[vec![Value::Int(1)], vec![Value::Int(4)]], None).await.unwrap();
+    assert_eq!(
+        got.rows,
+        vec![None, Some(vec![Value::String("forty".into()), Value::Float(2.5)])]
+    );
+}
+
+fn numbered(range: std::ops::Range<i64>, v: i64, batch_rows: usize) -> Vec<RecordBatch> {
+    let ids: Vec<i64> = range.collect();
+    ids.chunks(batch_rows)
+        .map(|c| {
+            batch(vec![
+                ("id", arr(Int64Array::from(c.to_vec()))),
+                ("v", arr(Int64Array::from(vec![v; c.len()]))),
+                ("label", arr(StringArray::from_iter_values(c.iter().map(|i| format!("row-{i}"))))),
+            ])
+        })
+        .collect()
+}
+
+pub async fn overwrite_is_atomic_for_concurrent_readers<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let old = numbered(0..100_000, 1, 30_000);
+    let l = layout(&old[0], &["id"], None);
+    write(&store, &l, WriteMode::Overwrite, old, 1).await.unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut probe = h.probe(TABLE, "v");
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                seen.push(probe());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seen.push(probe());
+            seen
+        })
+    };
+    // Let the reader see the old table first.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let new = numbered(50_000..170_000, 2, 30_000);
+    let r = write(&store, &l, WriteMode::Overwrite, new, 2).await.unwrap();
+    assert_counts(&r, 120_000, 70_000, 50_000, 0, 50_000);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.store(true, Ordering::Relaxed);
+    let seen = reader.join().expect("reader thread");
+
+    let (old_state, new_state) = ((100_000, 100_000), (120_000, 240_000));
+    let mut saw_new = false;
+    for (i, s) in seen.iter().enumerate() {
+        match s {
+            Ok(x) if *x == old_state => assert!(!saw_new, "observation {i}: old table after the new one"),
+            Ok(x) if *x == new_state => saw_new = true,
+            other => panic!("observation {i} of {}: {other:?} is neither the old nor the new table", seen.len()),
+        }
+    }
+    assert_eq!(seen.first(), Some(&Ok(old_state)));
+    assert_eq!(seen.last(), Some(&Ok(new_state)));
+}
+
+/// One row per feature type, twice, plus nulls.
+fn every_type() -> RecordBatch {
+    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(1), Some(2), None]),
+        Some(vec![]),
+        None,
+    ]);
+    let strukt = StructArray::from(vec![
+        (
+            Arc::new(Field::new("a", DataType::Int32, true)),
+            arr(Int32Array::from(vec![Some(1), None, Some(3)])),
+        ),
+        (
+            Arc::new(Field::new("b", DataType::Utf8, true)),
+            arr(StringArray::from(vec![Some("x \"q\""), Some("y"), None])),
+        ),
+    ]);
+    batch(vec![
+        ("k", arr(StringArray::from(vec!["a", "b", "c"]))),
+        ("small", arr(Int16Array::from(vec![Some(-7), Some(i16::MAX), None]))),
+        ("int", arr(Int32Array::from(vec![Some(i32::MIN), Some(0), None]))),
+        ("big", arr(Int64Array::from(vec![Some(i64::MAX), Some(-1), None]))),
+        ("f32", arr(Float32Array::from(vec![Some(0.1), Some(-3.5), None]))),
+        ("f64", arr(Float64Array::from(vec![Some(0.1), Some(1e300), None]))),
+        (
+            "dec",
+            arr(Decimal128Array::from(vec![Some(12_345), Some(-5), None])
+                .with_precision_and_scale(10, 2)
+                .expect("valid decimal")),
+        ),
+        ("flag", arr(BooleanArray::from(vec![Some(true), Some(false), None]))),
+        ("text", arr(StringArray::from(vec![Some("héllo ✓"), Some(""), None]))),
+        (
+            "bin",
+            arr(BinaryArray::from(vec![Some(&[0u8, 255, 10][..]), Some(&b""[..]), None])),
+        ),
+        ("day", arr(Date32Array::from(vec![Some(19_723), Some(-1), None]))),
+        (
+            "at",
+            arr(TimestampNanosecondArray::from(vec![
+                Some(1_700_000_000_123_456_789),
+                Some(-1_000),
+                None,
+            ])
+            .with_timezone("+02:00")),
+        ),
+        ("list", arr(list)),
+        ("obj", arr(strukt)),
+    ])
+}
+
+pub async fn lookup_returns_request_order_and_round_trips_every_type<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = every_type();
+    let l = layout(&b, &["k"], None);
+    write(&store, &l, WriteMode::Merge, vec![b], 1).await.unwrap();
+
+    let key = |k: &str| vec![Value::String(k.into())];
+    let got = store
+        .lookup(TABLE, &[key("c"), key("missing"), key("a"), key("b"), key("a")], None)
+        .await
+        .unwrap();
+    use FeatureType as T;
+    assert_eq!(
+        got.columns,
+        vec![
+            ("small".to_string(), T::SmallInt),
+            ("int".into(), T::Int),
+            ("big".into(), T::BigInt),
+            ("f32".into(), T::Float),
+            ("f64".into(), T::Double),
+            ("dec".into(), T::Decimal { precision: 10, scale: 2 }),
+            ("flag".into(), T::Boolean),
+            ("text".into(), T::String),
+            ("bin".into(), T::Binary),
+            ("day".into(), T::Date),
+            ("at".into(), T::Timestamp),
+            ("list".into(), T::Json),
+            ("obj".into(), T::Json),
+        ]
+    );
+    let row_a = vec![
+        Value::Int(-7),
+        Value::Int(i32::MIN as i64),
+        Value::Int(i64::MAX),
+        Value::Float(0.1),
+        Value::Float(0.1),
+        Value::Decimal("123.45".into()),
+        Value::Bool(true),
+        Value::String("héllo ✓".into()),
+        Value::Bytes(vec![0, 255, 10]),
+        Value::Date(19_723),
+        Value::Timestamp(1_700_000_000_123_456),
+        Value::Json("[1,2,null]".into()),
+        Value::Json(r#"{"a":1,"b":"x \"q\""}"#.into()),
+    ];
+    let row_b = vec![
+        Value::Int(i16::MAX as i64),
+        Value::Int(0),
+        Value::Int(-1),
+        Value::Float(-3.5),
+        Value::Float(1e300),
+        Value::Decimal("-0.05".into()),
+        Value::Bool(false),
+        Value::String(String::new()),
+        Value::Bytes(vec![]),
+        Value::Date(-1),
+        Value::Timestamp(-1),
+        Value::Json("[]".into()),
+        Value::Json(r#"{"b":"y"}"#.into()),
+    ];
+    let mut row_c = vec![Value::Null; 13];
+    row_c[12] = Value::Json(r#"{"a":3}"#.into());
+    assert_eq!(got.rows, vec![Some(row_c), None, Some(row_a.clone()), Some(row_b), Some(row_a)]);
+    for row in got.rows.iter().flatten() {
+        for v in row {
+            if let Value::Json(j) = v {
+                serde_json::from_str::<serde_json::Value>(j).expect("valid JSON");
+            }
+        }
+    }
+
+    let some = store
+        .lookup(TABLE, &[key("a")], Some(&["at".to_string(), "k".to_string(), "dec".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        some.rows,
+        vec![Some(vec![
+            Value::Timestamp(1_700_000_000_123_456),
+            Value::String("a".into()),
+            Value::Decimal("123.45".into()),
+        ])]
+    );
+    let none = store.lookup(TABLE, &[], None).await.unwrap();
+    assert!(none.rows.is_empty());
+}
+
+pub async fn lookup_by_composite_key_and_bad_requests<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let n = 1_200; // more keys than one statement takes
+    let b = batch(vec![
+        ("day", arr(Date32Array::from_iter_values((0..n).map(|i| 19_000 + (i % 7))))),
+        (
+            "amount",
+            arr(Decimal128Array::from_iter_values((0..n).map(|i| i as i128 * 10))
+                .with_precision_and_scale(12, 1)
+                .expect("valid decimal")),
+        ),
+        ("v", arr(Int64Array::from_iter_values((0..n).map(|i| i as i64)))),
+    ]);
+    let l = layout(&b, &["day", "amount"], None);
+    write(&store, &l, WriteMode::Merge, vec![b], 1).await.unwrap();
+
+    let key = |i: i32| vec![Value::Date(19_000 + (i % 7)), Value::Decimal(format!("{}.0", i))];
+    let mut keys: Vec<Vec<Value>> = (0..n).rev().map(key).collect();
+    keys.push(vec![Value::Date(19_001), Value::Decimal("0".into())]); // absent
+    // Text forms of the same key match too (`"7"` is 7.0; a date as text).
+    keys.push(vec![Value::String("2022-01-08".into()), Value::Decimal("7".into())]);
+    let got = store.lookup(TABLE, &keys, Some(&["v".to_string()])).await.unwrap();
+    assert_eq!(got.rows.len(), n as usize + 2);
+    for (j, i) in (0..n).rev().enumerate() {
+        assert_eq!(got.rows[j], Some(vec![Value::Int(i as i64)]), "key {i}");
+    }
+    assert_eq!(got.rows[n as usize], None);
+    assert_eq!(got.rows[n as usize + 1], Some(vec![Value::Int(7)]));
+
+    let bad = |keys: Vec<Vec<Value>>, features: Option<Vec<String>>| {
+        let store = &store;
+        async move { store.lookup(TABLE, &keys, features.as_deref()).await.unwrap_err() }
+    };
+    let e = bad(vec![vec![Value::Date(19_000)]], None).await;
+    assert_eq!(e.kind, StoreErrorKind::BadRequest);
+    assert!(e.message.contains("has 1 value(s) but `features` has 2 primary key(s) (day, amount)"), "{}", e.message);
+    let e = bad(vec![vec![Value::Int(3), Value::Decimal("1".into())]], None).await;
+    assert_eq!(e.kind, StoreErrorKind::BadRequest);
+    assert!(e.message.contains("`day`"), "{}", e.message);
+    let e = bad(vec![key(1)], Some(vec!["nope".into()])).await;
+    assert_eq!(e.kind, StoreErrorKind::BadRequest);
+    assert!(e.message.contains("unknown feature `nope`"), "{}", e.message);
+    let e = store.lookup("other", &[key(1)], None).await.unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::MissingTable);
+    assert!(e.message.contains("`other` is not published"), "{}", e.message);
+}
+
+pub async fn invalid_values_are_rejected_and_nothing_changes<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1, 2], &["a", "b"], &[Some(1.5), Some(2.5)]);
+    let l = layout(&b, &["id"], None);
+    write(&store, &l, WriteMode::Merge, vec![b], 1).await.unwrap();
+    let before = h.rows(TABLE).await;
+
+    let name_key = |name: &str| {
+        batch(vec![
+            ("name", arr(StringArray::from(vec![name.to_string()]))),
+            ("score", arr(Float64Array::from(vec![1.0]))),
+        ])
+    };
+    let cases: Vec<(Vec<RecordBatch>, OnlineLayout, &str)> = vec![
+        (
+            vec![people(&[1, 7], &["x", "y"], &[Some(9.0), Some(f64::NAN)])],
+            l.clone(),
+            "column `score` holds NaN for key id=7; MySQL cannot store NaN or infinity — fix or filter these rows",
+        ),
+        (
+            vec![people(&[3], &["x"], &[Some(f64::INFINITY)])],
+            l.clone(),
+            "column `score` holds infinity for key id=3",
+        ),
+        (
+            vec![batch(vec![
+                ("id", arr(Int64Array::from(vec![Some(1), None]))),
+                ("name", arr(StringArray::from(vec!["x", "y"]))),
+                ("score", arr(Float64Array::from(vec![1.0, 2.0]))),
+            ])],
+            l.clone(),
+            "primary key column `id` holds NULL (row 2 of the data",
+        ),
+        (
+            vec![name_key(&"k".repeat(101))],
+            layout(&name_key("k"), &["name"], None),
+            "primary key column `name` holds a value of 101 characters (limit 100)",
+        ),
+        (
+            vec![people(&[1, 2], &["x", "y"], &[None, None]), people(&[5, 2], &["z", "w"], &[None, None])],
+            l.clone(),
+            "primary key id=2 occurs more than once",
+        ),
+    ];
+    for (batches, layout, want) in cases {
+        for mode in [WriteMode::Merge, WriteMode::Overwrite] {
+            let e = write(&store, &layout, mode, batches.clone(), 2).await.unwrap_err();
+            assert_eq!(e.kind, StoreErrorKind::InvalidData, "{want}: {e}");
+            assert!(e.message.contains(want), "expected `{want}` in `{}`", e.message);
+            assert_eq!(h.rows(TABLE).await, before, "{want}");
+            assert_eq!(names(&h.columns(TABLE).await), ["id", "name", "score"]);
+            assert_eq!(store.describe(TABLE).await.unwrap().unwrap().delta_version, 1);
+            assert!(staging_tables(&h.tables().await).is_empty());
+        }
+    }
+}
+
+pub async fn bookkeeping_holds_the_published_version<H: Harness>(h: &H) {
+    let store = h.store().await;
+    assert!(store.describe(TABLE).await.unwrap().is_none());
+    assert!(store.list().await.unwrap().is_empty());
+    let b = people(&[1], &["a"], &[None]);
+    let l = layout(&b, &["id"], None);
+    write(&store, &l, WriteMode::Merge, vec![b.clone()], 3).await.unwrap();
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!((d.feature_table.as_str(), d.delta_version, d.mode.as_str()), (FEATURE_TABLE, 3, "merge"));
+    assert_eq!(d.layout, l);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - d.published_at).abs() < 120, "published_at {}", d.published_at);
+
+    write(&store, &l, WriteMode::Overwrite, vec![b], 5).await.unwrap();
+    let all = store.list().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].delta_version, all[0].mode.as_str()), (5, "overwrite"));
+    // A second store on the same database sees the same bookkeeping.
+    let again = h.store().await;
+    assert_eq!(again.describe(TABLE).await.unwrap().unwrap().delta_version, 5);
+}
+
+pub async fn drop_table_is_idempotent<H: Harness>(h: &H) {
+    let store = h.store().await;
+    store.drop_table(TABLE).await.unwrap();
+    let b = people(&[1], &["a"], &[None]);
+    write(&store, &layout(&b, &["id"], None), WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+    store.drop_table(TABLE).await.unwrap();
+    store.drop_table(TABLE).await.unwrap();
+    assert!(store.describe(TABLE).await.unwrap().is_none());
+    assert!(!h.tables().await.iter().any(|t| t == TABLE));
+    let e = store.lookup(TABLE, &[vec![Value::Int(1)]], None).await.unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::MissingTable);
+}
+
+pub async fn health_round_trips<H: Harness>(h: &H) {
+    h.store().await.health().await.unwrap();
+}

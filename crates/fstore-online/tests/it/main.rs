@@ -1,0 +1,7 @@
+//! Integration tests of the online stores: the shared backend conformance suite, instantiated once
+//! per backend, plus backend-specific checks.
+
+#[macro_use]
+mod conformance;
+#[cfg(feature = "sqlite")]
+mod sqlite;
