@@ -39,6 +39,9 @@ pub(crate) struct Prepared {
     pub rows: u64,
     /// Input columns the table does not have yet (with their canonical Delta types).
     pub new_columns: Vec<FieldRef>,
+    /// NOT NULL columns of the table (tables written by others may have them) that the input
+    /// lacks: fine for updates, impossible for inserts.
+    pub required_missing: Vec<String>,
 }
 
 /// Validates and converts `batches` (whose schema is `input`) for a write to `table`.
@@ -57,7 +60,10 @@ pub(crate) fn prepare(
     let mut seen = HashSet::new();
     for f in input.fields() {
         if !seen.insert(f.name().as_str()) {
-            return Err(Error::DuplicateColumn { table: tname, column: f.name().clone() });
+            return Err(Error::DuplicateColumn {
+                table: tname,
+                column: f.name().clone(),
+            });
         }
         validate_column_name(f.name())?;
         let existing = table_schema.and_then(|s| s.field_with_name(f.name()).ok());
@@ -133,7 +139,38 @@ pub(crate) fn prepare(
     }
 
     check_keys(&tname, &keys, &schema, &out)?;
-    Ok(Prepared { schema, batches: out, rows: offset, new_columns })
+    let mut required_missing = Vec::new();
+    for f in table_schema
+        .map(|s| s.fields().iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if f.is_nullable() {
+            continue;
+        }
+        let Ok(i) = schema.index_of(f.name()) else {
+            required_missing.push(f.name().clone());
+            continue;
+        };
+        let mut offset = 0u64;
+        for b in &out {
+            let col = b.column(i);
+            if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
+                return Err(Error::NotNullViolation {
+                    table: tname,
+                    column: f.name().clone(),
+                    problem: format!("the input has NULL at row {}", offset + row as u64 + 1),
+                });
+            }
+            offset += b.num_rows() as u64;
+        }
+    }
+    Ok(Prepared {
+        schema,
+        batches: out,
+        rows: offset,
+        new_columns,
+        required_missing,
+    })
 }
 
 fn canonical_field(table: &str, field: &Field) -> Result<FieldRef> {
@@ -150,10 +187,15 @@ fn canonical_field(table: &str, field: &Field) -> Result<FieldRef> {
             table_type: "any Delta type".into(),
             hint: format!(" ({e})"),
         })?;
-    let back: Schema = (&kernel)
-        .try_into_arrow()
-        .map_err(Error::arrow(format!("mapping column `{}` back from Delta", field.name())))?;
-    Ok(Arc::new(Field::new(field.name(), back.field(0).data_type().clone(), true)))
+    let back: Schema = (&kernel).try_into_arrow().map_err(Error::arrow(format!(
+        "mapping column `{}` back from Delta",
+        field.name()
+    )))?;
+    Ok(Arc::new(Field::new(
+        field.name(),
+        back.field(0).data_type().clone(),
+        true,
+    )))
 }
 
 /// Maps an Arrow type to the one fstore stores in Delta (see the module documentation).
@@ -168,9 +210,11 @@ fn normalize_type(dt: &DataType) -> DataType {
         D::Date64 => D::Date32,
         D::Timestamp(..) => D::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         D::Dictionary(_, v) => normalize_type(v),
-        D::List(f) | D::LargeList(f) | D::FixedSizeList(f, _) | D::ListView(f) | D::LargeListView(f) => {
-            D::List(Arc::new(normalize_field(f)))
-        }
+        D::List(f)
+        | D::LargeList(f)
+        | D::FixedSizeList(f, _)
+        | D::ListView(f)
+        | D::LargeListView(f) => D::List(Arc::new(normalize_field(f))),
         D::Struct(fields) => D::Struct(
             fields
                 .iter()
@@ -295,7 +339,9 @@ fn conform_column(
         return Ok(new_null_array(target, array.len()));
     }
     if let DataType::Dictionary(_, value) = src {
-        let plain = cast(array, value).map_err(Error::arrow(format!("decoding dictionary column `{column}`")))?;
+        let plain = cast(array, value).map_err(Error::arrow(format!(
+            "decoding dictionary column `{column}`"
+        )))?;
         return conform_column(table, column, &plain, target, row_offset);
     }
     if !convertible(src, target) {
@@ -309,7 +355,10 @@ fn conform_column(
             table_type,
         });
     }
-    let strict = CastOptions { safe: false, ..Default::default() };
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     let lossy = |detail: String| Error::LossyValue {
         table: table.to_string(),
         column: column.to_string(),
@@ -330,7 +379,9 @@ fn conform_column(
             Some(back) => first_difference(array, back),
         };
         if let Some(row) = changed_row {
-            let at = row.map_or_else(String::new, |r| format!(" (row {})", row_offset + r as u64 + 1));
+            let at = row.map_or_else(String::new, |r| {
+                format!(" (row {})", row_offset + r as u64 + 1)
+            });
             let value = row
                 .and_then(|r| format_value(array, r))
                 .map_or_else(String::new, |v| format!(" value {v}"));
@@ -368,7 +419,12 @@ fn format_value(array: &dyn Array, row: usize) -> Option<String> {
 }
 
 /// Rejects NULL keys and duplicate (primary key, timestamp key) values.
-fn check_keys(table: &str, keys: &[String], schema: &Schema, batches: &[RecordBatch]) -> Result<()> {
+fn check_keys(
+    table: &str,
+    keys: &[String],
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<()> {
     let idx: Vec<usize> = keys
         .iter()
         .map(|k| schema.index_of(k).expect("key presence checked"))
@@ -407,7 +463,9 @@ fn check_keys(table: &str, keys: &[String], schema: &Schema, batches: &[RecordBa
     let mut offset = 0u64;
     for (bi, b) in batches.iter().enumerate() {
         let cols: Vec<ArrayRef> = idx.iter().map(|&i| b.column(i).clone()).collect();
-        let rows = converter.convert_columns(&cols).map_err(Error::arrow("encoding keys"))?;
+        let rows = converter
+            .convert_columns(&cols)
+            .map_err(Error::arrow("encoding keys"))?;
         for (ri, row) in rows.iter().enumerate() {
             let global = offset + ri as u64 + 1;
             match seen.get_mut(&row.owned()) {
@@ -423,23 +481,40 @@ fn check_keys(table: &str, keys: &[String], schema: &Schema, batches: &[RecordBa
                 None => {
                     seen.insert(
                         row.owned(),
-                        Seen { batch: bi, row: ri, rows: vec![global], count: 1 },
+                        Seen {
+                            batch: bi,
+                            row: ri,
+                            rows: vec![global],
+                            count: 1,
+                        },
                     );
                 }
             }
         }
         offset += b.num_rows() as u64;
     }
-    let Some(first) = duplicated.first() else { return Ok(()) };
+    let Some(first) = duplicated.first() else {
+        return Ok(());
+    };
     let s = &seen[first];
     let b = &batches[s.batch];
     let key = keys
         .iter()
         .zip(&idx)
-        .map(|(k, &i)| format!("{k}={}", format_value(b.column(i), s.row).unwrap_or_default()))
+        .map(|(k, &i)| {
+            format!(
+                "{k}={}",
+                format_value(b.column(i), s.row).unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    let mut rows = s.rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut rows = s
+        .rows
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     if s.count > s.rows.len() as u64 {
         rows.push_str(", …");
     }
@@ -450,7 +525,11 @@ fn check_keys(table: &str, keys: &[String], schema: &Schema, batches: &[RecordBa
     };
     Err(Error::DuplicateKey {
         table: table.to_string(),
-        key: if keys.len() > 1 { format!("({key})") } else { key },
+        key: if keys.len() > 1 {
+            format!("({key})")
+        } else {
+            key
+        },
         count: s.count,
         rows,
         more,
@@ -470,7 +549,11 @@ mod tests {
     }
 
     fn spec(pks: &[&str], ts: Option<&str>) -> TableSpec {
-        TableSpec::new(pks.iter().map(|s| s.to_string()).collect(), ts.map(str::to_string)).unwrap()
+        TableSpec::new(
+            pks.iter().map(|s| s.to_string()).collect(),
+            ts.map(str::to_string),
+        )
+        .unwrap()
     }
 
     fn batch(cols: Vec<(&str, ArrayRef)>) -> (SchemaRef, Vec<RecordBatch>) {
@@ -483,7 +566,10 @@ mod tests {
         let (schema, batches) = batch(vec![
             ("id", Arc::new(UInt32Array::from(vec![1, 2])) as ArrayRef),
             ("s", Arc::new(StringViewArray::from(vec!["a", "b"]))),
-            ("ts", Arc::new(TimestampNanosecondArray::from(vec![1_000, 2_000]))),
+            (
+                "ts",
+                Arc::new(TimestampNanosecondArray::from(vec![1_000, 2_000])),
+            ),
         ]);
         let p = prepare(&name(), &spec(&["id"], Some("ts")), None, &schema, batches).unwrap();
         assert_eq!(p.schema.field(0).data_type(), &DataType::Int64);
@@ -499,7 +585,10 @@ mod tests {
     fn sub_microsecond_timestamps_are_refused() {
         let (schema, batches) = batch(vec![
             ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-            ("ts", Arc::new(TimestampNanosecondArray::from(vec![1_000, 2_001]))),
+            (
+                "ts",
+                Arc::new(TimestampNanosecondArray::from(vec![1_000, 2_001])),
+            ),
         ]);
         let e = prepare(&name(), &spec(&["id"], Some("ts")), None, &schema, batches).unwrap_err();
         assert!(e.to_string().contains("row 2"), "{e}");
@@ -536,7 +625,14 @@ mod tests {
             ("id", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
             ("age", Arc::new(StringArray::from(vec!["30"]))),
         ]);
-        let e = prepare(&name(), &spec(&["id"], None), Some(&table), &schema, batches).unwrap_err();
+        let e = prepare(
+            &name(),
+            &spec(&["id"], None),
+            Some(&table),
+            &schema,
+            batches,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "column `age` is STRING in the input but DOUBLE in the table `s.t`; convert the column to DOUBLE in the input"
@@ -554,25 +650,58 @@ mod tests {
             ("id", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
             ("f", Arc::new(Int64Array::from(vec![3]))),
         ]);
-        prepare(&name(), &spec(&["id"], None), Some(&table), &schema, batches).unwrap();
+        prepare(
+            &name(),
+            &spec(&["id"], None),
+            Some(&table),
+            &schema,
+            batches,
+        )
+        .unwrap();
         let (schema, batches) = batch(vec![
             ("id", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
             ("i", Arc::new(Float64Array::from(vec![3.0]))),
         ]);
-        let e = prepare(&name(), &spec(&["id"], None), Some(&table), &schema, batches).unwrap_err();
-        assert!(e.to_string().contains("is DOUBLE in the input but BIGINT"), "{e}");
+        let e = prepare(
+            &name(),
+            &spec(&["id"], None),
+            Some(&table),
+            &schema,
+            batches,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("is DOUBLE in the input but BIGINT"),
+            "{e}"
+        );
     }
 
     #[test]
     fn duplicates_name_the_key_and_rows() {
         let (schema, batches) = batch(vec![
-            ("PassengerId", Arc::new(Int64Array::from(vec![7, 1, 7, 2, 2])) as ArrayRef),
+            (
+                "PassengerId",
+                Arc::new(Int64Array::from(vec![7, 1, 7, 2, 2])) as ArrayRef,
+            ),
             ("x", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
         ]);
-        let e = prepare(&name(), &spec(&["PassengerId"], None), None, &schema, batches).unwrap_err();
+        let e = prepare(
+            &name(),
+            &spec(&["PassengerId"], None),
+            None,
+            &schema,
+            batches,
+        )
+        .unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("duplicate key PassengerId=7 appears 2 times"), "{msg}");
-        assert!(msg.contains("rows 1, 3") && msg.contains("1 other key"), "{msg}");
+        assert!(
+            msg.contains("duplicate key PassengerId=7 appears 2 times"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("rows 1, 3") && msg.contains("1 other key"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -583,25 +712,46 @@ mod tests {
         ]));
         let b1 = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(StringArray::from(vec!["x", "y"])), Arc::new(Int64Array::from(vec![1, 1]))],
+            vec![
+                Arc::new(StringArray::from(vec!["x", "y"])),
+                Arc::new(Int64Array::from(vec![1, 1])),
+            ],
         )
         .unwrap();
         let b2 = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(StringArray::from(vec!["x"])), Arc::new(Int64Array::from(vec![1]))],
+            vec![
+                Arc::new(StringArray::from(vec!["x"])),
+                Arc::new(Int64Array::from(vec![1])),
+            ],
         )
         .unwrap();
-        let e = prepare(&name(), &spec(&["a", "b"], None), None, &schema, vec![b1, b2]).unwrap_err();
-        assert!(e.to_string().contains("duplicate key (a='x', b=1) appears 2 times"), "{e}");
+        let e = prepare(
+            &name(),
+            &spec(&["a", "b"], None),
+            None,
+            &schema,
+            vec![b1, b2],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("duplicate key (a='x', b=1) appears 2 times"),
+            "{e}"
+        );
     }
 
     #[test]
     fn null_keys_name_column_and_row() {
-        let (schema, batches) = batch(vec![
-            ("id", Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef),
-        ]);
+        let (schema, batches) = batch(vec![(
+            "id",
+            Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
+        )]);
         let e = prepare(&name(), &spec(&["id"], None), None, &schema, batches).unwrap_err();
-        assert!(e.to_string().contains("NULL in key column `id` at row 2"), "{e}");
+        assert!(
+            e.to_string().contains("NULL in key column `id` at row 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -611,7 +761,10 @@ mod tests {
             ("big", Arc::new(UInt64Array::from(vec![1]))),
         ]);
         let e = prepare(&name(), &spec(&["id"], None), None, &schema, batches).unwrap_err();
-        assert!(e.to_string().contains("`big`") && e.to_string().contains("UInt64"), "{e}");
+        assert!(
+            e.to_string().contains("`big`") && e.to_string().contains("UInt64"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -624,7 +777,14 @@ mod tests {
             ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
             ("age", Arc::new(Float64Array::from(vec![1.0]))),
         ]);
-        let e = prepare(&name(), &spec(&["id"], None), Some(&table), &schema, batches).unwrap_err();
+        let e = prepare(
+            &name(),
+            &spec(&["id"], None),
+            Some(&table),
+            &schema,
+            batches,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("rename it to `Age`"), "{e}");
     }
 }

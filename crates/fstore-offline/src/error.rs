@@ -47,30 +47,55 @@ pub enum Error {
     )]
     NotAFeatureTable { name: String, location: String },
 
-    #[error("feature table `{name}` already exists at {location}; use `fstore tables write` to add data")]
+    #[error(
+        "feature table `{name}` already exists at {location}; use `fstore tables write` to add data"
+    )]
     TableExists { name: String, location: String },
 
     #[error(
         "the Delta table at {location} is already a feature table (primary keys: {primary_keys}); it cannot be registered again"
     )]
-    AlreadyFeatureTable { location: String, primary_keys: String },
+    AlreadyFeatureTable {
+        location: String,
+        primary_keys: String,
+    },
 
-    #[error("there is no Delta table at {location} (no `_delta_log`); check the path or create the table with `fstore tables create {name}`")]
+    #[error(
+        "there is no Delta table at {location} (no `_delta_log`); check the path or create the table with `fstore tables create {name}`"
+    )]
     NotADeltaTable { name: String, location: String },
 
     #[error("cannot create `{table}`: {reason}")]
     InvalidCreate { table: String, reason: String },
 
-    #[error("input for `{table}` has no key column `{column}`; every write must include all key columns ({keys})")]
-    MissingKeyColumn { table: String, column: String, keys: String },
+    #[error(
+        "input for `{table}` has no key column `{column}`; every write must include all key columns ({keys})"
+    )]
+    MissingKeyColumn {
+        table: String,
+        column: String,
+        keys: String,
+    },
 
-    #[error("input for `{table}` has NULL in key column `{column}` at row {row} (1-based); key columns may not be NULL")]
-    NullKey { table: String, column: String, row: u64 },
+    #[error(
+        "input for `{table}` has NULL in key column `{column}` at row {row} (1-based); key columns may not be NULL"
+    )]
+    NullKey {
+        table: String,
+        column: String,
+        row: u64,
+    },
 
     #[error(
         "duplicate key {key} appears {count} times in the input for `{table}` (rows {rows}){more}; each (primary key, timestamp key) may appear once per write — deduplicate the input"
     )]
-    DuplicateKey { table: String, key: String, count: u64, rows: String, more: String },
+    DuplicateKey {
+        table: String,
+        key: String,
+        count: u64,
+        rows: String,
+        more: String,
+    },
 
     #[error("input for `{table}` has the column `{column}` more than once")]
     DuplicateColumn { table: String, column: String },
@@ -78,26 +103,61 @@ pub enum Error {
     #[error(
         "column `{column}` is {input} in the input but {table_type} in the table `{table}`{hint}"
     )]
-    TypeConflict { table: String, column: String, input: String, table_type: String, hint: String },
+    TypeConflict {
+        table: String,
+        column: String,
+        input: String,
+        table_type: String,
+        hint: String,
+    },
 
     #[error("column `{column}` of `{table}`: {detail}")]
-    LossyValue { table: String, column: String, detail: String },
+    LossyValue {
+        table: String,
+        column: String,
+        detail: String,
+    },
+
+    #[error("column `{column}` of `{table}` is NOT NULL, but {problem}")]
+    NotNullViolation {
+        table: String,
+        column: String,
+        problem: String,
+    },
 
     #[error(
         "column `{column}` in the input differs only in letter case from the column `{existing}` of `{table}`; column names are case-sensitive — rename it to `{existing}`"
     )]
-    ColumnCaseConflict { table: String, column: String, existing: String },
+    ColumnCaseConflict {
+        table: String,
+        column: String,
+        existing: String,
+    },
 
     #[error("`{table}` has no column `{column}`; its columns are: {columns}")]
-    UnknownColumn { table: String, column: String, columns: String },
+    UnknownColumn {
+        table: String,
+        column: String,
+        columns: String,
+    },
 
     #[error("invalid filter `{filter}` on `{table}`: {reason}")]
-    BadFilter { table: String, filter: String, reason: String },
+    BadFilter {
+        table: String,
+        filter: String,
+        reason: String,
+    },
 
     #[error("cannot read `{table}` {at}: {reason}")]
-    TimeTravel { table: String, at: String, reason: String },
+    TimeTravel {
+        table: String,
+        at: String,
+        reason: String,
+    },
 
-    #[error("unsupported input file {path}: {reason}; supported extensions are .parquet, .csv, .json, .jsonl and .ndjson")]
+    #[error(
+        "unsupported input file {path}: {reason}; supported extensions are .parquet, .csv, .json, .jsonl and .ndjson"
+    )]
     UnsupportedInput { path: PathBuf, reason: String },
 
     #[error("cannot read input file {path}: {source}")]
@@ -171,6 +231,7 @@ impl Error {
             | E::DuplicateColumn { .. }
             | E::TypeConflict { .. }
             | E::LossyValue { .. }
+            | E::NotNullViolation { .. }
             | E::ColumnCaseConflict { .. }
             | E::UnknownColumn { .. }
             | E::BadFilter { .. }

@@ -30,7 +30,9 @@ pub struct HistoryEntry {
 /// Reads up to `limit` commits of `table`, newest first, stopping at versions whose log entry
 /// has been cleaned up.
 pub(crate) async fn read(table: &DeltaTable, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
-    let Some(latest) = table.version() else { return Ok(vec![]) };
+    let Some(latest) = table.version() else {
+        return Ok(vec![]);
+    };
     let log_store = table.log_store();
     let limit = limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
@@ -46,8 +48,8 @@ pub(crate) async fn read(table: &DeltaTable, limit: Option<usize>) -> Result<Vec
         else {
             break;
         };
-        let actions =
-            get_actions(version, &bytes).map_err(Error::delta(format!("parsing commit {version}")))?;
+        let actions = get_actions(version, &bytes)
+            .map_err(Error::delta(format!("parsing commit {version}")))?;
         out.push(entry(version, &actions));
         if version == 0 {
             break;
@@ -84,9 +86,11 @@ fn entry(version: Version, actions: &[Action]) -> HistoryEntry {
     if let Some(serde_json::Value::Object(m)) = ci.info.get("operationMetrics") {
         e.metrics = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     }
-    e.engine = ci
-        .engine_info
-        .clone()
-        .or_else(|| ci.info.get("clientVersion").and_then(|v| v.as_str()).map(str::to_string));
+    e.engine = ci.engine_info.clone().or_else(|| {
+        ci.info
+            .get("clientVersion")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    });
     e
 }

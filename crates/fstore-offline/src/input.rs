@@ -113,10 +113,20 @@ fn read_json_lines(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         ));
     }
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
-    let (schema, _) =
-        json::reader::infer_json_schema_from_seekable(&mut reader, None).map_err(|e| bad_file(path, e))?;
+    let (schema, _) = json::reader::infer_json_schema_from_seekable(&mut reader, None)
+        .map_err(|e| bad_file(path, e))?;
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
-    let schema = Arc::new(schema);
+    // Inference sorts keys; keep the order in which they first appear in the file instead.
+    let order = json_key_order(&mut reader).map_err(|e| bad_file(path, e))?;
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields.sort_by_key(|f| {
+        order
+            .iter()
+            .position(|k| k == f.name())
+            .unwrap_or(usize::MAX)
+    });
+    let schema = Arc::new(Schema::new(fields));
     let decoder = json::ReaderBuilder::new(schema.clone())
         .with_batch_size(BATCH_SIZE)
         .build(reader)
@@ -125,6 +135,44 @@ fn read_json_lines(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| bad_file(path, e))?;
     detect_temporal_strings(schema, batches).map_err(|e| bad_file(path, e))
+}
+
+/// Top-level keys of a JSON-lines stream in order of first appearance.
+fn json_key_order(r: &mut impl BufRead) -> std::result::Result<Vec<String>, serde_json::Error> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> std::result::Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(k) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(k);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for line in serde_json::Deserializer::from_reader(r).into_iter::<Keys>() {
+        for k in line?.0 {
+            if seen.insert(k.clone()) {
+                order.push(k);
+            }
+        }
+    }
+    Ok(order)
 }
 
 fn first_non_space_byte(r: &mut impl BufRead) -> std::io::Result<Option<u8>> {
@@ -167,7 +215,10 @@ fn detect_temporal_strings(
         }
         targets.push(match (any, all_dates, all_timestamps) {
             (true, true, _) => Some(DataType::Date32),
-            (true, false, true) => Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))),
+            (true, false, true) => Some(DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some("UTC".into()),
+            )),
             _ => None,
         });
     }
@@ -185,7 +236,10 @@ fn detect_temporal_strings(
             })
             .collect::<Vec<_>>(),
     ));
-    let strict = CastOptions { safe: false, ..Default::default() };
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     let mut out = Vec::with_capacity(batches.len());
     for b in &batches {
         let cols = b
@@ -212,7 +266,12 @@ fn digits(s: &[u8]) -> bool {
 
 fn is_iso_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10 && digits(&b[0..4]) && b[4] == b'-' && digits(&b[5..7]) && b[7] == b'-' && digits(&b[8..10])
+    b.len() == 10
+        && digits(&b[0..4])
+        && b[4] == b'-'
+        && digits(&b[5..7])
+        && b[7] == b'-'
+        && digits(&b[8..10])
 }
 
 fn is_iso_timestamp(s: &str) -> bool {
@@ -265,7 +324,12 @@ mod tests {
         ] {
             assert!(is_iso_timestamp(ok), "{ok}");
         }
-        for bad in ["2024-01-31", "2024-01-31T12", "2024-01-31T12:00:00.", "yesterday"] {
+        for bad in [
+            "2024-01-31",
+            "2024-01-31T12",
+            "2024-01-31T12:00:00.",
+            "yesterday",
+        ] {
             assert!(!is_iso_timestamp(bad), "{bad}");
         }
     }

@@ -52,7 +52,11 @@ impl Root {
                 url.scheme()
             ),
         })?;
-        Ok(Self { url, options, store })
+        Ok(Self {
+            url,
+            options,
+            store,
+        })
     }
 
     pub(crate) fn url(&self) -> &Url {
@@ -91,7 +95,10 @@ impl Root {
     pub(crate) async fn read_link(&self, name: &TableName) -> Result<Option<Url>> {
         let path = Self::link_path(name);
         let bytes = match self.store.get(&path).await {
-            Ok(r) => r.bytes().await.map_err(Error::storage(format!("reading {path}")))?,
+            Ok(r) => r
+                .bytes()
+                .await
+                .map_err(Error::storage(format!("reading {path}")))?,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(Error::storage(format!("reading {path}"))(e)),
         };
@@ -99,7 +106,9 @@ impl Root {
         let text = text.trim();
         let url = Url::parse(text).map_err(|e| Error::InvalidRoot {
             root: self.display(),
-            reason: format!("the link file {path} holds `{text}`, which is not a URL ({e}); remove it"),
+            reason: format!(
+                "the link file {path} holds `{text}`, which is not a URL ({e}); remove it"
+            ),
         })?;
         Ok(Some(url))
     }
@@ -137,9 +146,9 @@ impl Root {
     pub(crate) async fn delete_table_dir(&self, name: &TableName) -> Result<()> {
         let url = self.table_url(name);
         if url.scheme() == "file" {
-            let dir = url.to_file_path().map_err(|()| {
-                Error::Internal(format!("table URL {url} is not a local path"))
-            })?;
+            let dir = url
+                .to_file_path()
+                .map_err(|()| Error::Internal(format!("table URL {url} is not a local path")))?;
             return match std::fs::remove_dir_all(&dir) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -148,7 +157,11 @@ impl Root {
         }
         use futures::{StreamExt, TryStreamExt};
         let prefix = ObjectPath::from_iter([name.schema(), name.table()]);
-        let locations = self.store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
+        let locations = self
+            .store
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .boxed();
         self.store
             .delete_stream(locations)
             .try_collect::<Vec<_>>()
@@ -167,7 +180,9 @@ impl Root {
             };
             let entries = self.list_dir(Some(&schema_dir)).await?;
             for table_dir in entries.common_prefixes {
-                let Some(table) = table_dir.filename() else { continue };
+                let Some(table) = table_dir.filename() else {
+                    continue;
+                };
                 let Ok(name) = TableName::parse(&format!("{schema}.{table}")) else {
                     tracing::debug!(dir = %table_dir, "skipping a directory whose name is not a table name");
                     continue;
@@ -182,8 +197,12 @@ impl Root {
                 }
             }
             for obj in entries.objects {
-                let Some(file) = obj.location.filename() else { continue };
-                let Some(table) = file.strip_suffix(LINK_SUFFIX) else { continue };
+                let Some(file) = obj.location.filename() else {
+                    continue;
+                };
+                let Some(table) = file.strip_suffix(LINK_SUFFIX) else {
+                    continue;
+                };
                 if let Ok(name) = TableName::parse(&format!("{schema}.{table}")) {
                     out.push((name, true));
                 }
@@ -251,7 +270,8 @@ fn dir_url(path: &Path) -> std::result::Result<Url, String> {
         }
         _ => path.to_path_buf(),
     };
-    let abs = std::path::absolute(&expanded).map_err(|e| format!("cannot make it absolute: {e}"))?;
+    let abs =
+        std::path::absolute(&expanded).map_err(|e| format!("cannot make it absolute: {e}"))?;
     let normalized = normalize_lexically(&abs);
     Url::from_directory_path(&normalized)
         .map_err(|()| format!("{} is not an absolute path", normalized.display()))
@@ -290,14 +310,23 @@ mod tests {
     fn relative_roots_are_made_absolute_and_normalized() {
         let url = root_url("some/./dir/../root").unwrap();
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(url, Url::from_directory_path(cwd.join("some/root")).unwrap());
+        assert_eq!(
+            url,
+            Url::from_directory_path(cwd.join("some/root")).unwrap()
+        );
         assert!(url.path().ends_with("/some/root/"));
     }
 
     #[test]
     fn file_urls_and_object_urls_are_kept() {
-        assert_eq!(root_url("file:///tmp/x").unwrap().as_str(), "file:///tmp/x/");
-        assert_eq!(root_url("s3://bucket/prefix").unwrap().as_str(), "s3://bucket/prefix/");
+        assert_eq!(
+            root_url("file:///tmp/x").unwrap().as_str(),
+            "file:///tmp/x/"
+        );
+        assert_eq!(
+            root_url("s3://bucket/prefix").unwrap().as_str(),
+            "s3://bucket/prefix/"
+        );
         assert!(root_url("  ").is_err());
     }
 
@@ -305,7 +334,10 @@ mod tests {
     fn table_urls_nest_schema_and_table() {
         let root = Root::parse("/tmp/fstore-root", HashMap::new()).unwrap();
         let name = TableName::parse("default.t1").unwrap();
-        assert_eq!(root.table_url(&name).as_str(), "file:///tmp/fstore-root/default/t1/");
+        assert_eq!(
+            root.table_url(&name).as_str(),
+            "file:///tmp/fstore-root/default/t1/"
+        );
         assert_eq!(root.display(), "/tmp/fstore-root/");
     }
 
@@ -318,9 +350,15 @@ mod tests {
     #[test]
     fn debug_does_not_print_option_values() {
         let mut opts = HashMap::new();
-        opts.insert("aws_secret_access_key".to_string(), "s3cr3t-value".to_string());
+        opts.insert(
+            "aws_secret_access_key".to_string(),
+            "s3cr3t-value".to_string(),
+        );
         let root = Root::parse("/tmp/x", opts).unwrap();
         let dbg = format!("{root:?}");
-        assert!(dbg.contains("aws_secret_access_key") && !dbg.contains("s3cr3t-value"), "{dbg}");
+        assert!(
+            dbg.contains("aws_secret_access_key") && !dbg.contains("s3cr3t-value"),
+            "{dbg}"
+        );
     }
 }

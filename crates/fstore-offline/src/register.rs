@@ -17,7 +17,12 @@ impl OfflineStore {
     /// Registers the Delta table at `<root>/<schema>/<table>` (`path` = `None`) or at `path`
     /// (a local path or URL) as the feature table `name`, after checking `spec` against the
     /// table's schema. A table that already is a feature table cannot be registered again.
-    pub async fn register(&self, name: &TableName, path: Option<&str>, spec: TableSpec) -> Result<FeatureTable> {
+    pub async fn register(
+        &self,
+        name: &TableName,
+        path: Option<&str>,
+        spec: TableSpec,
+    ) -> Result<FeatureTable> {
         let tname = name.to_string();
         check_description(&tname, spec.description.as_deref())?;
         let own = self.table_url(name);
@@ -36,11 +41,17 @@ impl OfflineStore {
             });
         }
         if linked && self.load_delta(&own).await?.is_some() {
-            return Err(Error::TableExists { name: tname, location: display_url(&own) });
+            return Err(Error::TableExists {
+                name: tname,
+                location: display_url(&own),
+            });
         }
 
         let Some(mut table) = self.load_delta(&target).await? else {
-            return Err(Error::NotADeltaTable { name: tname, location: display_url(&target) });
+            return Err(Error::NotADeltaTable {
+                name: tname,
+                location: display_url(&target),
+            });
         };
         if let Some(existing) = spec_of(&table)? {
             return Err(Error::AlreadyFeatureTable {
@@ -55,21 +66,33 @@ impl OfflineStore {
         if let Some(description) = &spec.description {
             table = table
                 .update_table_metadata()
-                .with_update(TableMetadataUpdate { name: None, description: Some(description.clone()) })
+                .with_update(TableMetadataUpdate {
+                    name: None,
+                    description: Some(description.clone()),
+                })
                 .await
-                .map_err(Error::delta(format!("setting the description of {}", display_url(&target))))?;
+                .map_err(Error::delta(format!(
+                    "setting the description of {}",
+                    display_url(&target)
+                )))?;
         }
         table = table
             .set_tbl_properties()
             .with_properties(spec.to_properties())
             .with_raise_if_not_exists(false)
             .await
-            .map_err(Error::delta(format!("recording the spec in {}", display_url(&target))))?;
+            .map_err(Error::delta(format!(
+                "recording the spec in {}",
+                display_url(&target)
+            )))?;
         if linked && link.is_none() {
             self.root.write_link(name, &target).await?;
         }
         let recorded = spec_of(&table)?.ok_or_else(|| {
-            Error::Internal(format!("the spec written to {} did not read back", display_url(&target)))
+            Error::Internal(format!(
+                "the spec written to {} did not read back",
+                display_url(&target)
+            ))
         })?;
         feature_table(name.clone(), recorded, table, linked)
     }

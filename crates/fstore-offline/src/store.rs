@@ -39,7 +39,9 @@ pub struct OfflineStore {
 
 impl std::fmt::Debug for OfflineStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OfflineStore").field("root", &self.root).finish()
+        f.debug_struct("OfflineStore")
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -81,20 +83,29 @@ impl OfflineStore {
     pub(crate) async fn place(&self, name: &TableName) -> Result<Place> {
         Ok(match self.root.read_link(name).await? {
             Some(url) => Place { url, linked: true },
-            None => Place { url: self.table_url(name), linked: false },
+            None => Place {
+                url: self.table_url(name),
+                linked: false,
+            },
         })
     }
 
     /// Loads the Delta table at `url` at its latest version; `None` if there is none.
     pub(crate) async fn load_delta(&self, url: &Url) -> Result<Option<DeltaTable>> {
         let context = || format!("opening the Delta table at {}", display_url(url));
+        // The kernel reports a missing local directory as an invalid location; it is simply absent.
+        if url.scheme() == "file"
+            && let Ok(path) = url.to_file_path()
+            && !path.is_dir()
+        {
+            return Ok(None);
+        }
         let mut table = DeltaTableBuilder::from_url(url.clone())
             .and_then(|b| b.with_storage_options(self.root.options().clone()).build())
             .map_err(Error::delta(context()))?;
         match table.load().await {
             Ok(()) => Ok(Some(table)),
             Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(DeltaTableError::InvalidTableLocation(_)) if url.scheme() == "file" => Ok(None),
             Err(e) => Err(Error::delta(context())(e)),
         }
     }
@@ -110,14 +121,24 @@ impl OfflineStore {
         let place = self.place(name).await?;
         let Some(mut table) = self.load_delta(&place.url).await? else {
             return Err(if place.linked {
-                Error::DanglingLink { name: name.to_string(), location: display_url(&place.url) }
+                Error::DanglingLink {
+                    name: name.to_string(),
+                    location: display_url(&place.url),
+                }
             } else {
-                Error::TableNotFound { name: name.to_string(), root: self.root.display() }
+                Error::TableNotFound {
+                    name: name.to_string(),
+                    root: self.root.display(),
+                }
             });
         };
         let latest_spec = spec_of(&table)?;
         let latest = version_of(&table)?;
-        let tt = |at: String, reason: String| Error::TimeTravel { table: name.to_string(), at, reason };
+        let tt = |at: String, reason: String| Error::TimeTravel {
+            table: name.to_string(),
+            at,
+            reason,
+        };
         match at {
             TimeTravel::Latest => {}
             TimeTravel::Version(v) => {
@@ -126,7 +147,10 @@ impl OfflineStore {
                     return Err(tt(at, format!("it has versions 0 to {latest}")));
                 }
                 table.load_version(v as Version).await.map_err(|e| {
-                    tt(at, format!("{e} (old log entries may have been cleaned up)"))
+                    tt(
+                        at,
+                        format!("{e} (old log entries may have been cleaned up)"),
+                    )
                 })?;
             }
             TimeTravel::Timestamp(ts) => {
@@ -162,11 +186,21 @@ impl OfflineStore {
     /// Every table under the root holding a `_delta_log`, plus tables registered by link, sorted.
     /// Plain Delta tables that are not (yet) feature tables are listed too.
     pub async fn list(&self) -> Result<Vec<TableName>> {
-        Ok(self.root.list().await?.into_iter().map(|(n, _)| n).collect())
+        Ok(self
+            .root
+            .list()
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
     }
 
     /// The table's commits, newest first (at most `limit`).
-    pub async fn history(&self, name: &TableName, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
+    pub async fn history(
+        &self,
+        name: &TableName,
+        limit: Option<usize>,
+    ) -> Result<Vec<HistoryEntry>> {
         let table = self.open(name).await?;
         history::read(&table.delta, limit).await
     }
@@ -179,7 +213,10 @@ impl OfflineStore {
             return self.root.delete_link(name).await;
         }
         if self.load_delta(&place.url).await?.is_none() {
-            return Err(Error::TableNotFound { name: name.to_string(), root: self.root.display() });
+            return Err(Error::TableNotFound {
+                name: name.to_string(),
+                root: self.root.display(),
+            });
         }
         self.root.delete_table_dir(name).await
     }
@@ -191,7 +228,10 @@ pub(crate) fn spec_of(table: &DeltaTable) -> Result<Option<TableSpec>> {
         .snapshot()
         .map_err(Error::delta("reading table metadata"))?;
     let metadata = snapshot.metadata();
-    Ok(TableSpec::from_properties(metadata.configuration(), metadata.description())?)
+    Ok(TableSpec::from_properties(
+        metadata.configuration(),
+        metadata.description(),
+    )?)
 }
 
 pub(crate) fn version_of(table: &DeltaTable) -> Result<i64> {

@@ -48,7 +48,11 @@ impl FeatureTable {
     /// list: all columns); `filter` is one SQL boolean expression over the table's columns,
     /// e.g. `Age > 30 AND Sex = 'female'` (column names are case-sensitive; quote unusual ones
     /// with double quotes).
-    pub async fn scan(&self, columns: Option<&[String]>, filter: Option<&str>) -> Result<Vec<RecordBatch>> {
+    pub async fn scan(
+        &self,
+        columns: Option<&[String]>,
+        filter: Option<&str>,
+    ) -> Result<Vec<RecordBatch>> {
         self.query(columns, filter, false).await
     }
 
@@ -64,7 +68,13 @@ impl FeatureTable {
     }
 
     fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
-        let all = || self.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let all = || {
+            self.schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        };
         let Some(columns) = columns.filter(|c| !c.is_empty()) else {
             return Ok(all());
         };
@@ -80,7 +90,12 @@ impl FeatureTable {
         Ok(columns.to_vec())
     }
 
-    async fn query(&self, columns: Option<&[String]>, filter: Option<&str>, latest: bool) -> Result<Vec<RecordBatch>> {
+    async fn query(
+        &self,
+        columns: Option<&[String]>,
+        filter: Option<&str>,
+        latest: bool,
+    ) -> Result<Vec<RecordBatch>> {
         let output = self.output_columns(columns)?;
         let ctx: SessionContext = create_session().into_inner();
         self.delta
@@ -155,7 +170,8 @@ fn to_schema(batch: &RecordBatch, expected: &SchemaRef) -> Result<RecordBatch> {
             if c.data_type() == f.data_type() {
                 Ok(c.clone())
             } else {
-                cast(c, f.data_type()).map_err(Error::arrow(format!("converting column `{}`", f.name())))
+                cast(c, f.data_type())
+                    .map_err(Error::arrow(format!("converting column `{}`", f.name())))
             }
         })
         .collect::<Result<Vec<_>>>()?;
@@ -167,26 +183,45 @@ fn clean_df_message(e: &DataFusionError) -> String {
     let e = e.find_root();
     let msg = e.to_string();
     let msg = msg.split("\nbacktrace").next().unwrap_or(&msg).trim();
+    let mut msg = msg
+        .replace("\"?table?\".", "")
+        .replace("?table?.", "")
+        .replace(
+            " or disable the datafusion.sql_parser.enable_ident_normalization configuration",
+            "",
+        )
+        .replace('\n', " ");
     for prefix in [
         "Error during planning: ",
         "SQL error: ",
         "Schema error: ",
-        "Optimizer rule 'simplify_expressions' failed\ncaused by\n",
         "Arrow error: ",
         "Execution error: ",
     ] {
         if let Some(rest) = msg.strip_prefix(prefix) {
-            return rest.to_string();
+            msg = rest.to_string();
         }
     }
-    msg.to_string()
+    if let Some(inner) = msg
+        .strip_prefix("ParserError(\"")
+        .and_then(|m| m.strip_suffix("\")"))
+    {
+        msg = format!("syntax error: {inner}");
+    }
+    msg
 }
 
 /// Maps a DataFusion failure while reading: storage failures are environmental, the rest ours.
 pub(crate) fn df_error(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> Error {
     let context = context.into();
     move |e| match e {
-        DataFusionError::ObjectStore(source) => Error::Storage { context, source: *source },
-        other => Error::DataFusion { context, source: other },
+        DataFusionError::ObjectStore(source) => Error::Storage {
+            context,
+            source: *source,
+        },
+        other => Error::DataFusion {
+            context,
+            source: other,
+        },
     }
 }

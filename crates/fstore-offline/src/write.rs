@@ -54,7 +54,9 @@ impl std::str::FromStr for WriteMode {
         match s.to_ascii_lowercase().as_str() {
             "merge" => Ok(Self::Merge),
             "overwrite" => Ok(Self::Overwrite),
-            other => Err(format!("unknown write mode `{other}` (expected `merge` or `overwrite`)")),
+            other => Err(format!(
+                "unknown write mode `{other}` (expected `merge` or `overwrite`)"
+            )),
         }
     }
 }
@@ -99,23 +101,26 @@ impl OfflineStore {
 
         let place = self.place(name).await?;
         if place.linked || self.load_delta(&place.url).await?.is_some() {
-            return Err(Error::TableExists { name: tname, location: display_url(&place.url) });
+            return Err(Error::TableExists {
+                name: tname,
+                location: display_url(&place.url),
+            });
         }
         let url = place.url;
 
         self.progress.set_stage("writing data files");
         let adds = if prepared.rows > 0 {
-            self.write_files(&url, &prepared, &partition_columns).await?
+            self.write_files(&url, &prepared, &partition_columns)
+                .await?
         } else {
             Vec::new()
         };
 
         self.progress.set_stage("committing");
-        let kernel_schema: StructType = prepared
-            .schema
-            .as_ref()
-            .try_into_kernel()
-            .map_err(|e| Error::Internal(format!("mapping the schema of `{tname}` to Delta: {e}")))?;
+        let kernel_schema: StructType =
+            prepared.schema.as_ref().try_into_kernel().map_err(|e| {
+                Error::Internal(format!("mapping the schema of `{tname}` to Delta: {e}"))
+            })?;
         let table = DeltaTableBuilder::from_url(url.clone())
             .and_then(|b| b.with_storage_options(self.root.options().clone()).build())
             .map_err(Error::delta(format!("preparing {}", display_url(&url))))?;
@@ -142,7 +147,10 @@ impl OfflineStore {
             Ok(t) => t,
             Err(e) => {
                 self.remove_files(&table, &adds).await;
-                return Err(Error::delta(format!("creating `{tname}` at {}", display_url(&url)))(e));
+                return Err(Error::delta(format!(
+                    "creating `{tname}` at {}",
+                    display_url(&url)
+                ))(e));
             }
         };
         self.progress.inc(prepared.rows);
@@ -187,7 +195,12 @@ impl OfflineStore {
 
     /// Writes `batches` to an existing feature table. All batches must share one schema; it must
     /// contain every key column. See [`WriteMode`].
-    pub async fn write(&self, name: &TableName, batches: Vec<RecordBatch>, mode: WriteMode) -> Result<WriteOutcome> {
+    pub async fn write(
+        &self,
+        name: &TableName,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+    ) -> Result<WriteOutcome> {
         let ft = self.open(name).await?;
         let tname = name.to_string();
         let Some(input_schema) = batches.first().map(|b| b.schema()) else {
@@ -213,7 +226,11 @@ impl OfflineStore {
         let tname = ft.name.to_string();
         let mut table = ft.delta;
         let mut out = outcome(WriteMode::Merge, ft.version, prepared.rows);
-        out.new_columns = prepared.new_columns.iter().map(|f| f.name().clone()).collect();
+        out.new_columns = prepared
+            .new_columns
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         if !prepared.new_columns.is_empty() {
             self.progress.set_stage("adding new columns");
             let fields: Vec<StructField> = prepared
@@ -226,7 +243,10 @@ impl OfflineStore {
                 .add_columns()
                 .with_fields(fields)
                 .await
-                .map_err(Error::delta(format!("adding columns {} to `{tname}`", out.new_columns.join(", "))))?;
+                .map_err(Error::delta(format!(
+                    "adding columns {} to `{tname}`",
+                    out.new_columns.join(", ")
+                )))?;
             out.version = version_of(&table)?;
         }
         if prepared.rows == 0 {
@@ -244,7 +264,12 @@ impl OfflineStore {
             .map(|k| qualified("target", k).eq(qualified("source", k)))
             .reduce(Expr::and)
             .expect("a spec has at least one key");
-        let columns: Vec<String> = prepared.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let columns: Vec<String> = prepared
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let updates: Vec<&String> = columns.iter().filter(|c| !ft.spec.is_key(c)).collect();
         let merge_err = || Error::delta(format!("merging into `{tname}`"));
 
@@ -271,7 +296,22 @@ impl OfflineStore {
                 i
             })
             .map_err(merge_err())?;
-        let (table, metrics) = builder.await.map_err(merge_err())?;
+        let (table, metrics) = builder.await.map_err(|e| {
+            // Delta enforces NOT NULL columns (of tables written by others) while writing.
+            if e.to_string().contains("failed validation check")
+                && let Some(column) = prepared.required_missing.first()
+            {
+                return Error::NotNullViolation {
+                    table: tname.clone(),
+                    column: column.clone(),
+                    problem: format!(
+                        "the input does not have it, and rows with new keys would leave it NULL; include {} in the input",
+                        prepared.required_missing.join(", ")
+                    ),
+                };
+            }
+            merge_err()(e)
+        })?;
         out.version = version_of(&table)?;
         out.rows_inserted = metrics.num_target_rows_inserted as u64;
         out.rows_updated = metrics.num_target_rows_updated as u64;
@@ -283,8 +323,21 @@ impl OfflineStore {
 
     async fn overwrite(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
         let tname = ft.name.to_string();
+        if let Some(column) = prepared.required_missing.first() {
+            return Err(Error::NotNullViolation {
+                table: tname,
+                column: column.clone(),
+                problem:
+                    "the input does not have it; an overwrite must provide every NOT NULL column"
+                        .into(),
+            });
+        }
         let mut out = outcome(WriteMode::Overwrite, ft.version, prepared.rows);
-        out.new_columns = prepared.new_columns.iter().map(|f| f.name().clone()).collect();
+        out.new_columns = prepared
+            .new_columns
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let previous_rows = row_count(&ft.delta);
 
         // The full table layout: existing columns (NULL where the input lacks them), then new ones.
@@ -302,7 +355,8 @@ impl OfflineStore {
                 })
                 .collect();
             batches.push(
-                RecordBatch::try_new(full.clone(), cols).map_err(Error::arrow("assembling the overwrite input"))?,
+                RecordBatch::try_new(full.clone(), cols)
+                    .map_err(Error::arrow("assembling the overwrite input"))?,
             );
         }
         if batches.is_empty() {
@@ -320,8 +374,18 @@ impl OfflineStore {
         out.version = version_of(&table)?;
         out.rows_inserted = prepared.rows;
         out.rows_deleted = previous_rows;
-        if let Some(entry) = crate::history::read(&table, Some(1)).await?.into_iter().next() {
-            let metric = |k: &str| entry.metrics.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if let Some(entry) = crate::history::read(&table, Some(1))
+            .await?
+            .into_iter()
+            .next()
+        {
+            let metric = |k: &str| {
+                entry
+                    .metrics
+                    .get(k)
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0)
+            };
             out.files_added = metric("num_added_files");
             out.files_removed = metric("num_removed_files");
         }
@@ -370,7 +434,10 @@ pub(crate) fn check_description(table: &str, description: Option<&str>) -> Resul
 }
 
 fn check_partition_columns(table: &str, schema: &Schema, partitions: &[String]) -> Result<()> {
-    let bad = |reason: String| Error::InvalidCreate { table: table.to_string(), reason };
+    let bad = |reason: String| Error::InvalidCreate {
+        table: table.to_string(),
+        reason,
+    };
     let mut seen = HashMap::new();
     for p in partitions {
         if seen.insert(p.as_str(), ()).is_some() {
@@ -391,7 +458,9 @@ fn check_partition_columns(table: &str, schema: &Schema, partitions: &[String]) 
         }
     }
     if !partitions.is_empty() && partitions.len() >= schema.fields().len() {
-        return Err(bad("at least one column must not be a partition column".into()));
+        return Err(bad(
+            "at least one column must not be a partition column".into()
+        ));
     }
     Ok(())
 }

@@ -34,6 +34,8 @@ pub enum Error {
     Online(#[from] fstore_online::StoreError),
     #[error(transparent)]
     Core(#[from] fstore_core::Error),
+    #[error(transparent)]
+    Secrets(#[from] fstore_secrets::Error),
 }
 
 /// How to publish.

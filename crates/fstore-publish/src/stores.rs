@@ -2,10 +2,15 @@
 //!
 //! Write credentials are used only to publish and read credentials only to look up, as in the
 //! walk-through: publishing also checks that the read secrets exist (as Databricks does), so a
-//! table is never published where no reader could serve it.
+//! table is never published where no reader could serve it. A store with only a read prefix can
+//! serve but not publish; a reader never falls back to the write identity.
 
-use fstore_core::config::StoreConfig;
+use std::path::Path;
+
+use fstore_core::SecretPrefix;
+use fstore_core::config::{Config, DEFAULT_DATA_DIR, MysqlConfig, StoreConfig};
 use fstore_online::OnlineStore;
+use fstore_secrets::{Secrets, credentials};
 
 use crate::{Error, Result};
 
@@ -18,15 +23,64 @@ pub enum Identity {
     Reader,
 }
 
-/// Opens the store described by `cfg` as `identity`.
-pub async fn open_store(name: &str, cfg: &StoreConfig, identity: Identity) -> Result<OnlineStore> {
-    let _ = identity; // SQLite has no users; the file's permissions are the identity.
-    match cfg {
-        StoreConfig::Sqlite(s) => Ok(OnlineStore::Sqlite(
-            fstore_online::sqlite::SqliteStore::open(&s.path)?,
-        )),
-        StoreConfig::Mysql(_) => Err(Error::BadOptions(format!(
-            "store `{name}` is a MySQL store, which this build cannot open yet"
-        ))),
+/// Opens store `name` (or the only configured one) from `config` as `identity`.
+/// Returns the store's name beside it.
+pub async fn open_store(
+    config: &Config,
+    name: Option<&str>,
+    identity: Identity,
+) -> Result<(String, OnlineStore)> {
+    let (name, cfg) = config.store(name)?;
+    let store = match cfg {
+        // SQLite has no users; the file's permissions are the identity.
+        StoreConfig::Sqlite(s) => {
+            OnlineStore::Sqlite(fstore_online::sqlite::SqliteStore::open(&s.path)?)
+        }
+        StoreConfig::Mysql(m) => OnlineStore::Mysql(open_mysql(config, &name, m, identity).await?),
+    };
+    Ok((name, store))
+}
+
+async fn open_mysql(
+    config: &Config,
+    name: &str,
+    m: &MysqlConfig,
+    identity: Identity,
+) -> Result<fstore_online::mysql::MysqlStore> {
+    let prefix = resolve_prefix(name, m, identity)?;
+    let secrets = Secrets::from_config(&config.secrets, Path::new(DEFAULT_DATA_DIR))?;
+    if identity == Identity::Writer {
+        // Databricks' rule: the read identity must exist before anything is published.
+        if let Some(read) = &m.read_secret_prefix {
+            credentials(&secrets, read).map_err(|e| {
+                Error::BadOptions(format!(
+                    "store `{name}`: the read credentials ({read}) must exist before publishing: {e}"
+                ))
+            })?;
+        } else {
+            tracing::warn!(store = name, "no read_secret_prefix: published tables cannot be served by fstore serve");
+        }
+    }
+    let creds = credentials(&secrets, prefix)?;
+    Ok(fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret()).await?)
+}
+
+/// The secret prefix `identity` uses on store `name`, or why it has none.
+pub fn resolve_prefix<'a>(
+    name: &str,
+    m: &'a MysqlConfig,
+    identity: Identity,
+) -> Result<&'a SecretPrefix> {
+    match identity {
+        Identity::Writer => m.write_secret_prefix.as_ref().ok_or_else(|| {
+            Error::BadOptions(format!(
+                "store `{name}` has no write_secret_prefix, so it can serve but not publish; add `write_secret_prefix = \"<scope>/<prefix>\"` to [stores.{name}] (e.g. \"aurora_writer/aurora\")"
+            ))
+        }),
+        Identity::Reader => m.read_secret_prefix.as_ref().ok_or_else(|| {
+            Error::BadOptions(format!(
+                "store `{name}` has no read_secret_prefix; lookups use only the read-only identity, so add `read_secret_prefix = \"<scope>/<prefix>\"` to [stores.{name}] (e.g. \"aurora_reader/aurora\")"
+            ))
+        }),
     }
 }

@@ -35,8 +35,7 @@ pub enum LookupFormat {
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
-    let (store_name, store_cfg) = ctx.config.store(a.store.as_deref())?;
-    let store = open_store(&store_name, store_cfg, Identity::Reader).await?;
+    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Reader).await?;
     let table = a
         .online_table
         .clone()

@@ -30,8 +30,7 @@ pub enum OnlineCommand {
 pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
     match cmd {
         OnlineCommand::List { store } => {
-            let (name, cfg) = ctx.config.store(store.as_deref())?;
-            let s = open_store(&name, cfg, Identity::Reader).await?;
+            let (_, s) = open_store(&ctx.config, store.as_deref(), Identity::Reader).await?;
             for t in s.list().await? {
                 println!(
                     "{:<32} from {:<40} version {:<6} ({}, {} columns)",
@@ -47,8 +46,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
             if !yes {
                 anyhow::bail!("dropping online table `{table}` removes it for every reader; pass --yes to confirm");
             }
-            let (name, cfg) = ctx.config.store(store.as_deref())?;
-            let s = open_store(&name, cfg, Identity::Writer).await?;
+            let (name, s) = open_store(&ctx.config, store.as_deref(), Identity::Writer).await?;
             s.drop_table(&table).await?;
             ctx.say(format!("dropped online table {table} from {name}"));
         }

@@ -31,9 +31,8 @@ pub struct Args {
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
-    let (store_name, store_cfg) = ctx.config.store(a.store.as_deref())?;
     let offline = ctx.offline()?;
-    let store = open_store(&store_name, store_cfg, Identity::Writer).await?;
+    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Writer).await?;
     let opts = PublishOptions {
         mode: match a.mode {
             ModeArg::Merge => WriteMode::Merge,

@@ -83,7 +83,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     );
 
     // 4. Publish.
-    let store = open_store(&store_name, store_cfg, Identity::Writer).await?;
+    let (_, store) = open_store(&ctx.config, Some(&store_name), Identity::Writer).await?;
     let progress = CliProgress::new(ctx.interactive, true);
     let report = publish(
         &offline,
@@ -108,7 +108,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     );
 
     // 5. Look features up by key, with the read identity.
-    let reader = open_store(&store_name, store_cfg, Identity::Reader).await?;
+    let (_, reader) = open_store(&ctx.config, Some(&store_name), Identity::Reader).await?;
     let keys = vec![vec![Value::Int(1)], vec![Value::Int(2)], vec![Value::Int(1_000_000_000)]];
     let result = reader.lookup(&report.online_table, &keys, None).await?;
     println!("5. looked up PassengerId 1, 2 and 1000000000:");

@@ -21,7 +21,10 @@ pub async fn plain_delta_table(url: url::Url) {
 async fn list_finds_every_delta_table_and_link_sorted() {
     let dir = TempDir::new().unwrap();
     let store = store(&dir);
-    assert!(store.list().await.unwrap().is_empty(), "an absent root is empty");
+    assert!(
+        store.list().await.unwrap().is_empty(),
+        "an absent root is empty"
+    );
     create_passengers(&store, "zeta.t").await;
     create_passengers(&store, "alpha.b").await;
     create_passengers(&store, "alpha.a").await;
@@ -34,12 +37,25 @@ async fn list_finds_every_delta_table_and_link_sorted() {
     let elsewhere = url::Url::from_directory_path(dir.path().join("elsewhere/x")).unwrap();
     plain_delta_table(elsewhere.clone()).await;
     store
-        .register(&name("linked.x"), Some(elsewhere.as_str()), spec(&["PassengerId"], None))
+        .register(
+            &name("linked.x"),
+            Some(elsewhere.as_str()),
+            spec(&["PassengerId"], None),
+        )
         .await
         .unwrap();
 
-    let names: Vec<String> = store.list().await.unwrap().iter().map(ToString::to_string).collect();
-    assert_eq!(names, ["alpha.a", "alpha.b", "linked.x", "plain.delta", "zeta.t"]);
+    let names: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        names,
+        ["alpha.a", "alpha.b", "linked.x", "plain.delta", "zeta.t"]
+    );
 }
 
 #[tokio::test]
@@ -75,5 +91,9 @@ async fn open_explains_missing_and_unregistered_tables() {
     plain_delta_table(store.table_url(&name("default.plain"))).await;
     let e = store.open(&name("default.plain")).await.unwrap_err();
     assert!(matches!(e, Error::NotAFeatureTable { .. }));
-    assert!(e.to_string().contains("register it with `fstore tables register"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("register it with `fstore tables register"),
+        "{e}"
+    );
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use deltalake::arrow::array::{
     ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use deltalake::arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use deltalake::arrow::compute::{
+    SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
+};
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use fstore_core::{TableName, TableSpec};
@@ -22,7 +24,11 @@ pub fn name(s: &str) -> TableName {
 }
 
 pub fn spec(pks: &[&str], ts: Option<&str>) -> TableSpec {
-    TableSpec::new(pks.iter().map(|s| s.to_string()).collect(), ts.map(str::to_string)).unwrap()
+    TableSpec::new(
+        pks.iter().map(|s| s.to_string()).collect(),
+        ts.map(str::to_string),
+    )
+    .unwrap()
 }
 
 pub fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
@@ -50,7 +56,10 @@ pub fn micros(v: &[i64]) -> ArrayRef {
 pub fn passengers() -> RecordBatch {
     batch(vec![
         ("PassengerId", ints(&[1, 2, 3])),
-        ("Name", strs(&[Some("Braund"), Some("Cumings"), Some("Heikkinen")])),
+        (
+            "Name",
+            strs(&[Some("Braund"), Some("Cumings"), Some("Heikkinen")]),
+        ),
         ("Age", floats(&[Some(22.0), Some(38.0), Some(26.0)])),
         ("Fare", floats(&[Some(7.25), Some(71.28), Some(7.92)])),
     ])
@@ -61,7 +70,10 @@ pub async fn create_passengers(store: &OfflineStore, table: &str) -> FeatureTabl
     let mut s = spec(&["PassengerId"], None);
     s.description = Some("Titanic passengers".into());
     s.tags.insert("team".into(), "ml".into());
-    store.create(&name(table), s, b.schema(), vec![b], vec![]).await.unwrap()
+    store
+        .create(&name(table), s, b.schema(), vec![b], vec![])
+        .await
+        .unwrap()
 }
 
 /// Rows as `a|b|c` strings, sorted by the first column(s) given, with the batches' schema.
@@ -73,7 +85,10 @@ pub fn rows(batches: &[RecordBatch], sort_by: &[&str]) -> Vec<String> {
     let all = concat_batches(&schema, batches).unwrap();
     let sort: Vec<SortColumn> = sort_by
         .iter()
-        .map(|c| SortColumn { values: all.column(schema.index_of(c).unwrap()).clone(), options: None })
+        .map(|c| SortColumn {
+            values: all.column(schema.index_of(c).unwrap()).clone(),
+            options: None,
+        })
         .collect();
     let all = if sort.is_empty() {
         all
@@ -81,10 +96,18 @@ pub fn rows(batches: &[RecordBatch], sort_by: &[&str]) -> Vec<String> {
         take_record_batch(&all, &lexsort_to_indices(&sort, None).unwrap()).unwrap()
     };
     let opts = FormatOptions::default().with_null("NULL");
-    let fmts: Vec<ArrayFormatter> =
-        all.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()).collect();
+    let fmts: Vec<ArrayFormatter> = all
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+        .collect();
     (0..all.num_rows())
-        .map(|r| fmts.iter().map(|f| f.value(r).to_string()).collect::<Vec<_>>().join("|"))
+        .map(|r| {
+            fmts.iter()
+                .map(|f| f.value(r).to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
         .collect()
 }
 
@@ -94,6 +117,8 @@ pub fn column_names(schema: &SchemaRef) -> Vec<String> {
 
 /// Latest Delta version of the table at `<root>/<schema>/<table>`, read directly with deltalake.
 pub async fn delta_version(store: &OfflineStore, table: &str) -> i64 {
-    let t = deltalake::open_table(store.table_url(&name(table))).await.unwrap();
+    let t = deltalake::open_table(store.table_url(&name(table)))
+        .await
+        .unwrap();
     t.version().unwrap() as i64
 }

@@ -13,14 +13,23 @@ async fn merge_updates_only_given_columns_inserts_new_keys_and_evolves_the_schem
     let dir = TempDir::new().unwrap();
     let store = store(&dir);
     let before = create_passengers(&store, "default.passengers").await;
-    let table_id = before.delta().snapshot().unwrap().metadata().id().to_string();
+    let table_id = before
+        .delta()
+        .snapshot()
+        .unwrap()
+        .metadata()
+        .id()
+        .to_string();
 
     let changes = batch(vec![
         ("PassengerId", ints(&[2, 99])),
         ("Age", floats(&[Some(39.0), Some(5.0)])),
         ("Embarked", strs(&[Some("C"), Some("S")])),
     ]);
-    let out = store.write(&name("default.passengers"), vec![changes], WriteMode::Merge).await.unwrap();
+    let out = store
+        .write(&name("default.passengers"), vec![changes], WriteMode::Merge)
+        .await
+        .unwrap();
     assert_eq!(out.rows, 2);
     assert_eq!(out.rows_inserted, 1);
     assert_eq!(out.rows_updated, 1);
@@ -29,7 +38,10 @@ async fn merge_updates_only_given_columns_inserts_new_keys_and_evolves_the_schem
 
     let t = store.open(&name("default.passengers")).await.unwrap();
     assert_eq!(t.version, 2);
-    assert_eq!(column_names(&t.schema), ["PassengerId", "Name", "Age", "Fare", "Embarked"]);
+    assert_eq!(
+        column_names(&t.schema),
+        ["PassengerId", "Name", "Age", "Fare", "Embarked"]
+    );
     assert_eq!(
         rows(&t.scan(None, None).await.unwrap(), &["PassengerId"]),
         [
@@ -50,7 +62,11 @@ async fn merge_with_only_keys_inserts_new_rows_and_changes_nothing_else() {
     let store = store(&dir);
     create_passengers(&store, "s.p").await;
     let out = store
-        .write(&name("s.p"), vec![batch(vec![("PassengerId", ints(&[3, 4]))])], WriteMode::Merge)
+        .write(
+            &name("s.p"),
+            vec![batch(vec![("PassengerId", ints(&[3, 4]))])],
+            WriteMode::Merge,
+        )
         .await
         .unwrap();
     assert_eq!((out.rows_inserted, out.rows_updated), (1, 0));
@@ -68,14 +84,30 @@ async fn merge_casts_losslessly_to_the_table_types() {
     create_passengers(&store, "s.p").await;
     // Int32 key into an Int64 column, a string view into a string column.
     let changes = batch(vec![
-        ("PassengerId", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
-        ("Name", Arc::new(StringViewArray::from(vec!["Braund, Mr. Owen"]))),
+        (
+            "PassengerId",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        ),
+        (
+            "Name",
+            Arc::new(StringViewArray::from(vec!["Braund, Mr. Owen"])),
+        ),
         ("Age", Arc::new(Int32Array::from(vec![23]))),
     ]);
-    store.write(&name("s.p"), vec![changes], WriteMode::Merge).await.unwrap();
+    store
+        .write(&name("s.p"), vec![changes], WriteMode::Merge)
+        .await
+        .unwrap();
     let t = store.open(&name("s.p")).await.unwrap();
-    assert_eq!(column_names(&t.schema), ["PassengerId", "Name", "Age", "Fare"], "no new columns");
-    assert_eq!(rows(&t.scan(None, Some("PassengerId = 1")).await.unwrap(), &[]), ["1|Braund, Mr. Owen|23.0|7.25"]);
+    assert_eq!(
+        column_names(&t.schema),
+        ["PassengerId", "Name", "Age", "Fare"],
+        "no new columns"
+    );
+    assert_eq!(
+        rows(&t.scan(None, Some("PassengerId = 1")).await.unwrap(), &[]),
+        ["1|Braund, Mr. Owen|23.0|7.25"]
+    );
 }
 
 #[tokio::test]
@@ -88,7 +120,13 @@ async fn merge_on_a_time_series_table_matches_key_and_timestamp() {
         ("x", floats(&[Some(1.0), Some(2.0), Some(3.0)])),
     ]);
     store
-        .create(&name("s.ts"), spec(&["id"], Some("ts")), b.schema(), vec![b], vec![])
+        .create(
+            &name("s.ts"),
+            spec(&["id"], Some("ts")),
+            b.schema(),
+            vec![b],
+            vec![],
+        )
         .await
         .unwrap();
     let changes = batch(vec![
@@ -96,7 +134,10 @@ async fn merge_on_a_time_series_table_matches_key_and_timestamp() {
         ("ts", micros(&[2_000_000, 3_000_000])),
         ("x", floats(&[Some(20.0), Some(30.0)])),
     ]);
-    let out = store.write(&name("s.ts"), vec![changes], WriteMode::Merge).await.unwrap();
+    let out = store
+        .write(&name("s.ts"), vec![changes], WriteMode::Merge)
+        .await
+        .unwrap();
     assert_eq!((out.rows_inserted, out.rows_updated), (1, 1));
     let t = store.open(&name("s.ts")).await.unwrap();
     assert_eq!(
@@ -120,7 +161,14 @@ async fn overwrite_replaces_the_rows_and_allows_new_columns() {
         ("Age", floats(&[Some(1.0), None])),
         ("Survived", ints(&[1, 0])),
     ]);
-    let out = store.write(&name("default.passengers"), vec![input], WriteMode::Overwrite).await.unwrap();
+    let out = store
+        .write(
+            &name("default.passengers"),
+            vec![input],
+            WriteMode::Overwrite,
+        )
+        .await
+        .unwrap();
     assert_eq!(out.version, 1);
     assert_eq!(out.rows_inserted, 2);
     assert_eq!(out.rows_deleted, Some(3));
@@ -128,7 +176,10 @@ async fn overwrite_replaces_the_rows_and_allows_new_columns() {
     assert!(out.files_added >= 1 && out.files_removed >= 1, "{out:?}");
 
     let t = store.open(&name("default.passengers")).await.unwrap();
-    assert_eq!(column_names(&t.schema), ["PassengerId", "Name", "Age", "Fare", "Survived"]);
+    assert_eq!(
+        column_names(&t.schema),
+        ["PassengerId", "Name", "Age", "Fare", "Survived"]
+    );
     assert_eq!(
         rows(&t.scan(None, None).await.unwrap(), &["PassengerId"]),
         ["10|NULL|1.0|NULL|1", "11|NULL|NULL|NULL|0"]
@@ -140,8 +191,17 @@ async fn overwrite_replaces_the_rows_and_allows_new_columns() {
     );
 
     // An empty batch empties the table.
-    let empty = deltalake::arrow::array::RecordBatch::new_empty(batch(vec![("PassengerId", ints(&[]))]).schema());
-    store.write(&name("default.passengers"), vec![empty], WriteMode::Overwrite).await.unwrap();
+    let empty = deltalake::arrow::array::RecordBatch::new_empty(
+        batch(vec![("PassengerId", ints(&[]))]).schema(),
+    );
+    store
+        .write(
+            &name("default.passengers"),
+            vec![empty],
+            WriteMode::Overwrite,
+        )
+        .await
+        .unwrap();
     let t = store.open(&name("default.passengers")).await.unwrap();
     assert!(rows(&t.scan(None, None).await.unwrap(), &[]).is_empty());
     assert_eq!(t.spec, before.spec);
@@ -154,10 +214,22 @@ async fn the_spec_survives_every_kind_of_write() {
     let created = create_passengers(&store, "s.p").await;
     let n = name("s.p");
     let writes: Vec<(WriteMode, deltalake::arrow::array::RecordBatch)> = vec![
-        (WriteMode::Merge, batch(vec![("PassengerId", ints(&[1])), ("Age", floats(&[Some(1.0)]))])),
-        (WriteMode::Merge, batch(vec![("PassengerId", ints(&[5])), ("New", ints(&[1]))])),
+        (
+            WriteMode::Merge,
+            batch(vec![
+                ("PassengerId", ints(&[1])),
+                ("Age", floats(&[Some(1.0)])),
+            ]),
+        ),
+        (
+            WriteMode::Merge,
+            batch(vec![("PassengerId", ints(&[5])), ("New", ints(&[1]))]),
+        ),
         (WriteMode::Overwrite, passengers()),
-        (WriteMode::Overwrite, batch(vec![("PassengerId", ints(&[7])), ("Newer", ints(&[2]))])),
+        (
+            WriteMode::Overwrite,
+            batch(vec![("PassengerId", ints(&[7])), ("Newer", ints(&[2]))]),
+        ),
     ];
     let mut version = 0;
     for (mode, b) in writes {
@@ -167,7 +239,10 @@ async fn the_spec_survives_every_kind_of_write() {
         let t = store.open(&n).await.unwrap();
         assert_eq!(t.spec, created.spec, "after {mode:?} to version {version}");
         let raw = deltalake::open_table(t.location.clone()).await.unwrap();
-        assert_eq!(raw.snapshot().unwrap().metadata().description(), Some("Titanic passengers"));
+        assert_eq!(
+            raw.snapshot().unwrap().metadata().description(),
+            Some("Titanic passengers")
+        );
     }
 }
 
@@ -176,10 +251,16 @@ async fn an_empty_merge_changes_nothing() {
     let dir = TempDir::new().unwrap();
     let store = store(&dir);
     create_passengers(&store, "s.p").await;
-    let out = store.write(&name("s.p"), vec![], WriteMode::Merge).await.unwrap();
+    let out = store
+        .write(&name("s.p"), vec![], WriteMode::Merge)
+        .await
+        .unwrap();
     assert_eq!((out.version, out.rows), (0, 0));
     let empty = deltalake::arrow::array::RecordBatch::new_empty(passengers().schema());
-    let out = store.write(&name("s.p"), vec![empty], WriteMode::Merge).await.unwrap();
+    let out = store
+        .write(&name("s.p"), vec![empty], WriteMode::Merge)
+        .await
+        .unwrap();
     assert_eq!((out.version, out.rows), (0, 0));
     assert_eq!(delta_version(&store, "s.p").await, 0);
 }

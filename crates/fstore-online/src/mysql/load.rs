@@ -351,9 +351,9 @@ pub fn push_tsv_cell(buf: &mut Vec<u8>, scratch: &mut String, cell: Cell<'_>) {
             buf.push(if v { b'1' } else { b'0' });
             return;
         }
-        Cell::Float32(v) => {
-            let _ = write!(scratch, "{v}");
-        }
+        // The exact widened value: the shortest f32 text can exceed FLT_MAX once read as a
+        // double (`3.4028235e38`), which MySQL rejects as out of range.
+        Cell::Float32(v) => write_f64(scratch, v as f64),
         Cell::Float(v) => write_f64(scratch, v),
         Cell::Decimal(v, s) => write_decimal(v, s, scratch),
         Cell::Str(s) | Cell::Json(s) => {
@@ -590,7 +590,8 @@ mod tests {
         assert_eq!(tsv(Cell::Float(0.1)), "0.1");
         assert_eq!(tsv(Cell::Float(1e300)), "1e300");
         assert_eq!(tsv(Cell::Float(-2.5e-7)), "-2.5e-7");
-        assert_eq!(tsv(Cell::Float32(0.1)), "0.1");
+        assert_eq!(tsv(Cell::Float32(0.5)), "0.5");
+        assert_eq!(tsv(Cell::Float32(f32::MAX)), "3.4028234663852886e38");
         assert_eq!(tsv(Cell::Decimal(-12345, 2)), "-123.45");
         assert_eq!(tsv(Cell::Date(19_723)), "2024-01-01");
         assert_eq!(tsv(Cell::Timestamp(1_500_000)), "1970-01-01 00:00:01.500000");

@@ -5,3 +5,5 @@
 mod conformance;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "mysql")]
+mod mysql;

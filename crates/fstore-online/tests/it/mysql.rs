@@ -17,8 +17,10 @@ use fstore_core::value::{days_from_civil, parse_timestamp};
 use fstore_core::{NoProgress, TableSpec, Value};
 use fstore_online::mysql::{BulkMode, MysqlOptions, MysqlStore};
 use fstore_online::{
-    Backend, OnlineLayout, PublishRecord, StoreErrorKind, WriteMode, WriteReport,
+    Backend, OnlineLayout, OnlineStore, PublishRecord, StoreErrorKind, WriteMode, WriteReport,
 };
+
+use crate::conformance::{self, RawColumn, RawRow};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value as MyValue};
 
@@ -125,6 +127,8 @@ impl Db {
         .await
         .into_iter()
         .filter_map(|r| r.into_iter().next().flatten())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect()
     }
 
@@ -308,7 +312,11 @@ fn expected_row(i: usize) -> Vec<Value> {
             Value::Json("[]".into()),
             Value::Json(r#"{"b":"y"}"#.into()),
         ],
-        vec![Value::Null; 13],
+        {
+            let mut r = vec![Value::Null; 12];
+            r.push(Value::Json(r#"{"a":3}"#.into()));
+            r
+        },
         vec![
             Value::Int(0),
             Value::Int(-1),
@@ -385,7 +393,7 @@ async fn every_type_round_trips_through_both_bulk_paths() {
     assert_eq!(r0[10].as_deref(), Some("0x00ff090a0d5c4e"));
     assert_eq!(rows[1][7].as_deref(), Some("-9999999999999999.9999"));
     assert_eq!(rows[1][12].as_deref(), Some("9999-12-31 23:59:59.999999"));
-    assert!(rows[2][2..].iter().all(Option::is_none), "{:?}", rows[2]);
+    assert!(rows[2][2..14].iter().all(Option::is_none), "{:?}", rows[2]);
     assert_eq!(rows[3][9].as_deref().map(str::len), Some(BIG / 3 * 3));
     for row in rows.iter().filter(|r| r[13].is_some()) {
         let json: serde_json::Value = serde_json::from_str(row[13].as_deref().unwrap()).unwrap();
@@ -586,7 +594,7 @@ async fn merge_of_a_table_that_predates_fstore_compares_server_types() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::Incompatible);
-    assert!(e.message.starts_with("column `x` is double online but bigint offline"), "{}", e.message);
+    assert!(e.message.starts_with("column `x` is DOUBLE online but bigint offline"), "{}", e.message);
     db.finish().await;
 }
 
@@ -597,13 +605,13 @@ async fn keys_only_tables_merge() {
         RecordBatch::try_from_iter(vec![("id", Arc::new(Int64Array::from(ids)) as ArrayRef)]).unwrap()
     };
     let l = layout("k", &b(vec![1]), &["id"], None);
-    for bulk in [BulkMode::LoadData, BulkMode::Insert] {
+    db.write(&l, WriteMode::Merge, vec![b(vec![1, 2])]).await.unwrap();
+    for (bulk, next) in [(BulkMode::LoadData, 3), (BulkMode::Insert, 4)] {
         db.store.set_bulk_mode(bulk);
-        db.write(&l, WriteMode::Merge, vec![b(vec![1, 2])]).await.unwrap();
-        let r = db.write(&l, WriteMode::Merge, vec![b(vec![2, 3])]).await.unwrap();
-        assert_eq!((r.inserted, r.updated), (1, 1));
+        let r = db.write(&l, WriteMode::Merge, vec![b(vec![2, next])]).await.unwrap();
+        assert_eq!((r.inserted, r.updated), (1, 1), "{bulk:?}");
     }
-    assert_eq!(db.one("SELECT COUNT(*) FROM k").await.as_deref(), Some("3"));
+    assert_eq!(db.one("SELECT COUNT(*) FROM k").await.as_deref(), Some("4"));
     let got = db.store.lookup("k", &[vec![Value::Int(3)], vec![Value::Int(5)]], None).await.unwrap();
     assert_eq!(got.rows, [Some(vec![]), None]);
     db.finish().await;
@@ -1062,3 +1070,194 @@ async fn measure_publish_throughput() {
     let _ = db.one("SELECT 1").await;
     db.finish().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The shared conformance suite, run on MySQL twice: once per bulk path.
+
+/// A conformance harness on its own database, named after the running test (the test thread's
+/// name); the database is dropped when the harness goes away after a passing case.
+pub struct MysqlHarness<const INSERT: bool> {
+    name: String,
+}
+
+impl<const INSERT: bool> MysqlHarness<INSERT> {
+    async fn admin(&self) -> Conn {
+        let mut c = admin_conn().await;
+        c.query_drop(format!("USE `{}`", self.name)).await.unwrap();
+        c
+    }
+}
+
+impl<const INSERT: bool> Drop for MysqlHarness<INSERT> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return; // keep the database for a look
+        }
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                if let Ok(mut c) = Conn::from_url(url()).await {
+                    let _ = c.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await;
+                    let _ = c.disconnect().await;
+                }
+            });
+            Ok::<_, std::io::Error>(())
+        })
+        .join();
+    }
+}
+
+fn render_cell(col: &mysql_async::Column, v: MyValue) -> Option<String> {
+    use mysql_async::consts::ColumnType as C;
+    const BINARY_CHARSET: u16 = 63;
+    Some(match v {
+        MyValue::NULL => return None,
+        MyValue::Int(i) => i.to_string(),
+        MyValue::UInt(u) => u.to_string(),
+        MyValue::Float(f) => f.to_string(),
+        MyValue::Double(d) => d.to_string(),
+        MyValue::Bytes(b) => {
+            let blob = matches!(
+                col.column_type(),
+                C::MYSQL_TYPE_BLOB
+                    | C::MYSQL_TYPE_TINY_BLOB
+                    | C::MYSQL_TYPE_MEDIUM_BLOB
+                    | C::MYSQL_TYPE_LONG_BLOB
+                    | C::MYSQL_TYPE_VAR_STRING
+                    | C::MYSQL_TYPE_STRING
+            ) && col.character_set() == BINARY_CHARSET;
+            if blob {
+                hex(&b)
+            } else {
+                String::from_utf8_lossy(&b).into_owned()
+            }
+        }
+        MyValue::Date(y, m, d, h, i, s, us) => {
+            if col.column_type() == C::MYSQL_TYPE_DATE {
+                format!("{y:04}-{m:02}-{d:02}")
+            } else {
+                format!("{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}.{us:06}")
+            }
+        }
+        other => other.as_sql(true),
+    })
+}
+
+impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
+    async fn new() -> Option<Self> {
+        let test = std::thread::current()
+            .name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("pid{}", std::process::id()));
+        let name = format!("fstore_t_{:08x}", fnv(&test));
+        let mut admin = admin_conn().await;
+        admin.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await.unwrap();
+        admin
+            .query_drop(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            .await
+            .unwrap();
+        let _ = admin.disconnect().await;
+        Some(Self { name })
+    }
+
+    async fn store(&self) -> OnlineStore {
+        let mut store = MysqlStore::connect_url(&url(), &self.name, MysqlOptions::default())
+            .await
+            .unwrap_or_else(|e| unreachable(e));
+        if INSERT {
+            store.set_bulk_mode(BulkMode::Insert);
+        }
+        OnlineStore::Mysql(store)
+    }
+
+    async fn columns(&self, table: &str) -> Vec<RawColumn> {
+        let mut c = self.admin().await;
+        let rows: Vec<(String, String, Option<u32>)> = c
+            .exec(
+                "SELECT c.COLUMN_NAME, c.IS_NULLABLE, s.SEQ_IN_INDEX
+                 FROM INFORMATION_SCHEMA.COLUMNS c
+                 LEFT JOIN INFORMATION_SCHEMA.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA
+                   AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY'
+                 WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION",
+                (table,),
+            )
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(name, nullable, pk)| RawColumn {
+                name,
+                not_null: nullable == "NO",
+                pk: pk.unwrap_or(0) as usize,
+            })
+            .collect()
+    }
+
+    async fn rows(&self, table: &str) -> Vec<RawRow> {
+        let mut c = self.admin().await;
+        // The binary protocol, so numbers render as Rust prints them.
+        let rows: Vec<Row> = c
+            .exec(format!("SELECT * FROM {}", fstore_core::ident::quote_mysql(table)), ())
+            .await
+            .unwrap();
+        let mut out: Vec<RawRow> = rows
+            .into_iter()
+            .map(|r| {
+                let cols = r.columns();
+                r.unwrap_raw()
+                    .into_iter()
+                    .zip(cols.iter())
+                    .map(|(v, col)| render_cell(col, v.unwrap_or(MyValue::NULL)))
+                    .collect()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    async fn tables(&self) -> Vec<String> {
+        let mut c = self.admin().await;
+        let mut names: Vec<String> = c
+            .query("SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+            .await
+            .unwrap();
+        names.sort();
+        names
+    }
+
+    fn probe(&self, table: &str, column: &str) -> Box<dyn FnMut() -> Result<(i64, i64), String> + Send> {
+        let sql = format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS SIGNED) FROM {}",
+            fstore_core::ident::quote_mysql(column),
+            fstore_core::ident::quote_mysql(table)
+        );
+        let name = self.name.clone();
+        let mut state: Option<(tokio::runtime::Runtime, Option<Conn>)> = None;
+        Box::new(move || {
+            if state.is_none() {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                state = Some((rt, None));
+            }
+            let Some((rt, conn)) = state.as_mut() else {
+                return Err("no runtime".into());
+            };
+            rt.block_on(async {
+                if conn.is_none() {
+                    let mut c = Conn::from_url(url()).await.map_err(|e| e.to_string())?;
+                    c.query_drop(format!("USE `{name}`")).await.map_err(|e| e.to_string())?;
+                    *conn = Some(c);
+                }
+                let c = conn.as_mut().ok_or("no connection")?;
+                let row: Option<(i64, i64)> = c.query_first(sql.as_str()).await.map_err(|e| e.to_string())?;
+                row.ok_or_else(|| "no row".to_string())
+            })
+        })
+    }
+}
+
+conformance_tests!(mysql_conformance, crate::mysql::MysqlHarness<false>);
+conformance_tests!(mysql_insert_conformance, crate::mysql::MysqlHarness<true>);

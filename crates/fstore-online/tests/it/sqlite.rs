@@ -247,6 +247,7 @@ async fn progress_counts_every_row() {
 #[tokio::test]
 async fn lookups_use_the_primary_key_index() {
     let h = SqliteHarness::new().await.unwrap();
+    let _store = h.store().await;
     let conn = h.conn();
     conn.execute_batch(
         "CREATE TABLE t (a TEXT NOT NULL, b INTEGER NOT NULL, v INTEGER, PRIMARY KEY (a, b)) STRICT, WITHOUT ROWID",
