@@ -9,6 +9,7 @@
 //! Invariant: nothing is written online before every row has been read and validated; the
 //! bookkeeping row is written by the backend after (or with) the data it describes.
 
+pub mod init;
 pub mod stores;
 
 use std::time::{Duration, Instant};

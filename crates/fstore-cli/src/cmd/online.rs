@@ -7,6 +7,11 @@ use crate::context::Context;
 
 #[derive(clap::Subcommand)]
 pub enum OnlineCommand {
+    /// Provision a MySQL/Aurora store: create its database and a `writer` and a read-only `reader`
+    /// user with random passwords, and keep their credentials in the store's secret scopes.
+    /// The administrator's password is read from a hidden prompt or stdin.
+    #[command(after_help = "Examples:\n  fstore online init --store aurora --admin-user admin\n  terraform -chdir=deploy/terraform/aurora output -raw master_password | fstore online init --store aurora --admin-user admin\n  fstore online init --store aurora --admin-user admin --rotate")]
+    Init(InitArgs),
     /// List the tables published in an online store, with their Delta versions.
     #[command(after_help = "Example:\n  fstore online list --store local")]
     List {
@@ -27,8 +32,69 @@ pub enum OnlineCommand {
     },
 }
 
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Store to provision (a `kind = "mysql"` store with read and write secret prefixes).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Administrator user (Terraform's master user).
+    #[arg(long, value_name = "USER")]
+    pub admin_user: String,
+    /// Name of the user that publishes.
+    #[arg(long, default_value = "writer", value_name = "USER")]
+    pub writer_user: String,
+    /// Name of the read-only user that serves.
+    #[arg(long, default_value = "reader", value_name = "USER")]
+    pub reader_user: String,
+    /// Hosts the users may connect from (MySQL pattern; `%` = anywhere, as in the walk-through).
+    #[arg(long, default_value = "%", value_name = "PATTERN")]
+    pub user_host: String,
+    /// Give both users new passwords and update the secret scopes.
+    #[arg(long)]
+    pub rotate: bool,
+}
+
 pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
     match cmd {
+        OnlineCommand::Init(a) => {
+            let admin_password = crate::cmd::secrets::read_hidden(&format!(
+                "Password of MySQL administrator `{}` (hidden): ",
+                a.admin_user
+            ))?;
+            let report = fstore_publish::init::init_online_store(
+                &ctx.config,
+                a.store.as_deref(),
+                fstore_publish::init::InitOptions {
+                    admin_user: a.admin_user,
+                    admin_password,
+                    writer_user: a.writer_user,
+                    reader_user: a.reader_user,
+                    user_host: a.user_host,
+                    rotate: a.rotate,
+                },
+            )
+            .await?;
+            let p = &report.provision;
+            println!(
+                "store `{}`: database `{}` {}",
+                report.store,
+                report.database,
+                if p.database_created { "created" } else { "already existed" }
+            );
+            for u in &p.users_created {
+                println!("created user {u}");
+            }
+            for u in &p.passwords_set {
+                println!("set a new random password for {u}");
+            }
+            for s in &report.secrets_written {
+                println!("stored secret {s}");
+            }
+            println!("grants:");
+            for g in &p.grants {
+                println!("  {g}");
+            }
+        }
         OnlineCommand::List { store } => {
             let (_, s) = open_store(&ctx.config, store.as_deref(), Identity::Reader).await?;
             for t in s.list().await? {

@@ -134,11 +134,16 @@ fn run_with(
 /// The value for `put`: a hidden prompt when stdin is a terminal, else all of stdin minus one
 /// trailing newline.
 fn read_value(scope: &str, key: &str) -> anyhow::Result<Secret> {
+    read_hidden(&format!("Value for `{key}` in scope `{scope}` (hidden): "))
+}
+
+/// A secret typed at a hidden prompt on a terminal, else read from stdin (one trailing newline
+/// removed). Never from argv.
+pub fn read_hidden(prompt: &str) -> anyhow::Result<Secret> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let value =
-            rpassword::prompt_password(format!("Value for `{key}` in scope `{scope}` (hidden): "))
-                .context("cannot read the value from the terminal")?;
+        let value = rpassword::prompt_password(prompt)
+            .context("cannot read the value from the terminal")?;
         Ok(Secret::new(value))
     } else {
         Secret::from_reader(stdin.lock()).context("cannot read the value from stdin")
