@@ -78,6 +78,10 @@ enum Command {
     /// Manage secret scopes (credentials for online stores).
     #[command(subcommand)]
     Secrets(cmd::secrets::SecretsCommand),
+
+    /// Build a point-in-time correct training set: a spine joined with feature lookups.
+    #[command(name = "training-set", after_help = cmd::training_set::AFTER_HELP)]
+    TrainingSet(cmd::training_set::Args),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Publish(a) => cmd::publish::run(a, &ctx).await,
             Command::Lookup(a) => cmd::lookup::run(a, &ctx).await,
             Command::Online(c) => cmd::online::run(c, &ctx).await,
+            Command::TrainingSet(a) => cmd::training_set::run(a, &ctx).await,
             Command::Secrets(_) => unreachable!("handled above"),
         }
     })

@@ -27,6 +27,33 @@ pub struct HistoryEntry {
     pub engine: Option<String>,
 }
 
+impl std::fmt::Display for HistoryEntry {
+    /// One line: `version  timestamp  OPERATION  param=value ...  [metric=value ...]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ts = self.timestamp.map_or_else(
+            || "-".to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        );
+        write!(f, "{:>5}  {ts}  {}", self.version, self.operation)?;
+        let plain = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        for (k, v) in &self.parameters {
+            write!(f, "  {k}={}", plain(v))?;
+        }
+        if !self.metrics.is_empty() {
+            let m: Vec<String> = self
+                .metrics
+                .iter()
+                .map(|(k, v)| format!("{k}={}", plain(v)))
+                .collect();
+            write!(f, "  [{}]", m.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads up to `limit` commits of `table`, newest first, stopping at versions whose log entry
 /// has been cleaned up.
 pub(crate) async fn read(table: &DeltaTable, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
@@ -93,4 +120,34 @@ fn entry(version: Version, actions: &[Action]) -> HistoryEntry {
             .map(str::to_string)
     });
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deltalake::kernel::CommitInfo;
+
+    #[test]
+    fn entries_come_from_commit_info() {
+        let mut ci = CommitInfo {
+            timestamp: Some(1_700_000_000_000),
+            operation: Some("MERGE".into()),
+            operation_parameters: Some(
+                [("predicate".to_string(), serde_json::json!("a = b"))].into(),
+            ),
+            engine_info: Some("delta-rs:1".into()),
+            ..Default::default()
+        };
+        ci.info
+            .insert("operationMetrics".into(), serde_json::json!({"rows": 3}));
+        let e = entry(7, &[Action::CommitInfo(ci)]);
+        assert_eq!(e.version, 7);
+        assert_eq!(e.operation, "MERGE");
+        assert_eq!(e.engine.as_deref(), Some("delta-rs:1"));
+        assert_eq!(
+            e.to_string(),
+            "    7  2023-11-14T22:13:20.000Z  MERGE  predicate=a = b  [rows=3]"
+        );
+        assert_eq!(entry(0, &[]).to_string(), "    0  -  UNKNOWN");
+    }
 }

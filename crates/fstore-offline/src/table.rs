@@ -225,3 +225,28 @@ pub(crate) fn df_error(context: impl Into<String>) -> impl FnOnce(DataFusionErro
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datafusion_messages_lose_internal_noise() {
+        let e = DataFusionError::Plan(
+            "No field named \"?table?\".\"Nope\".\nValid fields are \"a\".".into(),
+        );
+        assert_eq!(
+            clean_df_message(&e),
+            "No field named \"Nope\". Valid fields are \"a\"."
+        );
+        let e = DataFusionError::SQL(
+            Box::new(
+                deltalake::datafusion::sql::sqlparser::parser::ParserError::ParserError(
+                    "Expected: x".into(),
+                ),
+            ),
+            None,
+        );
+        assert_eq!(clean_df_message(&e), "syntax error: Expected: x");
+    }
+}

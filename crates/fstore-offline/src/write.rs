@@ -147,6 +147,13 @@ impl OfflineStore {
             Ok(t) => t,
             Err(e) => {
                 self.remove_files(&table, &adds).await;
+                // Someone else created it between our check and our commit.
+                if self.load_delta(&url).await.ok().flatten().is_some() {
+                    return Err(Error::TableExists {
+                        name: tname,
+                        location: display_url(&url),
+                    });
+                }
                 return Err(Error::delta(format!(
                     "creating `{tname}` at {}",
                     display_url(&url)
@@ -390,6 +397,48 @@ impl OfflineStore {
             out.files_removed = metric("num_removed_files");
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_modes_parse_case_insensitively() {
+        assert_eq!("MERGE".parse::<WriteMode>(), Ok(WriteMode::Merge));
+        assert_eq!("overwrite".parse::<WriteMode>(), Ok(WriteMode::Overwrite));
+        assert!(
+            "append"
+                .parse::<WriteMode>()
+                .unwrap_err()
+                .contains("`append`")
+        );
+    }
+
+    #[test]
+    fn partition_columns_and_descriptions_are_checked() {
+        use deltalake::arrow::datatypes::{DataType, Field};
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("l", DataType::new_list(DataType::Int64, true), true),
+        ]);
+        let err = |p: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            check_partition_columns("s.t", &schema, &p)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            err(&["x"]).contains("partition column `x` is not in the data; columns are: id, l")
+        );
+        assert!(err(&["id", "id"]).contains("listed twice"));
+        assert!(err(&["l"]).contains("nested type"));
+        let one = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        let e = check_partition_columns("s.t", &one, &["id".into()]).unwrap_err();
+        assert!(e.to_string().contains("at least one column"));
+        assert!(check_description("s.t", Some(&"x".repeat(4001))).is_err());
+        assert!(check_description("s.t", Some("fine")).is_ok());
     }
 }
 

@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array,
-    Date64Array, Decimal128Array, FixedSizeBinaryArray, Float32Array, Float64Array, Int8Array,
-    Int16Array, Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, StringArray,
-    StringBuilder, StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Date64Array,
+    Decimal128Array, FixedSizeBinaryArray, Float32Array, Float64Array, Int8Array, Int16Array,
+    Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, StringArray, StringBuilder,
+    StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
     TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
 };
 use arrow::datatypes::{DataType, Field, TimeUnit};
@@ -66,7 +66,10 @@ pub fn prepare_columns_with(
         if let DataType::Dictionary(_, value) = array.data_type() {
             let value = value.as_ref().clone();
             array = arrow::compute::cast(&array, &value).map_err(|e| {
-                invalid(format!("column `{}`: cannot unpack dictionary: {e}", col.name))
+                invalid(format!(
+                    "column `{}`: cannot unpack dictionary: {e}",
+                    col.name
+                ))
             })?;
         }
         if encode_json && ftype == FeatureType::Json {
@@ -199,7 +202,9 @@ impl<'a> Col<'a> {
         Ok(match (ftype, a.data_type()) {
             (FeatureType::Json, D::Utf8) => Col::Json(a.as_string::<i32>()),
             (FeatureType::Json, _) => {
-                return Err(invalid(format!("column `{name}` was not prepared as JSON text")));
+                return Err(invalid(format!(
+                    "column `{name}` was not prepared as JSON text"
+                )));
             }
             (_, D::Int8) => Col::I8(a.as_primitive()),
             (_, D::Int16) => Col::I16(a.as_primitive()),

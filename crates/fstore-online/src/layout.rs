@@ -64,7 +64,9 @@ impl OnlineLayout {
 
     /// Columns that are not primary keys (the timestamp key is one of them), in order.
     pub fn value_columns(&self) -> impl Iterator<Item = &OnlineColumn> {
-        self.columns.iter().filter(|c| !self.is_primary_key(&c.name))
+        self.columns
+            .iter()
+            .filter(|c| !self.is_primary_key(&c.name))
     }
 
     /// Serialises the layout for the bookkeeping table (stable JSON).
@@ -87,7 +89,9 @@ impl OnlineLayout {
         let bad = |what: &str| {
             StoreError::new(
                 StoreErrorKind::Database,
-                format!("bookkeeping row for `{table}` is corrupt ({what}); republish with --mode overwrite"),
+                format!(
+                    "bookkeeping row for `{table}` is corrupt ({what}); republish with --mode overwrite"
+                ),
             )
         };
         let v: serde_json::Value = serde_json::from_str(json).map_err(|_| bad("not JSON"))?;
@@ -104,7 +108,11 @@ impl OnlineLayout {
             .as_array()
             .ok_or_else(|| bad("no primary keys"))?
             .iter()
-            .map(|k| k.as_str().map(str::to_string).ok_or_else(|| bad("primary key")))
+            .map(|k| {
+                k.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("primary key"))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             table: table.to_string(),

@@ -82,7 +82,9 @@ pub fn plan_merge(
     let mut columns: Vec<OnlineColumn> = existing
         .iter()
         .filter_map(|e| {
-            let ftype = e.ftype.or_else(|| layout.column(&e.name).map(|c| c.ftype))?;
+            let ftype = e
+                .ftype
+                .or_else(|| layout.column(&e.name).map(|c| c.ftype))?;
             Some(OnlineColumn {
                 name: e.name.clone(),
                 ftype,
@@ -142,7 +144,12 @@ mod tests {
         ];
         let plan = plan_merge(&l, &e, &["id".into()], &native, "s.t").unwrap();
         assert_eq!(plan.add.len(), 1);
-        let names: Vec<_> = plan.recorded.columns.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<_> = plan
+            .recorded
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(names, ["id", "a", "b"]);
     }
 
@@ -161,7 +168,10 @@ mod tests {
         );
         let e = [existing("id", "INTEGER", None), existing("a", "REAL", None)];
         let err = plan_merge(&l, &e, &["id".into()], &native, "s.t").unwrap_err();
-        assert!(err.message.starts_with("column `a` is REAL online but string offline"));
+        assert!(
+            err.message
+                .starts_with("column `a` is REAL online but string offline")
+        );
         let err = plan_merge(&l, &e, &["other".into()], &native, "s.t").unwrap_err();
         assert!(err.message.contains("primary key (other)"));
     }

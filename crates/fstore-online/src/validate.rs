@@ -8,11 +8,9 @@
 //! dates and timestamps outside MySQL's range (years 1000 to 9999); batches that lack a layout
 //! column or hold it with another type.
 
-use std::collections::HashSet;
-
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
-use arrow::row::{RowConverter, SortField};
 use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
 use fstore_core::types::MAX_STRING_KEY_CHARS;
 use fstore_core::value::days_from_civil;
 use fstore_core::{FeatureType, Value};
@@ -96,16 +94,25 @@ pub fn validate_batches(layout: &OnlineLayout, batches: &[RecordBatch]) -> Resul
         offset += arrays.first().map_or(0, |a| a.len());
     }
 
-    let total: usize = key_rows.iter().map(|(r, _)| r.num_rows()).sum();
-    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(total);
-    for (rows, keys) in &key_rows {
-        for (row, key) in rows.iter().enumerate() {
-            if !seen.insert(key.data()) {
-                return Err(invalid(format!(
-                    "primary key {} occurs more than once in the data being published; an online table holds one row per primary key — deduplicate the rows (time-series tables: keep the latest row per key)",
-                    describe_key(keys, row)
-                )));
-            }
+    // Duplicate keys: the encoded keys of all rows, compared as bytes. Published data usually
+    // comes sorted by key, which a linear scan confirms without hashing or sorting.
+    let mut all: Vec<(&[u8], u32, u32)> =
+        Vec::with_capacity(key_rows.iter().map(|(r, _)| r.num_rows()).sum());
+    for (b, (rows, _)) in key_rows.iter().enumerate() {
+        all.extend(
+            rows.iter()
+                .enumerate()
+                .map(|(r, k)| (k.data(), b as u32, r as u32)),
+        );
+    }
+    if !all.windows(2).all(|w| w[0].0 < w[1].0) {
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
+            let (_, b, r) = w[1];
+            return Err(invalid(format!(
+                "primary key {} occurs more than once in the data being published; an online table holds one row per primary key — deduplicate the rows (time-series tables: keep the latest row per key)",
+                describe_key(&key_rows[b as usize].1, r as usize)
+            )));
         }
     }
     Ok(())
@@ -248,8 +255,7 @@ fn check_values(name: &str, col: Col<'_>, key_of: &dyn Fn(usize) -> String) -> R
             }
         }
         Col::Date64(a) => {
-            if let Some(row) =
-                first_outside(a, lo_day * 86_400_000, (hi_day + 1) * 86_400_000 - 1)
+            if let Some(row) = first_outside(a, lo_day * 86_400_000, (hi_day + 1) * 86_400_000 - 1)
             {
                 let days = a.value(row).div_euclid(86_400_000);
                 let shown = i32::try_from(days).map_or(Value::Int(days), Value::Date);
@@ -336,10 +342,7 @@ mod tests {
     #[test]
     fn nan_behind_a_null_is_ignored() {
         let ids = Int64Array::from(vec![1, 2]);
-        let ages = Float64Array::new(
-            vec![f64::NAN, 1.0].into(),
-            Some(vec![false, true].into()),
-        );
+        let ages = Float64Array::new(vec![f64::NAN, 1.0].into(), Some(vec![false, true].into()));
         let b = RecordBatch::try_from_iter([
             ("PassengerId", Arc::new(ids) as ArrayRef),
             ("Age", Arc::new(ages) as ArrayRef),
@@ -356,7 +359,10 @@ mod tests {
         let b1 = batch(vec![Some(1), Some(2)], vec![None, None]);
         let b2 = batch(vec![Some(3), Some(2)], vec![None, None]);
         let m = err(&l, &[b1, b2]);
-        assert!(m.contains("primary key PassengerId=2 occurs more than once"), "{m}");
+        assert!(
+            m.contains("primary key PassengerId=2 occurs more than once"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -364,16 +370,16 @@ mod tests {
         let ok = "é".repeat(100); // 200 bytes, 100 characters
         let bad = "x".repeat(101);
         let mk = |s: &str| {
-            RecordBatch::try_from_iter([(
-                "name",
-                Arc::new(StringArray::from(vec![s])) as ArrayRef,
-            )])
-            .unwrap()
+            RecordBatch::try_from_iter([("name", Arc::new(StringArray::from(vec![s])) as ArrayRef)])
+                .unwrap()
         };
         let l = layout_of(&mk(&ok), &["name"]);
         validate_batches(&l, &[mk(&ok)]).unwrap();
         let m = err(&l, &[mk(&bad)]);
-        assert!(m.contains("`name` holds a value of 101 characters (limit 100)"), "{m}");
+        assert!(
+            m.contains("`name` holds a value of 101 characters (limit 100)"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -386,7 +392,10 @@ mod tests {
         .unwrap();
         let l = layout_of(&b, &["id"]);
         let m = err(&l, &[b]);
-        assert!(m.contains("column `ts` holds ") && m.contains("for key id=2"), "{m}");
+        assert!(
+            m.contains("column `ts` holds ") && m.contains("for key id=2"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -405,11 +414,15 @@ mod tests {
     fn a_million_rows_validate_quickly() {
         let n = 1_000_000i64;
         let b = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef),
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
             (
                 "name",
-                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("k{i}"))))
-                    as ArrayRef,
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("k{i}")),
+                )) as ArrayRef,
             ),
             (
                 "x",

@@ -6,3 +6,4 @@ pub mod publish;
 pub mod quickstart;
 pub mod secrets;
 pub mod tables;
+pub mod training_set;

@@ -61,6 +61,13 @@ async fn history_lists_commits_newest_first() {
         h[0].engine
     );
 
+    let line = h[1].to_string();
+    assert!(
+        line.starts_with("    1  20") && line.contains("  MERGE  "),
+        "{line}"
+    );
+    assert!(line.contains("num_target_rows_inserted=1"), "{line}");
+
     let last = store.history(&n, Some(1)).await.unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].version, 2);

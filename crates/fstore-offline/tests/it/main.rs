@@ -5,6 +5,7 @@ mod common;
 mod create;
 mod history;
 mod input;
+mod interop;
 mod register;
 mod rejects;
 mod scan;

@@ -148,7 +148,7 @@ async fn register_by_path_keeps_a_link_and_drop_removes_only_the_link() {
         ),
         ["Cumings"]
     );
-    assert_eq!(store.list().await.unwrap(), [n.clone()]);
+    assert_eq!(store.list().await.unwrap(), std::slice::from_ref(&n));
 
     // The name is taken: neither create nor another register may reuse it.
     let b = passengers();

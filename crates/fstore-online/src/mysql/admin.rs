@@ -132,7 +132,8 @@ pub async fn provision(
         database: cfg.database.clone(),
         user: "admin".into(),
     };
-    let err = |what: &'static str| move |e| map(&target, what, e);
+    let target = &target;
+    let err = |what: &'static str| move |e| map(target, what, e);
     let mut report = ProvisionReport::default();
 
     let exists: Option<String> = conn

@@ -184,15 +184,25 @@ pub fn primary_keys(cols: &[TableColumn]) -> Vec<String> {
 pub fn canonical_type(column_type: &str) -> String {
     let t = column_type.trim().to_ascii_lowercase();
     let (base, args) = match t.split_once('(') {
-        Some((b, rest)) => (b.trim().to_string(), rest.split(')').next().unwrap_or("").to_string()),
-        None => (t.split_whitespace().next().unwrap_or("").to_string(), String::new()),
+        Some((b, rest)) => (
+            b.trim().to_string(),
+            rest.split(')').next().unwrap_or("").to_string(),
+        ),
+        None => (
+            t.split_whitespace().next().unwrap_or("").to_string(),
+            String::new(),
+        ),
     };
     let unsigned = t.contains("unsigned");
     match base.as_str() {
         "tinyint" if args == "1" && !unsigned => "BOOLEAN".into(),
         "bool" | "boolean" => "BOOLEAN".into(),
         "smallint" | "int" | "integer" | "bigint" | "tinyint" | "mediumint" => {
-            let base = if base == "integer" { "int" } else { base.as_str() };
+            let base = if base == "integer" {
+                "int"
+            } else {
+                base.as_str()
+            };
             let mut s = base.to_ascii_uppercase();
             if unsigned {
                 s.push_str(" UNSIGNED");
@@ -455,7 +465,14 @@ mod tests {
             ("tinyint(1)", FeatureType::Boolean, false),
             ("double", FeatureType::Double, false),
             ("float", FeatureType::Float, false),
-            ("decimal(10,2)", FeatureType::Decimal { precision: 10, scale: 2 }, false),
+            (
+                "decimal(10,2)",
+                FeatureType::Decimal {
+                    precision: 10,
+                    scale: 2,
+                },
+                false,
+            ),
             ("varchar(100)", FeatureType::String, true),
             ("longtext", FeatureType::String, false),
             ("text", FeatureType::String, false),

@@ -62,7 +62,10 @@ const ER_TOO_LONG_KEY: u16 = 1071;
 pub fn is_local_infile_refused(e: &mysql_async::Error) -> bool {
     match e {
         mysql_async::Error::Server(s) => {
-            matches!(s.code, ER_NOT_ALLOWED_COMMAND | ER_CLIENT_LOCAL_FILES_DISABLED)
+            matches!(
+                s.code,
+                ER_NOT_ALLOWED_COMMAND | ER_CLIENT_LOCAL_FILES_DISABLED
+            )
         }
         _ => false,
     }
@@ -126,7 +129,9 @@ fn map_server(target: &Target, context: &str, code: u16, message: &str) -> Store
     let user = &target.user;
     let db = &target.database;
     let (kind, text) = match code {
-        ER_ACCESS_DENIED_ERROR | ER_ACCESS_DENIED_NO_PASSWORD_ERROR | ER_NOT_SUPPORTED_AUTH_MODE => (
+        ER_ACCESS_DENIED_ERROR
+        | ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+        | ER_NOT_SUPPORTED_AUTH_MODE => (
             K::AuthFailed,
             format!(
                 "MySQL at {addr} rejected user `{user}`: wrong user name or password ({message}); check the credentials in the store's secret prefix"
@@ -177,8 +182,12 @@ fn map_server(target: &Target, context: &str, code: u16, message: &str) -> Store
             K::Connection,
             format!("MySQL at {addr} refused the connection ({context}): {message}"),
         ),
-        ER_DUP_ENTRY | ER_BAD_NULL_ERROR | ER_DATA_TOO_LONG | ER_WARN_DATA_OUT_OF_RANGE
-        | ER_TRUNCATED_WRONG_VALUE | ER_TRUNCATED_WRONG_VALUE_FOR_FIELD => (
+        ER_DUP_ENTRY
+        | ER_BAD_NULL_ERROR
+        | ER_DATA_TOO_LONG
+        | ER_WARN_DATA_OUT_OF_RANGE
+        | ER_TRUNCATED_WRONG_VALUE
+        | ER_TRUNCATED_WRONG_VALUE_FOR_FIELD => (
             K::InvalidData,
             format!("MySQL at {addr} rejected the data ({context}): {message}"),
         ),
@@ -196,7 +205,9 @@ fn map_server(target: &Target, context: &str, code: u16, message: &str) -> Store
         ),
         ER_LOCK_WAIT_TIMEOUT | ER_LOCK_DEADLOCK => (
             K::Database,
-            format!("MySQL at {addr}: {context}: {message}; another session holds locks on the table, try again"),
+            format!(
+                "MySQL at {addr}: {context}: {message}; another session holds locks on the table, try again"
+            ),
         ),
         ER_NOT_ALLOWED_COMMAND | ER_CLIENT_LOCAL_FILES_DISABLED => (
             K::PermissionDenied,
@@ -220,11 +231,8 @@ fn map_server(target: &Target, context: &str, code: u16, message: &str) -> Store
 /// `.ctx(target, "what")` on mysql_async results.
 pub trait Ctx<T> {
     fn ctx(self, target: &Target, context: &str) -> crate::error::Result<T>;
-    fn with_ctx(
-        self,
-        target: &Target,
-        context: impl FnOnce() -> String,
-    ) -> crate::error::Result<T>;
+    fn with_ctx(self, target: &Target, context: impl FnOnce() -> String)
+    -> crate::error::Result<T>;
 }
 
 impl<T> Ctx<T> for mysql_async::Result<T> {
@@ -263,7 +271,11 @@ mod tests {
 
     #[test]
     fn unknown_database_says_how_to_create_it() {
-        let e = map(&target(), "connecting", server(1049, "Unknown database 'feature_store'"));
+        let e = map(
+            &target(),
+            "connecting",
+            server(1049, "Unknown database 'feature_store'"),
+        );
         assert_eq!(e.kind, StoreErrorKind::UnknownDatabase);
         assert_eq!(
             e.message,
@@ -276,17 +288,31 @@ mod tests {
         let e = map(
             &target(),
             "connecting",
-            server(1045, "Access denied for user 'writer'@'10.0.0.1' (using password: YES)"),
+            server(
+                1045,
+                "Access denied for user 'writer'@'10.0.0.1' (using password: YES)",
+            ),
         );
         assert_eq!(e.kind, StoreErrorKind::AuthFailed);
-        assert!(e.message.contains("rejected user `writer`"), "{}", e.message);
+        assert!(
+            e.message.contains("rejected user `writer`"),
+            "{}",
+            e.message
+        );
         let e = map(
             &target(),
             "creating table `t`",
-            server(1142, "CREATE command denied to user 'writer'@'localhost' for table `feature_store`.`t`"),
+            server(
+                1142,
+                "CREATE command denied to user 'writer'@'localhost' for table `feature_store`.`t`",
+            ),
         );
         assert_eq!(e.kind, StoreErrorKind::PermissionDenied);
-        assert!(e.message.contains("lacks the CREATE privilege"), "{}", e.message);
+        assert!(
+            e.message.contains("lacks the CREATE privilege"),
+            "{}",
+            e.message
+        );
         let e = map(&target(), "x", server(1146, "Table 'a.b' doesn't exist"));
         assert_eq!(e.kind, StoreErrorKind::MissingTable);
     }
@@ -294,7 +320,11 @@ mod tests {
     #[test]
     fn io_errors_are_connection_errors_naming_the_address() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let e = map(&target(), "connecting", mysql_async::Error::Io(IoError::Io(io)));
+        let e = map(
+            &target(),
+            "connecting",
+            mysql_async::Error::Io(IoError::Io(io)),
+        );
         assert_eq!(e.kind, StoreErrorKind::Connection);
         assert!(e.message.contains("db.example:3306"), "{}", e.message);
     }

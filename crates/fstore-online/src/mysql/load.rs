@@ -163,7 +163,10 @@ pub fn load_data_sql(table: &str, layout: &OnlineLayout) -> String {
     sql
 }
 
-async fn load_data(conn: &mut Conn, job: &LoadJob<'_>) -> std::result::Result<LoadStats, LoadError> {
+async fn load_data(
+    conn: &mut Conn,
+    job: &LoadJob<'_>,
+) -> std::result::Result<LoadStats, LoadError> {
     let t = job.target;
     let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     // The handler owns the receiver only once the server asks for the file; until then (and if
@@ -188,7 +191,8 @@ async fn load_data(conn: &mut Conn, job: &LoadJob<'_>) -> std::result::Result<Lo
     let prepared = job.prepared.clone();
     let layout = job.layout.clone();
     let counter = encoded.clone();
-    let encoder = tokio::task::spawn_blocking(move || encode_tsv(&layout, &prepared, &tx, &counter));
+    let encoder =
+        tokio::task::spawn_blocking(move || encode_tsv(&layout, &prepared, &tx, &counter));
 
     let sql = load_data_sql(job.table, job.layout);
     let result = {
@@ -230,7 +234,9 @@ async fn load_data(conn: &mut Conn, job: &LoadJob<'_>) -> std::result::Result<Lo
             )));
         }
         Err(e) => {
-            return Err(super::error::map(t, &format!("loading rows into `{}`", job.table), e).into());
+            return Err(
+                super::error::map(t, &format!("loading rows into `{}`", job.table), e).into(),
+            );
         }
     };
     let (rows, bytes) = encoded_stats?;
@@ -493,7 +499,10 @@ async fn insert_rows(conn: &mut Conn, job: &LoadJob<'_>) -> Result<LoadStats> {
                 if rows == per_stmt || size >= budget {
                     bytes += size as u64;
                     let full = std::mem::replace(&mut params, Vec::with_capacity(per_stmt * ncols));
-                    if tx.blocking_send(InsertChunk { rows, params: full }).is_err() {
+                    if tx
+                        .blocking_send(InsertChunk { rows, params: full })
+                        .is_err()
+                    {
                         return Ok(bytes);
                     }
                     rows = 0;
@@ -509,7 +518,9 @@ async fn insert_rows(conn: &mut Conn, job: &LoadJob<'_>) -> Result<LoadStats> {
     });
 
     let run = async {
-        conn.query_drop("START TRANSACTION").await.with_ctx(t, ctx)?;
+        conn.query_drop("START TRANSACTION")
+            .await
+            .with_ctx(t, ctx)?;
         let mut statements: HashMap<usize, Statement> = HashMap::new();
         let mut done = 0u64;
         while let Some(chunk) = rx.recv().await {
@@ -594,7 +605,10 @@ mod tests {
         assert_eq!(tsv(Cell::Float32(f32::MAX)), "3.4028234663852886e38");
         assert_eq!(tsv(Cell::Decimal(-12345, 2)), "-123.45");
         assert_eq!(tsv(Cell::Date(19_723)), "2024-01-01");
-        assert_eq!(tsv(Cell::Timestamp(1_500_000)), "1970-01-01 00:00:01.500000");
+        assert_eq!(
+            tsv(Cell::Timestamp(1_500_000)),
+            "1970-01-01 00:00:01.500000"
+        );
         for v in [0.1, 1e300, -2.5e-7, 123456.789, f64::MIN_POSITIVE, f64::MAX] {
             let mut s = String::new();
             write_f64(&mut s, v);
@@ -621,7 +635,10 @@ mod tests {
         };
         let sql = load_data_sql("s", &layout);
         assert!(sql.ends_with("(`id`, @v1) SET `b` = UNHEX(@v1)"), "{sql}");
-        assert!(sql.contains("FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"), "{sql}");
+        assert!(
+            sql.contains("FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"),
+            "{sql}"
+        );
         assert_eq!(
             insert_sql("s", &layout, 2),
             "INSERT INTO `s` (`id`, `b`) VALUES (?, ?), (?, ?)"
@@ -637,7 +654,10 @@ mod tests {
             cell_value(Cell::Timestamp(86_400_000_000 + 3_723_000_004), &mut s),
             MyValue::Date(1970, 1, 2, 1, 2, 3, 4)
         );
-        assert_eq!(cell_value(Cell::Date(0), &mut s), MyValue::Date(1970, 1, 1, 0, 0, 0, 0));
+        assert_eq!(
+            cell_value(Cell::Date(0), &mut s),
+            MyValue::Date(1970, 1, 1, 0, 0, 0, 0)
+        );
         assert_eq!(
             cell_value(Cell::Decimal(5, 3), &mut s),
             MyValue::Bytes(b"0.005".to_vec())

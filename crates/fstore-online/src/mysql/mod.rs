@@ -5,7 +5,7 @@
 //! [`StoreErrorKind`]) and detects the server: MySQL or MariaDB, its version, whether it allows
 //! `LOAD DATA LOCAL INFILE`, and its `max_allowed_packet`.
 //!
-//! Layout: `write.rs` (first publish, merge, overwrite), `load.rs` (the bulk path: `LOAD DATA
+//! Layout: `admin.rs` (`online init`: database and least-privilege users), `write.rs` (first publish, merge, overwrite), `load.rs` (the bulk path: `LOAD DATA
 //! LOCAL INFILE` streamed from memory, or pipelined multi-row `INSERT`s), `read.rs` (lookups),
 //! `ddl.rs` (DDL, catalog queries, bookkeeping), `error.rs` (server error codes → kinds).
 //!
@@ -18,6 +18,7 @@
 //! checked against the built-in web roots plus [`MysqlOptions::ca_file`], e.g. the Amazon RDS
 //! bundle; the environment variable `FSTORE_MYSQL_SSL_CA` sets it for [`MysqlStore::connect`]).
 
+pub mod admin;
 mod ddl;
 mod error;
 mod load;
@@ -35,9 +36,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 
 pub use self::ddl::{OLD_PREFIX, SHADOW_PREFIX, STAGE_PREFIX, TABLE_OPTIONS, canonical_type};
+use self::error::Ctx;
 pub use self::error::Target;
 pub use self::load::{BulkMode, ROWS_PER_INSERT};
-use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::{Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport};
@@ -359,7 +360,10 @@ impl MysqlStore {
     /// Closes every pooled connection.
     pub async fn close(self) -> Result<()> {
         let t = self.target.clone();
-        self.pool.disconnect().await.ctx(&t, "closing the connections")
+        self.pool
+            .disconnect()
+            .await
+            .ctx(&t, "closing the connections")
     }
 
     async fn conn(&self) -> Result<Conn> {
@@ -447,12 +451,9 @@ impl Backend for MysqlStore {
                 ddl::shadow_name(table),
                 ddl::old_name(table),
             ];
-            conn.query_drop(format!(
-                "DROP TABLE IF EXISTS {}",
-                ddl::quoted_list(&names)
-            ))
-            .await
-            .with_ctx(t, || format!("dropping table `{table}`"))?;
+            conn.query_drop(format!("DROP TABLE IF EXISTS {}", ddl::quoted_list(&names)))
+                .await
+                .with_ctx(t, || format!("dropping table `{table}`"))?;
             ddl::delete_bookkeeping(&mut conn, t, table).await
         }
         .await;

@@ -43,7 +43,9 @@ fn bad_request(message: String) -> StoreError {
 pub fn missing_table(table: &str) -> StoreError {
     StoreError::new(
         StoreErrorKind::MissingTable,
-        format!("`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"),
+        format!(
+            "`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"
+        ),
     )
 }
 
@@ -88,9 +90,10 @@ fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
 /// The bound parameter for `atom` in a column of `ftype`.
 fn atom_param(ftype: FeatureType, atom: &KeyAtom) -> MyValue {
     match (ftype, atom) {
-        (FeatureType::Timestamp, KeyAtom::Int(us)) => {
-            super::load::cell_value(crate::arrow_values::Cell::Timestamp(*us), &mut String::new())
-        }
+        (FeatureType::Timestamp, KeyAtom::Int(us)) => super::load::cell_value(
+            crate::arrow_values::Cell::Timestamp(*us),
+            &mut String::new(),
+        ),
         (_, KeyAtom::Int(i)) => MyValue::Int(*i),
         (_, KeyAtom::Text(s)) => MyValue::Bytes(s.as_bytes().to_vec()),
         (FeatureType::Decimal { scale, .. }, KeyAtom::Decimal(v)) => {
@@ -207,8 +210,7 @@ fn select_features<'a>(
             .iter()
             .map(|n| {
                 layout.column(n).ok_or_else(|| {
-                    let known: Vec<&str> =
-                        layout.columns.iter().map(|c| c.name.as_str()).collect();
+                    let known: Vec<&str> = layout.columns.iter().map(|c| c.name.as_str()).collect();
                     bad_request(format!(
                         "unknown feature `{n}` in `{}`; its columns are: {}",
                         layout.table,
@@ -320,7 +322,11 @@ pub async fn lookup(
             Err(e) => return Err(super::error::map(t, &ctx(), e)),
         };
         for row in rows {
-            let cells: Vec<MyValue> = row.unwrap_raw().into_iter().map(|v| v.unwrap_or(MyValue::NULL)).collect();
+            let cells: Vec<MyValue> = row
+                .unwrap_raw()
+                .into_iter()
+                .map(|v| v.unwrap_or(MyValue::NULL))
+                .collect();
             if cells.len() != nk + selected.len() {
                 continue;
             }
@@ -353,14 +359,29 @@ mod tests {
     fn decodes_binary_protocol_cells_by_type() {
         let d = |t, v: MyValue| decode_value(t, &v).unwrap();
         assert_eq!(
-            d(FeatureType::Timestamp, MyValue::Date(1970, 1, 2, 1, 2, 3, 4)),
+            d(
+                FeatureType::Timestamp,
+                MyValue::Date(1970, 1, 2, 1, 2, 3, 4)
+            ),
             Value::Timestamp(86_400_000_000 + 3_723_000_004)
         );
-        assert_eq!(d(FeatureType::Date, MyValue::Date(2024, 1, 1, 0, 0, 0, 0)), Value::Date(19_723));
-        assert_eq!(d(FeatureType::Float, MyValue::Float(0.1)), Value::Float(0.1));
+        assert_eq!(
+            d(FeatureType::Date, MyValue::Date(2024, 1, 1, 0, 0, 0, 0)),
+            Value::Date(19_723)
+        );
+        assert_eq!(
+            d(FeatureType::Float, MyValue::Float(0.1)),
+            Value::Float(0.1)
+        );
         assert_eq!(d(FeatureType::Boolean, MyValue::Int(1)), Value::Bool(true));
         assert_eq!(
-            d(FeatureType::Decimal { precision: 5, scale: 2 }, MyValue::Bytes(b"-1.50".to_vec())),
+            d(
+                FeatureType::Decimal {
+                    precision: 5,
+                    scale: 2
+                },
+                MyValue::Bytes(b"-1.50".to_vec())
+            ),
             Value::Decimal("-1.50".into())
         );
         assert!(decode_value(FeatureType::Date, &MyValue::Date(0, 0, 0, 0, 0, 0, 0)).is_err());

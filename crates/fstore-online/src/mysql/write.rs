@@ -34,13 +34,13 @@ use fstore_core::ident::quote_mysql;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
+use super::MysqlStore;
 use super::ddl::{
     self, canonical_type, create_table_sql, old_name, primary_keys, quoted_list, shadow_name,
     stage_name,
 };
 use super::error::{Ctx, Target};
 use super::load::{self, LoadJob, LoadStats};
-use super::MysqlStore;
 use crate::arrow_values::prepare_columns;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
@@ -59,7 +59,9 @@ pub fn check_table_name(table: &str) -> Result<()> {
     if table.starts_with("_fstore_") {
         return Err(StoreError::new(
             StoreErrorKind::BadRequest,
-            format!("online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"),
+            format!(
+                "online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"
+            ),
         ));
     }
     Ok(())
@@ -263,7 +265,9 @@ impl Writer<'_> {
                 quote_mysql(table)
             ))
             .await
-            .with_ctx(t, || format!("comparing the keys of `{table}` with the new snapshot"))?;
+            .with_ctx(t, || {
+                format!("comparing the keys of `{table}` with the new snapshot")
+            })?;
         Ok((old_rows, kept.unwrap_or(0).max(0) as u64))
     }
 
@@ -348,7 +352,11 @@ impl Writer<'_> {
                 })
                 .collect();
             self.conn
-                .query_drop(format!("ALTER TABLE {} {}", quote_mysql(table), adds.join(", ")))
+                .query_drop(format!(
+                    "ALTER TABLE {} {}",
+                    quote_mysql(table),
+                    adds.join(", ")
+                ))
                 .await
                 .with_ctx(t, || format!("adding columns to `{table}`"))?;
         }
@@ -445,7 +453,9 @@ pub fn upsert_sql(table: &str, stage: &str, layout: &OnlineLayout) -> String {
             match ts {
                 Some(ts) => {
                     let ts = quote_mysql(ts);
-                    format!("{t}.{c} = IF({t}.{ts} IS NULL OR {s}.{ts} >= {t}.{ts}, {s}.{c}, {t}.{c})")
+                    format!(
+                        "{t}.{c} = IF({t}.{ts} IS NULL OR {s}.{ts} >= {t}.{ts}, {s}.{c}, {t}.{c})"
+                    )
                 }
                 None => format!("{t}.{c} = {s}.{c}"),
             }

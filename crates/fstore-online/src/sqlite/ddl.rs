@@ -138,12 +138,28 @@ pub fn write_bookkeeping(
 const SELECT_PUBLISHED: &str =
     "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at FROM ";
 
-fn published_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, String, String, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+fn published_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, i64, String, String, i64)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn to_published(
-    (table, feature_table, delta_version, json, mode, published_at): (String, String, i64, String, String, i64),
+    (table, feature_table, delta_version, json, mode, published_at): (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+    ),
 ) -> Result<PublishedTable> {
     Ok(PublishedTable {
         layout: OnlineLayout::from_json(&table, &json)?,

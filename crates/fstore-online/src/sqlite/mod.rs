@@ -23,9 +23,7 @@ use tokio::sync::mpsc;
 use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{
-    Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport,
-};
+use crate::{Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport};
 
 pub use ddl::SHADOW_PREFIX;
 
@@ -71,7 +69,10 @@ impl SqliteStore {
                 };
                 StoreError::new(
                     kind,
-                    format!("cannot create directory {} for the SQLite store: {e}", parent.display()),
+                    format!(
+                        "cannot create directory {} for the SQLite store: {e}",
+                        parent.display()
+                    ),
                 )
             })?;
         }
@@ -83,7 +84,10 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::new(
                 StoreErrorKind::Database,
-                format!("{} cannot use write-ahead logging (journal mode is {mode}); use a file on a local disk", path.display()),
+                format!(
+                    "{} cannot use write-ahead logging (journal mode is {mode}); use a file on a local disk",
+                    path.display()
+                ),
             ));
         }
         writer
@@ -261,7 +265,8 @@ impl Backend for SqliteStore {
                 .with_ctx(|| format!("dropping table `{t}`"))?;
             }
             ddl::delete_bookkeeping(&tx, &table)?;
-            tx.commit().with_ctx(|| format!("committing the drop of `{table}`"))
+            tx.commit()
+                .with_ctx(|| format!("committing the drop of `{table}`"))
         })
         .await
     }

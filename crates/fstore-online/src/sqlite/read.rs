@@ -32,7 +32,9 @@ fn bad_request(message: String) -> StoreError {
 pub fn missing_table(table: &str) -> StoreError {
     StoreError::new(
         StoreErrorKind::MissingTable,
-        format!("`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"),
+        format!(
+            "`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"
+        ),
     )
 }
 
@@ -99,7 +101,9 @@ fn bind_atom(stmt: &mut rusqlite::Statement<'_>, idx: usize, a: &KeyAtom) -> rus
 fn atom_of(v: ValueRef<'_>) -> Option<KeyAtom> {
     match v {
         ValueRef::Integer(i) => Some(KeyAtom::Int(i)),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok().map(|s| KeyAtom::Text(s.to_string())),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .map(|s| KeyAtom::Text(s.to_string())),
         _ => None,
     }
 }
@@ -117,7 +121,11 @@ pub fn decode(table: &str, column: &OnlineColumn, v: ValueRef<'_>) -> Result<Val
             ),
         )
     };
-    let text = |t: &[u8]| std::str::from_utf8(t).map(str::to_string).map_err(|_| corrupt());
+    let text = |t: &[u8]| {
+        std::str::from_utf8(t)
+            .map(str::to_string)
+            .map_err(|_| corrupt())
+    };
     Ok(match (column.ftype, v) {
         (_, ValueRef::Null) => Value::Null,
         (FeatureType::SmallInt | FeatureType::Int | FeatureType::BigInt, ValueRef::Integer(i)) => {
@@ -151,8 +159,7 @@ fn select_features<'a>(
             .iter()
             .map(|n| {
                 layout.column(n).ok_or_else(|| {
-                    let known: Vec<&str> =
-                        layout.columns.iter().map(|c| c.name.as_str()).collect();
+                    let known: Vec<&str> = layout.columns.iter().map(|c| c.name.as_str()).collect();
                     bad_request(format!(
                         "unknown feature `{n}` in `{}`; its columns are: {}",
                         layout.table,

@@ -74,7 +74,15 @@ pub fn write(
         (_, false) => {
             progress.set_stage("writing");
             create_table(&tx, table, layout)?;
-            let written = insert_rows(&tx, table, layout, &prepared, InsertKind::Plain, progress, &mut report.bytes)?;
+            let written = insert_rows(
+                &tx,
+                table,
+                layout,
+                &prepared,
+                InsertKind::Plain,
+                progress,
+                &mut report.bytes,
+            )?;
             report.inserted = written;
             layout.clone()
         }
@@ -91,7 +99,15 @@ pub fn write(
             }
             progress.set_stage("merging");
             let before = ddl::count_rows(&tx, table)?;
-            let applied = insert_rows(&tx, table, layout, &prepared, InsertKind::Upsert, progress, &mut report.bytes)?;
+            let applied = insert_rows(
+                &tx,
+                table,
+                layout,
+                &prepared,
+                InsertKind::Upsert,
+                progress,
+                &mut report.bytes,
+            )?;
             let after = ddl::count_rows(&tx, table)?;
             report.inserted = after.saturating_sub(before);
             report.updated = applied.saturating_sub(report.inserted);
@@ -101,7 +117,15 @@ pub fn write(
         (WriteMode::Overwrite, true) => {
             progress.set_stage("writing shadow table");
             create_table(&tx, &shadow, layout)?;
-            insert_rows(&tx, &shadow, layout, &prepared, InsertKind::Plain, progress, &mut report.bytes)?;
+            insert_rows(
+                &tx,
+                &shadow,
+                layout,
+                &prepared,
+                InsertKind::Plain,
+                progress,
+                &mut report.bytes,
+            )?;
             progress.set_stage("swapping tables");
             let old = ddl::count_rows(&tx, table)?;
             let kept = kept_keys(&tx, table, &shadow, layout)?;
@@ -133,7 +157,9 @@ pub fn check_table_name(table: &str) -> Result<()> {
     if table.starts_with("_fstore_") {
         return Err(StoreError::new(
             StoreErrorKind::BadRequest,
-            format!("online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"),
+            format!(
+                "online table name `{table}` is reserved: names starting with `_fstore_` belong to fstore's bookkeeping"
+            ),
         ));
     }
     Ok(())
@@ -192,7 +218,11 @@ fn kept_keys(conn: &Connection, table: &str, shadow: &str, layout: &OnlineLayout
         .map(|c| (c.pk, c.name))
         .collect();
     old_keys.sort();
-    if old_keys.iter().map(|(_, n)| n).ne(layout.primary_keys.iter()) {
+    if old_keys
+        .iter()
+        .map(|(_, n)| n)
+        .ne(layout.primary_keys.iter())
+    {
         return Ok(0);
     }
     let on = layout
@@ -276,7 +306,8 @@ fn insert_rows(
         let mut row = 0;
         while row + per_stmt <= n {
             for k in 0..per_stmt {
-                bind_row(&mut many, &cols, row + k, k * ncols + 1, &mut buf, bytes).with_ctx(ctx)?;
+                bind_row(&mut many, &cols, row + k, k * ncols + 1, &mut buf, bytes)
+                    .with_ctx(ctx)?;
             }
             changes += many.raw_execute().with_ctx(ctx)? as u64;
             row += per_stmt;

@@ -3,7 +3,7 @@
 
 #[macro_use]
 mod conformance;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 #[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "sqlite")]
+mod sqlite;

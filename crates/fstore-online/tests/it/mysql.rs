@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{
-    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
-    Float64Array, Int16Array, Int32Array, Int64Array, ListArray, StringArray, StructArray,
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
+    Int16Array, Int32Array, Int64Array, ListArray, StringArray, StructArray,
     TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Int32Type};
@@ -116,7 +116,11 @@ impl Db {
     }
 
     async fn one(&mut self, sql: &str) -> Option<String> {
-        self.rows(sql).await.into_iter().next().and_then(|r| r.into_iter().next().flatten())
+        self.rows(sql)
+            .await
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
     }
 
     async fn tables(&mut self) -> Vec<String> {
@@ -199,35 +203,67 @@ fn all_types() -> RecordBatch {
         ),
         (
             Arc::new(Field::new("b", DataType::Utf8, true)),
-            Arc::new(StringArray::from(vec![Some("q\"uote"), Some("y"), None, Some("z")]))
-                as ArrayRef,
+            Arc::new(StringArray::from(vec![
+                Some("q\"uote"),
+                Some("y"),
+                None,
+                Some("z"),
+            ])) as ArrayRef,
         ),
     ]);
     RecordBatch::try_from_iter(vec![
-        ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef),
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef,
+        ),
         (
             "name",
             Arc::new(StringArray::from(vec!["clé", "b", "Ü", &"k".repeat(100)])) as ArrayRef,
         ),
         (
             "small",
-            Arc::new(Int16Array::from(vec![Some(i16::MIN), Some(i16::MAX), None, Some(0)])) as ArrayRef,
+            Arc::new(Int16Array::from(vec![
+                Some(i16::MIN),
+                Some(i16::MAX),
+                None,
+                Some(0),
+            ])) as ArrayRef,
         ),
         (
             "i32",
-            Arc::new(Int32Array::from(vec![Some(i32::MIN), Some(i32::MAX), None, Some(-1)])) as ArrayRef,
+            Arc::new(Int32Array::from(vec![
+                Some(i32::MIN),
+                Some(i32::MAX),
+                None,
+                Some(-1),
+            ])) as ArrayRef,
         ),
         (
             "big",
-            Arc::new(Int64Array::from(vec![Some(i64::MIN), Some(i64::MAX), None, Some(42)])) as ArrayRef,
+            Arc::new(Int64Array::from(vec![
+                Some(i64::MIN),
+                Some(i64::MAX),
+                None,
+                Some(42),
+            ])) as ArrayRef,
         ),
         (
             "f32",
-            Arc::new(Float32Array::from(vec![Some(0.1), Some(f32::MAX), None, Some(-1.5e-20)])) as ArrayRef,
+            Arc::new(Float32Array::from(vec![
+                Some(0.1),
+                Some(f32::MAX),
+                None,
+                Some(-1.5e-20),
+            ])) as ArrayRef,
         ),
         (
             "f64",
-            Arc::new(Float64Array::from(vec![Some(0.1), Some(f64::MAX), None, Some(-2.5e-300)])) as ArrayRef,
+            Arc::new(Float64Array::from(vec![
+                Some(0.1),
+                Some(f64::MAX),
+                None,
+                Some(-2.5e-300),
+            ])) as ArrayRef,
         ),
         (
             "dec",
@@ -244,7 +280,12 @@ fn all_types() -> RecordBatch {
         ),
         (
             "flag",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true)])) as ArrayRef,
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+            ])) as ArrayRef,
         ),
         ("text", Arc::new(StringArray::from(texts)) as ArrayRef),
         ("bin", Arc::new(BinaryArray::from_opt_vec(bins)) as ArrayRef),
@@ -341,7 +382,12 @@ fn key(id: i64, name: &str) -> Vec<Value> {
 }
 
 fn all_keys() -> Vec<Vec<Value>> {
-    vec![key(1, "clé"), key(2, "b"), key(3, "Ü"), key(4, &"k".repeat(100))]
+    vec![
+        key(1, "clé"),
+        key(2, "b"),
+        key(3, "Ü"),
+        key(4, &"k".repeat(100)),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,10 +395,16 @@ async fn every_type_round_trips_through_both_bulk_paths() {
     let mut db = db("every_type_round_trips_through_both_bulk_paths").await;
     let batch = all_types();
     let mut texts = Vec::new();
-    for (mode, table) in [(BulkMode::LoadData, "t_load"), (BulkMode::Insert, "t_insert")] {
+    for (mode, table) in [
+        (BulkMode::LoadData, "t_load"),
+        (BulkMode::Insert, "t_insert"),
+    ] {
         db.store.set_bulk_mode(mode);
         let l = layout(table, &batch, &["id", "name"], None);
-        let r = db.write(&l, WriteMode::Merge, vec![batch.clone()]).await.unwrap();
+        let r = db
+            .write(&l, WriteMode::Merge, vec![batch.clone()])
+            .await
+            .unwrap();
         assert_eq!((r.rows_in, r.inserted, r.updated), (4, 4, 0), "{mode:?}");
         assert!(r.bytes > BIG as u64, "{r:?}");
 
@@ -360,10 +412,15 @@ async fn every_type_round_trips_through_both_bulk_paths() {
         let names: Vec<&str> = got.columns.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["small", "i32", "big", "f32", "f64", "dec", "flag", "text", "bin", "day", "at", "list", "obj"]
+            [
+                "small", "i32", "big", "f32", "f64", "dec", "flag", "text", "bin", "day", "at",
+                "list", "obj"
+            ]
         );
         for (i, row) in got.rows.iter().enumerate() {
-            let row = row.as_ref().unwrap_or_else(|| panic!("{mode:?}: key {i} missing"));
+            let row = row
+                .as_ref()
+                .unwrap_or_else(|| panic!("{mode:?}: key {i} missing"));
             let want = expected_row(i);
             for (j, (g, w)) in row.iter().zip(&want).enumerate() {
                 match (g, w) {
@@ -376,7 +433,10 @@ async fn every_type_round_trips_through_both_bulk_paths() {
                 }
             }
         }
-        texts.push(db.rows(&format!("SELECT * FROM `{table}` ORDER BY id")).await);
+        texts.push(
+            db.rows(&format!("SELECT * FROM `{table}` ORDER BY id"))
+                .await,
+        );
     }
     // Both paths store identical rows.
     assert_eq!(texts[0], texts[1]);
@@ -409,7 +469,10 @@ async fn table_layout_matches_the_product_spec() {
     let mut db = db("table_layout_matches_the_product_spec").await;
     let batch = RecordBatch::try_from_iter(vec![
         ("user", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
-        ("ts", Arc::new(TimestampMicrosecondArray::from(vec![0])) as ArrayRef),
+        (
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from(vec![0])) as ArrayRef,
+        ),
         ("Age", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
         ("day", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
         ("flag", Arc::new(BooleanArray::from(vec![true])) as ArrayRef),
@@ -430,7 +493,10 @@ async fn table_layout_matches_the_product_spec() {
         .map(|r| {
             (
                 r[0].clone().unwrap(),
-                r[2].clone().unwrap().replace("(20)", "").replace("(11)", ""),
+                r[2].clone()
+                    .unwrap()
+                    .replace("(20)", "")
+                    .replace("(11)", ""),
                 r[3].clone().unwrap(),
             )
         })
@@ -438,7 +504,11 @@ async fn table_layout_matches_the_product_spec() {
     assert_eq!(
         cols,
         [
-            ("user".to_string(), "varchar(100)".to_string(), "NO".to_string()),
+            (
+                "user".to_string(),
+                "varchar(100)".to_string(),
+                "NO".to_string()
+            ),
             ("ts".into(), "datetime(6)".into(), "YES".into()),
             ("Age".into(), "double".into(), "YES".into()),
             ("day".into(), "int".into(), "NO".into()),
@@ -459,13 +529,19 @@ async fn table_layout_matches_the_product_spec() {
             db.name
         ))
         .await;
-    assert_eq!(opts, [[Some("InnoDB".to_string()), Some("utf8mb4_bin".to_string())]]);
+    assert_eq!(
+        opts,
+        [[Some("InnoDB".to_string()), Some("utf8mb4_bin".to_string())]]
+    );
     let create = db.rows("SHOW CREATE TABLE online_feature_table").await;
     let create = create[0][1].clone().unwrap();
     assert!(create.contains("PRIMARY KEY (`user`,`day`)"), "{create}");
     assert!(create.contains("utf8mb4"), "{create}");
     // Only the online table and the bookkeeping table: no housekeeping left behind.
-    assert_eq!(db.tables().await, ["_fstore_published", "online_feature_table"]);
+    assert_eq!(
+        db.tables().await,
+        ["_fstore_published", "online_feature_table"]
+    );
     let book = db
         .rows("SELECT online_table, feature_table, delta_version, mode FROM _fstore_published")
         .await;
@@ -478,7 +554,12 @@ async fn table_layout_matches_the_product_spec() {
             Some("merge".to_string())
         ]]
     );
-    let described = db.store.describe("online_feature_table").await.unwrap().unwrap();
+    let described = db
+        .store
+        .describe("online_feature_table")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(described.layout, l);
     assert_eq!(db.store.list().await.unwrap().len(), 1);
     db.finish().await;
@@ -488,7 +569,10 @@ fn id_batch(ids: &[i64], cols: &[(&str, Vec<Option<f64>>)]) -> RecordBatch {
     let mut arrays: Vec<(&str, ArrayRef)> =
         vec![("id", Arc::new(Int64Array::from(ids.to_vec())) as ArrayRef)];
     for (name, values) in cols {
-        arrays.push((name, Arc::new(Float64Array::from(values.clone())) as ArrayRef));
+        arrays.push((
+            name,
+            Arc::new(Float64Array::from(values.clone())) as ArrayRef,
+        ));
     }
     RecordBatch::try_from_iter(arrays).unwrap()
 }
@@ -496,15 +580,30 @@ fn id_batch(ids: &[i64], cols: &[(&str, Vec<Option<f64>>)]) -> RecordBatch {
 async fn merge_scenario(test: &str, bulk: BulkMode) {
     let mut db = db(test).await;
     db.store.set_bulk_mode(bulk);
-    let v1 = id_batch(&[1, 2, 3], &[("a", vec![Some(1.0), Some(2.0), Some(3.0)]), ("b", vec![Some(10.0), Some(20.0), Some(30.0)])]);
+    let v1 = id_batch(
+        &[1, 2, 3],
+        &[
+            ("a", vec![Some(1.0), Some(2.0), Some(3.0)]),
+            ("b", vec![Some(10.0), Some(20.0), Some(30.0)]),
+        ],
+    );
     let l1 = layout("t", &v1, &["id"], None);
     db.write(&l1, WriteMode::Merge, vec![v1]).await.unwrap();
 
     // Publish a and a new column c (b is not published this time) for keys 2..4.
-    let v2 = id_batch(&[2, 3, 4], &[("a", vec![Some(22.0), None, Some(44.0)]), ("c", vec![Some(0.5), Some(0.25), None])]);
+    let v2 = id_batch(
+        &[2, 3, 4],
+        &[
+            ("a", vec![Some(22.0), None, Some(44.0)]),
+            ("c", vec![Some(0.5), Some(0.25), None]),
+        ],
+    );
     let l2 = layout("t", &v2, &["id"], None);
     let r = db.write(&l2, WriteMode::Merge, vec![v2]).await.unwrap();
-    assert_eq!((r.rows_in, r.inserted, r.updated, r.skipped_older, r.deleted), (3, 1, 2, 0, 0));
+    assert_eq!(
+        (r.rows_in, r.inserted, r.updated, r.skipped_older, r.deleted),
+        (3, 1, 2, 0, 0)
+    );
     let rows = db.rows("SELECT id, a, b, c FROM t ORDER BY id").await;
     let s = |x: &str| Some(x.to_string());
     assert_eq!(
@@ -517,24 +616,40 @@ async fn merge_scenario(test: &str, bulk: BulkMode) {
         ]
     );
     // The bookkeeping layout knows every online column, so lookups see b and c.
-    let got = db.store.lookup("t", &[vec![Value::Int(3)]], None).await.unwrap();
+    let got = db
+        .store
+        .lookup("t", &[vec![Value::Int(3)]], None)
+        .await
+        .unwrap();
     assert_eq!(
-        got.columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        got.columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
         ["a", "b", "c"]
     );
     assert_eq!(
         got.rows,
-        [Some(vec![Value::Null, Value::Float(30.0), Value::Float(0.25)])]
+        [Some(vec![
+            Value::Null,
+            Value::Float(30.0),
+            Value::Float(0.25)
+        ])]
     );
     assert_eq!(db.tables().await, ["_fstore_published", "t"]);
 
     // An incompatible type is refused, naming the column and the remedy; nothing changes.
     let before = db.rows("SELECT * FROM t ORDER BY id").await;
-    let book = db.rows("SELECT layout_json, delta_version FROM _fstore_published").await;
+    let book = db
+        .rows("SELECT layout_json, delta_version FROM _fstore_published")
+        .await;
     let v3 = RecordBatch::try_from_iter(vec![
         ("id", Arc::new(Int64Array::from(vec![1, 9])) as ArrayRef),
         ("a", Arc::new(StringArray::from(vec!["x", "y"])) as ArrayRef),
-        ("d", Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef),
+        (
+            "d",
+            Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+        ),
     ])
     .unwrap();
     let l3 = layout("t", &v3, &["id"], None);
@@ -545,7 +660,11 @@ async fn merge_scenario(test: &str, bulk: BulkMode) {
         "column `a` is double online but string offline; run `fstore publish default.t --mode overwrite` to rebuild the online table"
     );
     assert_eq!(db.rows("SELECT * FROM t ORDER BY id").await, before);
-    assert_eq!(db.rows("SELECT layout_json, delta_version FROM _fstore_published").await, book);
+    assert_eq!(
+        db.rows("SELECT layout_json, delta_version FROM _fstore_published")
+            .await,
+        book
+    );
     assert_eq!(db.tables().await, ["_fstore_published", "t"]);
     db.finish().await;
 }
@@ -570,10 +689,16 @@ async fn merge_of_a_table_that_predates_fstore_compares_server_types() {
         )
         .await
         .unwrap();
-    db.admin.query_drop("INSERT INTO t VALUES (1, 'old', 1.5)").await.unwrap();
+    db.admin
+        .query_drop("INSERT INTO t VALUES (1, 'old', 1.5)")
+        .await
+        .unwrap();
     let b = RecordBatch::try_from_iter(vec![
         ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-        ("s", Arc::new(StringArray::from(vec!["new", "two"])) as ArrayRef),
+        (
+            "s",
+            Arc::new(StringArray::from(vec!["new", "two"])) as ArrayRef,
+        ),
     ])
     .unwrap();
     let l = layout("t", &b, &["id"], None);
@@ -582,7 +707,10 @@ async fn merge_of_a_table_that_predates_fstore_compares_server_types() {
     let s = |x: &str| Some(x.to_string());
     assert_eq!(
         db.rows("SELECT * FROM t ORDER BY id").await,
-        [vec![s("1"), s("new"), s("1.5")], vec![s("2"), s("two"), None]]
+        [
+            vec![s("1"), s("new"), s("1.5")],
+            vec![s("2"), s("two"), None]
+        ]
     );
     let b = RecordBatch::try_from_iter(vec![
         ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
@@ -594,7 +722,12 @@ async fn merge_of_a_table_that_predates_fstore_compares_server_types() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::Incompatible);
-    assert!(e.message.starts_with("column `x` is DOUBLE online but bigint offline"), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("column `x` is DOUBLE online but bigint offline"),
+        "{}",
+        e.message
+    );
     db.finish().await;
 }
 
@@ -602,17 +735,27 @@ async fn merge_of_a_table_that_predates_fstore_compares_server_types() {
 async fn keys_only_tables_merge() {
     let mut db = db("keys_only_tables_merge").await;
     let b = |ids: Vec<i64>| {
-        RecordBatch::try_from_iter(vec![("id", Arc::new(Int64Array::from(ids)) as ArrayRef)]).unwrap()
+        RecordBatch::try_from_iter(vec![("id", Arc::new(Int64Array::from(ids)) as ArrayRef)])
+            .unwrap()
     };
     let l = layout("k", &b(vec![1]), &["id"], None);
-    db.write(&l, WriteMode::Merge, vec![b(vec![1, 2])]).await.unwrap();
+    db.write(&l, WriteMode::Merge, vec![b(vec![1, 2])])
+        .await
+        .unwrap();
     for (bulk, next) in [(BulkMode::LoadData, 3), (BulkMode::Insert, 4)] {
         db.store.set_bulk_mode(bulk);
-        let r = db.write(&l, WriteMode::Merge, vec![b(vec![2, next])]).await.unwrap();
+        let r = db
+            .write(&l, WriteMode::Merge, vec![b(vec![2, next])])
+            .await
+            .unwrap();
         assert_eq!((r.inserted, r.updated), (1, 1), "{bulk:?}");
     }
     assert_eq!(db.one("SELECT COUNT(*) FROM k").await.as_deref(), Some("4"));
-    let got = db.store.lookup("k", &[vec![Value::Int(3)], vec![Value::Int(5)]], None).await.unwrap();
+    let got = db
+        .store
+        .lookup("k", &[vec![Value::Int(3)], vec![Value::Int(5)]], None)
+        .await
+        .unwrap();
     assert_eq!(got.rows, [Some(vec![]), None]);
     db.finish().await;
 }
@@ -624,11 +767,18 @@ async fn time_series_upserts_never_regress() {
         RecordBatch::try_from_iter(vec![
             ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
             ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
-            ("ts", Arc::new(TimestampMicrosecondArray::from(ts)) as ArrayRef),
+            (
+                "ts",
+                Arc::new(TimestampMicrosecondArray::from(ts)) as ArrayRef,
+            ),
         ])
         .unwrap()
     };
-    let v1 = batch(vec![1, 2, 3, 4], vec![Some(10), Some(10), None, Some(10)], vec![1.0, 1.0, 1.0, 1.0]);
+    let v1 = batch(
+        vec![1, 2, 3, 4],
+        vec![Some(10), Some(10), None, Some(10)],
+        vec![1.0, 1.0, 1.0, 1.0],
+    );
     let l = layout("ts_t", &v1, &["id"], Some("ts"));
     db.write(&l, WriteMode::Merge, vec![v1]).await.unwrap();
     for bulk in [BulkMode::LoadData, BulkMode::Insert] {
@@ -664,11 +814,19 @@ async fn time_series_upserts_never_regress() {
 
 fn snapshot(first: i64, n: i64, v: i64) -> RecordBatch {
     RecordBatch::try_from_iter(vec![
-        ("id", Arc::new(Int64Array::from_iter_values(first..first + n)) as ArrayRef),
-        ("v", Arc::new(Int64Array::from_iter_values((0..n).map(|_| v))) as ArrayRef),
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(first..first + n)) as ArrayRef,
+        ),
+        (
+            "v",
+            Arc::new(Int64Array::from_iter_values((0..n).map(|_| v))) as ArrayRef,
+        ),
         (
             "s",
-            Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("row {i}")))) as ArrayRef,
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("row {i}")),
+            )) as ArrayRef,
         ),
     ])
     .unwrap()
@@ -682,7 +840,10 @@ async fn overwrite_is_atomic_for_a_concurrent_reader() {
     let l = layout("swap", &old, &["id"], None);
     db.write(&l, WriteMode::Overwrite, vec![old]).await.unwrap();
     // A shadow table left by a killed publish is dropped, not reused.
-    db.admin.query_drop("CREATE TABLE _fstore_shadow_swap (x INT)").await.unwrap();
+    db.admin
+        .query_drop("CREATE TABLE _fstore_shadow_swap (x INT)")
+        .await
+        .unwrap();
 
     let old_sum = (0..N).sum::<i64>().to_string();
     let new_sum = (10_000..10_000 + N).sum::<i64>().to_string();
@@ -724,10 +885,21 @@ async fn overwrite_is_atomic_for_a_concurrent_reader() {
     let r = db.write(&l, WriteMode::Overwrite, vec![new]).await.unwrap();
     stop.store(true, Ordering::SeqCst);
     let (reads, saw_old, saw_new) = reader.await.unwrap();
-    assert!(saw_old > 0 && saw_new > 0, "reads {reads}, old {saw_old}, new {saw_new}");
-    assert_eq!((r.rows_in, r.inserted, r.updated, r.deleted), (N as u64, 10_000, 40_000, 10_000));
+    assert!(
+        saw_old > 0 && saw_new > 0,
+        "reads {reads}, old {saw_old}, new {saw_new}"
+    );
+    assert_eq!(
+        (r.rows_in, r.inserted, r.updated, r.deleted),
+        (N as u64, 10_000, 40_000, 10_000)
+    );
     assert_eq!(db.tables().await, ["_fstore_published", "swap"]);
-    assert_eq!(db.one("SELECT mode FROM _fstore_published").await.as_deref(), Some("overwrite"));
+    assert_eq!(
+        db.one("SELECT mode FROM _fstore_published")
+            .await
+            .as_deref(),
+        Some("overwrite")
+    );
     db.finish().await;
 }
 
@@ -735,11 +907,16 @@ async fn overwrite_is_atomic_for_a_concurrent_reader() {
 async fn overwrite_replaces_the_schema_and_deletes_missing_keys() {
     let mut db = db("overwrite_replaces_the_schema").await;
     let v1 = id_batch(&[1, 2, 3], &[("a", vec![Some(1.0), Some(2.0), Some(3.0)])]);
-    db.write(&layout("t", &v1, &["id"], None), WriteMode::Merge, vec![v1]).await.unwrap();
+    db.write(&layout("t", &v1, &["id"], None), WriteMode::Merge, vec![v1])
+        .await
+        .unwrap();
     db.store.set_bulk_mode(BulkMode::Insert);
     let v2 = RecordBatch::try_from_iter(vec![
         ("id", Arc::new(Int64Array::from(vec![3, 4])) as ArrayRef),
-        ("a", Arc::new(StringArray::from(vec!["three", "four"])) as ArrayRef),
+        (
+            "a",
+            Arc::new(StringArray::from(vec!["three", "four"])) as ArrayRef,
+        ),
     ])
     .unwrap();
     let l2 = layout("t", &v2, &["id"], None);
@@ -750,7 +927,11 @@ async fn overwrite_replaces_the_schema_and_deletes_missing_keys() {
         db.rows("SELECT * FROM t ORDER BY id").await,
         [vec![s("3"), s("three")], vec![s("4"), s("four")]]
     );
-    let got = db.store.lookup("t", &[vec![Value::Int(4)]], None).await.unwrap();
+    let got = db
+        .store
+        .lookup("t", &[vec![Value::Int(4)]], None)
+        .await
+        .unwrap();
     assert_eq!(got.rows, [Some(vec![Value::String("four".into())])]);
     db.finish().await;
 }
@@ -759,8 +940,14 @@ async fn overwrite_replaces_the_schema_and_deletes_missing_keys() {
 /// validator, so the load hits a duplicate key — a failure injected after staging has begun.
 fn pad_space_duplicates() -> RecordBatch {
     RecordBatch::try_from_iter(vec![
-        ("k", Arc::new(StringArray::from(vec!["a", "b", "a "])) as ArrayRef),
-        ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])) as ArrayRef),
+        (
+            "k",
+            Arc::new(StringArray::from(vec!["a", "b", "a "])) as ArrayRef,
+        ),
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])) as ArrayRef,
+        ),
     ])
     .unwrap()
 }
@@ -768,7 +955,10 @@ fn pad_space_duplicates() -> RecordBatch {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_loads_leave_no_staging_table_and_the_table_unchanged() {
     let url = url();
-    let name = format!("fstore_t_{:08x}", fnv("failed_loads_leave_no_staging_table"));
+    let name = format!(
+        "fstore_t_{:08x}",
+        fnv("failed_loads_leave_no_staging_table")
+    );
     // One pooled connection, so the staging table's connection is the one we inspect after.
     let mut db = db("failed_loads_leave_no_staging_table").await;
     let opts = mysql_async::Opts::from_url(&url).unwrap();
@@ -800,20 +990,37 @@ async fn failed_loads_leave_no_staging_table_and_the_table_unchanged() {
         store.set_bulk_mode(bulk);
         // First publish fails: no table, no shadow, no bookkeeping row.
         let e = store
-            .write(&l, WriteMode::Merge, vec![bad.clone()], &record, &NoProgress)
+            .write(
+                &l,
+                WriteMode::Merge,
+                vec![bad.clone()],
+                &record,
+                &NoProgress,
+            )
             .await
             .unwrap_err();
-        assert_eq!(e.kind, StoreErrorKind::InvalidData, "{bulk:?}: {}", e.message);
+        assert_eq!(
+            e.kind,
+            StoreErrorKind::InvalidData,
+            "{bulk:?}: {}",
+            e.message
+        );
         assert!(e.message.contains("Duplicate entry"), "{}", e.message);
         assert_eq!(db.tables().await, ["_fstore_published"], "{bulk:?}");
         assert!(store.describe("t").await.unwrap().is_none());
     }
     let good = RecordBatch::try_from_iter(vec![
         ("k", Arc::new(StringArray::from(vec!["a", "c"])) as ArrayRef),
-        ("x", Arc::new(Float64Array::from(vec![10.0, 30.0])) as ArrayRef),
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![10.0, 30.0])) as ArrayRef,
+        ),
     ])
     .unwrap();
-    store.write(&l, WriteMode::Merge, vec![good], &record, &NoProgress).await.unwrap();
+    store
+        .write(&l, WriteMode::Merge, vec![good], &record, &NoProgress)
+        .await
+        .unwrap();
     let before = db.rows("SELECT * FROM t ORDER BY k").await;
     let book = db.rows("SELECT * FROM _fstore_published").await;
     for bulk in [BulkMode::LoadData, BulkMode::Insert] {
@@ -823,10 +1030,23 @@ async fn failed_loads_leave_no_staging_table_and_the_table_unchanged() {
                 .write(&l, mode, vec![bad.clone()], &record, &NoProgress)
                 .await
                 .unwrap_err();
-            assert_eq!(e.kind, StoreErrorKind::InvalidData, "{bulk:?} {mode:?}: {}", e.message);
-            assert_eq!(db.rows("SELECT * FROM t ORDER BY k").await, before, "{bulk:?} {mode:?}");
+            assert_eq!(
+                e.kind,
+                StoreErrorKind::InvalidData,
+                "{bulk:?} {mode:?}: {}",
+                e.message
+            );
+            assert_eq!(
+                db.rows("SELECT * FROM t ORDER BY k").await,
+                before,
+                "{bulk:?} {mode:?}"
+            );
             assert_eq!(db.rows("SELECT * FROM _fstore_published").await, book);
-            assert_eq!(db.tables().await, ["_fstore_published", "t"], "{bulk:?} {mode:?}");
+            assert_eq!(
+                db.tables().await,
+                ["_fstore_published", "t"],
+                "{bulk:?} {mode:?}"
+            );
             // The merge's TEMPORARY staging table is gone from the (only) pooled connection.
             let mut conn = store.pool().get_conn().await.unwrap();
             let e = conn
@@ -845,13 +1065,24 @@ async fn lookups_return_request_order_and_none_for_missing_keys() {
     let db = db("lookups_return_request_order").await;
     let n = 2_500i64;
     let b = RecordBatch::try_from_iter(vec![
-        ("id", Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef),
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+        ),
         (
             "day",
             Arc::new(Date32Array::from_iter_values((0..n).map(|i| i as i32))) as ArrayRef,
         ),
-        ("x", Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / 2.0))) as ArrayRef),
-        ("y", Arc::new(Int32Array::from_iter_values((0..n).map(|i| i as i32))) as ArrayRef),
+        (
+            "x",
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 / 2.0),
+            )) as ArrayRef,
+        ),
+        (
+            "y",
+            Arc::new(Int32Array::from_iter_values((0..n).map(|i| i as i32))) as ArrayRef,
+        ),
     ])
     .unwrap();
     let l = layout("lk", &b, &["id", "day"], None);
@@ -859,10 +1090,20 @@ async fn lookups_return_request_order_and_none_for_missing_keys() {
     let k = |i: i64| vec![Value::Int(i), Value::Date(i as i32)];
     let got = db
         .store
-        .lookup("lk", &[k(7), k(-1), k(3), k(7), vec![Value::Int(5), Value::Date(6)]], Some(&["y".into(), "x".into()]))
+        .lookup(
+            "lk",
+            &[k(7), k(-1), k(3), k(7), vec![Value::Int(5), Value::Date(6)]],
+            Some(&["y".into(), "x".into()]),
+        )
         .await
         .unwrap();
-    assert_eq!(got.columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["y", "x"]);
+    assert_eq!(
+        got.columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        ["y", "x"]
+    );
     assert_eq!(
         got.rows,
         [
@@ -876,12 +1117,23 @@ async fn lookups_return_request_order_and_none_for_missing_keys() {
     // Dates may be given as text; more keys than one statement holds.
     let keys: Vec<Vec<Value>> = (0..n + 10)
         .rev()
-        .map(|i| vec![Value::Int(i), Value::String(fstore_core::value::date_string(i as i32))])
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                Value::String(fstore_core::value::date_string(i as i32)),
+            ]
+        })
         .collect();
-    let got = db.store.lookup("lk", &keys, Some(&["y".into()])).await.unwrap();
+    let got = db
+        .store
+        .lookup("lk", &keys, Some(&["y".into()]))
+        .await
+        .unwrap();
     assert_eq!(got.rows.len(), keys.len());
     for (row, key) in got.rows.iter().zip(&keys) {
-        let Value::Int(i) = key[0] else { unreachable!() };
+        let Value::Int(i) = key[0] else {
+            unreachable!()
+        };
         if i < n {
             assert_eq!(row, &Some(vec![Value::Int(i)]));
         } else {
@@ -889,18 +1141,40 @@ async fn lookups_return_request_order_and_none_for_missing_keys() {
         }
     }
     // Errors.
-    let e = db.store.lookup("lk", &[k(1)], Some(&["nope".into()])).await.unwrap_err();
+    let e = db
+        .store
+        .lookup("lk", &[k(1)], Some(&["nope".into()]))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::BadRequest);
-    assert!(e.message.contains("unknown feature `nope`"), "{}", e.message);
-    let e = db.store.lookup("lk", &[vec![Value::Int(1)]], None).await.unwrap_err();
+    assert!(
+        e.message.contains("unknown feature `nope`"),
+        "{}",
+        e.message
+    );
+    let e = db
+        .store
+        .lookup("lk", &[vec![Value::Int(1)]], None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::BadRequest);
     let e = db.store.lookup("absent", &[k(1)], None).await.unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::MissingTable);
-    assert!(db.store.lookup("lk", &[], None).await.unwrap().rows.is_empty());
+    assert!(
+        db.store
+            .lookup("lk", &[], None)
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
     // Drop is idempotent and removes the bookkeeping row.
     db.store.drop_table("lk").await.unwrap();
     db.store.drop_table("lk").await.unwrap();
-    assert_eq!(db.store.lookup("lk", &[k(1)], None).await.unwrap_err().kind, StoreErrorKind::MissingTable);
+    assert_eq!(
+        db.store.lookup("lk", &[k(1)], None).await.unwrap_err().kind,
+        StoreErrorKind::MissingTable
+    );
     db.store.health().await.unwrap();
     db.finish().await;
 }
@@ -923,9 +1197,14 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
     };
     use fstore_core::config::TlsMode;
     let user = format!("fstore_u_{:08x}", fnv(&db.name));
-    db.admin.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'")).await.unwrap();
     db.admin
-        .query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 's3cret-pw'"))
+        .query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
+    db.admin
+        .query_drop(format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY 's3cret-pw'"
+        ))
         .await
         .unwrap();
     db.admin
@@ -934,62 +1213,110 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
         .unwrap();
 
     // Wrong password: AuthFailed naming the user, never the password.
-    let e = MysqlStore::connect_with(&cfg(&db.name, port, TlsMode::Disabled), &user, "wrong-pw", MysqlOptions::default())
-        .await
-        .err()
-        .unwrap();
+    let e = MysqlStore::connect_with(
+        &cfg(&db.name, port, TlsMode::Disabled),
+        &user,
+        "wrong-pw",
+        MysqlOptions::default(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(e.kind, StoreErrorKind::AuthFailed, "{}", e.message);
-    assert!(e.message.contains(&format!("user `{user}`")), "{}", e.message);
-    assert!(!e.message.contains("wrong-pw") && !e.message.contains("s3cret"), "{}", e.message);
+    assert!(
+        e.message.contains(&format!("user `{user}`")),
+        "{}",
+        e.message
+    );
+    assert!(
+        !e.message.contains("wrong-pw") && !e.message.contains("s3cret"),
+        "{}",
+        e.message
+    );
 
     // Unknown database (as root, who may see every database).
     let root = opts.user().unwrap_or("root");
-    let e = MysqlStore::connect_with(&cfg("feature_store_absent", port, TlsMode::Disabled), root, opts.pass().unwrap_or(""), MysqlOptions::default())
-        .await
-        .err()
-        .unwrap();
+    let e = MysqlStore::connect_with(
+        &cfg("feature_store_absent", port, TlsMode::Disabled),
+        root,
+        opts.pass().unwrap_or(""),
+        MysqlOptions::default(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(e.kind, StoreErrorKind::UnknownDatabase, "{}", e.message);
     assert_eq!(
         e.message,
-        format!("database `feature_store_absent` does not exist on {host}:{port}; create it with `fstore online init`")
+        format!(
+            "database `feature_store_absent` does not exist on {host}:{port}; create it with `fstore online init`"
+        )
     );
 
     // Unreachable port.
-    let e = MysqlStore::connect_with(&cfg(&db.name, 1, TlsMode::Disabled), root, "", MysqlOptions::default())
-        .await
-        .err()
-        .unwrap();
+    let e = MysqlStore::connect_with(
+        &cfg(&db.name, 1, TlsMode::Disabled),
+        root,
+        "",
+        MysqlOptions::default(),
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(e.kind, StoreErrorKind::Connection, "{}", e.message);
     assert!(e.message.contains(&format!("{host}:1")), "{}", e.message);
 
     // A read-only user cannot publish: PermissionDenied naming the statement.
-    let reader = MysqlStore::connect_with(&cfg(&db.name, port, TlsMode::Disabled), &user, "s3cret-pw", MysqlOptions::default())
-        .await
-        .unwrap();
+    let reader = MysqlStore::connect_with(
+        &cfg(&db.name, port, TlsMode::Disabled),
+        &user,
+        "s3cret-pw",
+        MysqlOptions::default(),
+    )
+    .await
+    .unwrap();
     let b = id_batch(&[1], &[("a", vec![Some(1.0)])]);
     let e = reader
         .write(
             &layout("t", &b, &["id"], None),
             WriteMode::Merge,
             vec![b],
-            &PublishRecord { feature_table: "default.t".into(), delta_version: 1 },
+            &PublishRecord {
+                feature_table: "default.t".into(),
+                delta_version: 1,
+            },
             &NoProgress,
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::PermissionDenied, "{}", e.message);
-    assert!(e.message.contains("lacks the CREATE privilege"), "{}", e.message);
+    assert!(
+        e.message.contains("lacks the CREATE privilege"),
+        "{}",
+        e.message
+    );
     reader.health().await.unwrap();
     let _ = reader.close().await;
 
     // TLS: `preferred` falls back to plain when the server offers no TLS, `required` refuses.
-    let plain = MysqlStore::connect_with(&cfg(&db.name, port, TlsMode::Preferred), root, opts.pass().unwrap_or(""), MysqlOptions::default())
-        .await
-        .unwrap();
+    let plain = MysqlStore::connect_with(
+        &cfg(&db.name, port, TlsMode::Preferred),
+        root,
+        opts.pass().unwrap_or(""),
+        MysqlOptions::default(),
+    )
+    .await
+    .unwrap();
     let tls_offered = db.one("SELECT @@have_ssl").await.as_deref() == Some("YES");
     assert_eq!(plain.server().tls, tls_offered);
     let _ = plain.close().await;
-    let required = MysqlStore::connect_with(&cfg(&db.name, port, TlsMode::Required), root, opts.pass().unwrap_or(""), MysqlOptions::default()).await;
+    let required = MysqlStore::connect_with(
+        &cfg(&db.name, port, TlsMode::Required),
+        root,
+        opts.pass().unwrap_or(""),
+        MysqlOptions::default(),
+    )
+    .await;
     if tls_offered {
         assert!(required.unwrap().server().tls);
     } else {
@@ -998,7 +1325,10 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
         assert!(e.message.contains("does not offer TLS"), "{}", e.message);
     }
 
-    db.admin.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'")).await.unwrap();
+    db.admin
+        .query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
     db.finish().await;
 }
 
@@ -1006,7 +1336,10 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
 async fn create_database_is_idempotent_and_server_is_detected() {
     let mut admin = admin_conn().await;
     let name = format!("fstore_t_{:08x}", fnv("create_database_is_idempotent"));
-    admin.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await.unwrap();
+    admin
+        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+        .await
+        .unwrap();
     let opts = mysql_async::Opts::from_url(&url()).unwrap();
     let cfg = fstore_core::config::MysqlConfig {
         host: opts.ip_or_hostname().to_string(),
@@ -1022,14 +1355,21 @@ async fn create_database_is_idempotent_and_server_is_detected() {
     assert!(MysqlStore::create_database(&cfg, user, pass).await.unwrap());
     assert!(!MysqlStore::create_database(&cfg, user, pass).await.unwrap());
     let store = MysqlStore::connect(&cfg, user, pass).await.unwrap();
-    let version: String = admin.query_first("SELECT VERSION()").await.unwrap().unwrap();
+    let version: String = admin
+        .query_first("SELECT VERSION()")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(store.server().version, version);
     assert_eq!(
         store.server().flavor == fstore_online::mysql::Flavor::MariaDb,
         version.contains("MariaDB")
     );
     let _ = store.close().await;
-    admin.query_drop(format!("DROP DATABASE `{name}`")).await.unwrap();
+    admin
+        .query_drop(format!("DROP DATABASE `{name}`"))
+        .await
+        .unwrap();
 }
 
 /// Publish throughput: `cargo test -p fstore-online --test mysql_it -- --ignored --nocapture`.
@@ -1037,29 +1377,60 @@ async fn create_database_is_idempotent_and_server_is_detected() {
 #[ignore = "measurement, run by hand"]
 async fn measure_publish_throughput() {
     let mut db = db("measure_publish_throughput").await;
-    let n: i64 = std::env::var("FSTORE_MEASURE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let mut cols: Vec<(String, ArrayRef)> =
-        vec![("id".into(), Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef)];
+    let n: i64 = std::env::var("FSTORE_MEASURE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let mut cols: Vec<(String, ArrayRef)> = vec![(
+        "id".into(),
+        Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+    )];
     for j in 0..6 {
         cols.push((
             format!("d{j}"),
-            Arc::new(Float64Array::from_iter_values((0..n).map(|i| (i * (j + 1)) as f64 / 7.0))),
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| (i * (j + 1)) as f64 / 7.0),
+            )),
         ));
     }
     for j in 0..2 {
-        cols.push((format!("b{j}"), Arc::new(Int64Array::from_iter_values((0..n).map(|i| i * 31 + j)))));
+        cols.push((
+            format!("b{j}"),
+            Arc::new(Int64Array::from_iter_values((0..n).map(|i| i * 31 + j))),
+        ));
     }
-    cols.push(("s".into(), Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("value-{i}"))))));
-    cols.push(("f".into(), Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 2 == 0))))));
+    cols.push((
+        "s".into(),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|i| format!("value-{i}")),
+        )),
+    ));
+    cols.push((
+        "f".into(),
+        Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 2 == 0)))),
+    ));
     let b = RecordBatch::try_from_iter(cols).unwrap();
     for bulk in [BulkMode::LoadData, BulkMode::Insert] {
         db.store.set_bulk_mode(bulk);
         let table = format!("m_{bulk:?}").to_lowercase();
         let l = layout(&table, &b, &["id"], None);
-        let first = db.write(&l, WriteMode::Merge, vec![b.clone()]).await.unwrap();
-        let merge = db.write(&l, WriteMode::Merge, vec![b.clone()]).await.unwrap();
-        let over = db.write(&l, WriteMode::Overwrite, vec![b.clone()]).await.unwrap();
-        for (what, r) in [("first publish", &first), ("merge", &merge), ("overwrite", &over)] {
+        let first = db
+            .write(&l, WriteMode::Merge, vec![b.clone()])
+            .await
+            .unwrap();
+        let merge = db
+            .write(&l, WriteMode::Merge, vec![b.clone()])
+            .await
+            .unwrap();
+        let over = db
+            .write(&l, WriteMode::Overwrite, vec![b.clone()])
+            .await
+            .unwrap();
+        for (what, r) in [
+            ("first publish", &first),
+            ("merge", &merge),
+            ("overwrite", &over),
+        ] {
             println!(
                 "{bulk:?} {what}: {n} rows in {:.2} s = {:.0} rows/s",
                 r.elapsed.as_secs_f64(),
@@ -1096,10 +1467,14 @@ impl<const INSERT: bool> Drop for MysqlHarness<INSERT> {
         let name = self.name.clone();
         // Drop runs inside the test's runtime: do the async work on a thread of its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async {
                 if let Ok(mut c) = Conn::from_url(url()).await {
-                    let _ = c.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await;
+                    let _ = c
+                        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .await;
                     let _ = c.disconnect().await;
                 }
             });
@@ -1153,9 +1528,14 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
             .unwrap_or_else(|| format!("pid{}", std::process::id()));
         let name = format!("fstore_t_{:08x}", fnv(&test));
         let mut admin = admin_conn().await;
-        admin.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await.unwrap();
         admin
-            .query_drop(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+            .await
+            .unwrap();
+        admin
+            .query_drop(format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ))
             .await
             .unwrap();
         let _ = admin.disconnect().await;
@@ -1198,7 +1578,10 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
         let mut c = self.admin().await;
         // The binary protocol, so numbers render as Rust prints them.
         let rows: Vec<Row> = c
-            .exec(format!("SELECT * FROM {}", fstore_core::ident::quote_mysql(table)), ())
+            .exec(
+                format!("SELECT * FROM {}", fstore_core::ident::quote_mysql(table)),
+                (),
+            )
             .await
             .unwrap();
         let mut out: Vec<RawRow> = rows
@@ -1219,14 +1602,20 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
     async fn tables(&self) -> Vec<String> {
         let mut c = self.admin().await;
         let mut names: Vec<String> = c
-            .query("SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+            .query(
+                "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+            )
             .await
             .unwrap();
         names.sort();
         names
     }
 
-    fn probe(&self, table: &str, column: &str) -> Box<dyn FnMut() -> Result<(i64, i64), String> + Send> {
+    fn probe(
+        &self,
+        table: &str,
+        column: &str,
+    ) -> Box<dyn FnMut() -> Result<(i64, i64), String> + Send> {
         let sql = format!(
             "SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS SIGNED) FROM {}",
             fstore_core::ident::quote_mysql(column),
@@ -1248,11 +1637,16 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
             rt.block_on(async {
                 if conn.is_none() {
                     let mut c = Conn::from_url(url()).await.map_err(|e| e.to_string())?;
-                    c.query_drop(format!("USE `{name}`")).await.map_err(|e| e.to_string())?;
+                    c.query_drop(format!("USE `{name}`"))
+                        .await
+                        .map_err(|e| e.to_string())?;
                     *conn = Some(c);
                 }
                 let c = conn.as_mut().ok_or("no connection")?;
-                let row: Option<(i64, i64)> = c.query_first(sql.as_str()).await.map_err(|e| e.to_string())?;
+                let row: Option<(i64, i64)> = c
+                    .query_first(sql.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 row.ok_or_else(|| "no row".to_string())
             })
         })

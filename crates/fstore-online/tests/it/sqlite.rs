@@ -68,7 +68,10 @@ impl Harness for SqliteHarness {
     async fn rows(&self, table: &str) -> Vec<RawRow> {
         let conn = self.conn();
         let mut st = conn
-            .prepare(&format!("SELECT * FROM {}", fstore_core::ident::quote_sqlite(table)))
+            .prepare(&format!(
+                "SELECT * FROM {}",
+                fstore_core::ident::quote_sqlite(table)
+            ))
             .unwrap();
         let n = st.column_count();
         let mut rows: Vec<RawRow> = st
@@ -103,8 +106,10 @@ impl Harness for SqliteHarness {
             fstore_core::ident::quote_sqlite(table)
         );
         Box::new(move || {
-            conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))))
-                .map_err(|e| e.to_string())
+            conn.query_row(&sql, [], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
+            })
+            .map_err(|e| e.to_string())
         })
     }
 }
@@ -122,13 +127,17 @@ fn record(v: i64) -> PublishRecord {
 }
 
 fn layout_of(b: &RecordBatch, keys: &[&str], ts: Option<&str>) -> OnlineLayout {
-    let spec = TableSpec::new(keys.iter().map(|k| k.to_string()).collect(), ts.map(str::to_string)).unwrap();
+    let spec = TableSpec::new(
+        keys.iter().map(|k| k.to_string()).collect(),
+        ts.map(str::to_string),
+    )
+    .unwrap();
     OnlineLayout::new("t", &b.schema(), &spec).unwrap()
 }
 
 #[tokio::test]
 async fn tables_are_strict_without_rowid_and_values_use_the_documented_encodings() {
-    let h = SqliteHarness::new().await.unwrap();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
     let store = h.store().await;
     let b = RecordBatch::try_from_iter([
         ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
@@ -137,21 +146,36 @@ async fn tables_are_strict_without_rowid_and_values_use_the_documented_encodings
         ("d", Arc::new(Date32Array::from(vec![19_723]))),
         (
             "ts",
-            Arc::new(TimestampMillisecondArray::from(vec![1_700_000_000_123]).with_timezone("America/New_York")),
+            Arc::new(
+                TimestampMillisecondArray::from(vec![1_700_000_000_123])
+                    .with_timezone("America/New_York"),
+            ),
         ),
         (
             "dec",
-            Arc::new(Decimal128Array::from(vec![-1_000_5]).with_precision_and_scale(8, 3).unwrap()),
+            Arc::new(
+                Decimal128Array::from(vec![-10_005])
+                    .with_precision_and_scale(8, 3)
+                    .unwrap(),
+            ),
         ),
     ])
     .unwrap();
     store
-        .write(&layout_of(&b, &["id"], None), WriteMode::Merge, vec![b], &record(1), &NoProgress)
+        .write(
+            &layout_of(&b, &["id"], None),
+            WriteMode::Merge,
+            vec![b],
+            &record(1),
+            &NoProgress,
+        )
         .await
         .unwrap();
     let conn = h.conn();
     let sql: String = conn
-        .query_row("SELECT sql FROM sqlite_schema WHERE name = 't'", [], |r| r.get(0))
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = 't'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(
         sql,
@@ -164,31 +188,53 @@ async fn tables_are_strict_without_rowid_and_values_use_the_documented_encodings
         .unwrap();
     assert_eq!(
         row,
-        (1, 0.1, "2024-01-01".into(), "2023-11-14 22:13:20.123000".into(), "-10.005".into())
+        (
+            1,
+            0.1,
+            "2024-01-01".into(),
+            "2023-11-14 22:13:20.123000".into(),
+            "-10.005".into()
+        )
     );
-    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(journal, "wal");
 }
 
 #[tokio::test]
 async fn a_leftover_staging_table_is_cleaned_up() {
-    let h = SqliteHarness::new().await.unwrap();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
     let store = h.store().await;
-    let b = RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)]).unwrap();
+    let b =
+        RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)])
+            .unwrap();
     let l = layout_of(&b, &["id"], None);
-    store.write(&l, WriteMode::Merge, vec![b.clone()], &record(1), &NoProgress).await.unwrap();
+    store
+        .write(
+            &l,
+            WriteMode::Merge,
+            vec![b.clone()],
+            &record(1),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
     // As if a publish had crashed half-way through building its shadow table.
     h.conn()
         .execute_batch("CREATE TABLE _fstore_shadow_t (id INTEGER PRIMARY KEY, junk TEXT)")
         .unwrap();
-    let r = store.write(&l, WriteMode::Overwrite, vec![b], &record(2), &NoProgress).await.unwrap();
+    let r = store
+        .write(&l, WriteMode::Overwrite, vec![b], &record(2), &NoProgress)
+        .await
+        .unwrap();
     assert_eq!((r.updated, r.inserted, r.deleted), (2, 0, 0));
     assert_eq!(h.tables().await, ["_fstore_published", "t"]);
 }
 
 #[tokio::test]
 async fn reserved_and_invalid_table_names_are_refused() {
-    let h = SqliteHarness::new().await.unwrap();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
     let store = h.store().await;
     let e = store.drop_table("_fstore_published").await.unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::BadRequest);
@@ -200,7 +246,9 @@ async fn reserved_and_invalid_table_names_are_refused() {
 async fn errors_map_to_kinds() {
     let dir = tempfile::tempdir().unwrap();
     // A directory where the file should be: SQLite cannot open it.
-    let e = SqliteStore::open(dir.path()).err().expect("opening a directory fails");
+    let e = SqliteStore::open(dir.path())
+        .err()
+        .expect("opening a directory fails");
     assert_eq!(e.kind, StoreErrorKind::Connection, "{e}");
     // Not a database.
     let junk = dir.path().join("junk.db");
@@ -222,7 +270,7 @@ async fn progress_counts_every_row() {
             self.1.lock().unwrap().push(s.to_string());
         }
     }
-    let h = SqliteHarness::new().await.unwrap();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
     let store = h.store().await;
     let batches: Vec<RecordBatch> = (0..3)
         .map(|i| {
@@ -235,18 +283,24 @@ async fn progress_counts_every_row() {
         .collect();
     let l = layout_of(&batches[0], &["id"], None);
     let p = Count::default();
-    let r = store.write(&l, WriteMode::Merge, batches.clone(), &record(1), &p).await.unwrap();
+    let r = store
+        .write(&l, WriteMode::Merge, batches.clone(), &record(1), &p)
+        .await
+        .unwrap();
     assert_eq!(r.inserted, 300);
     assert_eq!(p.0.load(std::sync::atomic::Ordering::Relaxed), 300);
     // Keys-only table: a merge of existing keys counts them as updated.
-    let r = store.write(&l, WriteMode::Merge, batches, &record(2), &p).await.unwrap();
+    let r = store
+        .write(&l, WriteMode::Merge, batches, &record(2), &p)
+        .await
+        .unwrap();
     assert_eq!((r.inserted, r.updated, r.skipped_older), (0, 300, 0));
     assert!(p.1.lock().unwrap().iter().any(|s| s == "merging"));
 }
 
 #[tokio::test]
 async fn lookups_use_the_primary_key_index() {
-    let h = SqliteHarness::new().await.unwrap();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
     let _store = h.store().await;
     let conn = h.conn();
     conn.execute_batch(
@@ -268,26 +322,44 @@ async fn lookups_use_the_primary_key_index() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark; run in release"]
 async fn write_speed_against_a_plain_insert_loop() {
-    let rows: i64 = std::env::var("ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+    let rows: i64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000);
     let batches: Vec<RecordBatch> = (0..rows)
         .step_by(65_536)
         .map(|start| {
             let ids: Vec<i64> = (start..(start + 65_536).min(rows)).collect();
-            let mut cols: Vec<(String, ArrayRef)> = vec![("id".into(), Arc::new(Int64Array::from(ids.clone())))];
+            let mut cols: Vec<(String, ArrayRef)> =
+                vec![("id".into(), Arc::new(Int64Array::from(ids.clone())))];
             for f in 0..6 {
                 cols.push((
                     format!("f{f}"),
-                    Arc::new(Float64Array::from_iter_values(ids.iter().map(|&i| ((i * 31 + f) % 10_007) as f64 / 7.0))),
+                    Arc::new(Float64Array::from_iter_values(
+                        ids.iter().map(|&i| ((i * 31 + f) % 10_007) as f64 / 7.0),
+                    )),
                 ));
             }
             for f in 0..2 {
-                cols.push((format!("n{f}"), Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i * 17 + f)))));
+                cols.push((
+                    format!("n{f}"),
+                    Arc::new(Int64Array::from_iter_values(
+                        ids.iter().map(|&i| i * 17 + f),
+                    )),
+                ));
             }
             cols.push((
                 "s0".into(),
-                Arc::new(StringArray::from_iter_values(ids.iter().map(|&i| format!("category-{}", i % 1000)))),
+                Arc::new(StringArray::from_iter_values(
+                    ids.iter().map(|&i| format!("category-{}", i % 1000)),
+                )),
             ));
-            cols.push(("b0".into(), Arc::new(BooleanArray::from_iter(ids.iter().map(|&i| Some(i % 2 == 0))))));
+            cols.push((
+                "b0".into(),
+                Arc::new(BooleanArray::from_iter(
+                    ids.iter().map(|&i| Some(i % 2 == 0)),
+                )),
+            ));
             RecordBatch::try_from_iter(cols).unwrap()
         })
         .collect();
@@ -301,19 +373,31 @@ async fn write_speed_against_a_plain_insert_loop() {
         db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, f0 REAL, f1 REAL, f2 REAL, f3 REAL, f4 REAL, f5 REAL, n0 INTEGER, n1 INTEGER, s0 TEXT, b0 INTEGER) STRICT, WITHOUT ROWID").unwrap();
         let tx = db.transaction().unwrap();
         {
-            let mut st = tx.prepare("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)").unwrap();
+            let mut st = tx
+                .prepare("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                .unwrap();
             for b in &batches {
                 let id = b.column(0).as_primitive::<Int64Type>();
-                let f: Vec<_> = (1..7).map(|i| b.column(i).as_primitive::<Float64Type>()).collect();
+                let f: Vec<_> = (1..7)
+                    .map(|i| b.column(i).as_primitive::<Float64Type>())
+                    .collect();
                 let n0 = b.column(7).as_primitive::<Int64Type>();
                 let n1 = b.column(8).as_primitive::<Int64Type>();
                 let s0 = b.column(9).as_string::<i32>();
                 let b0 = b.column(10).as_boolean();
                 for r in 0..b.num_rows() {
                     st.execute(rusqlite::params![
-                        id.value(r), f[0].value(r), f[1].value(r), f[2].value(r), f[3].value(r),
-                        f[4].value(r), f[5].value(r), (!n0.is_null(r)).then(|| n0.value(r)),
-                        (!n1.is_null(r)).then(|| n1.value(r)), s0.value(r), b0.value(r) as i64,
+                        id.value(r),
+                        f[0].value(r),
+                        f[1].value(r),
+                        f[2].value(r),
+                        f[3].value(r),
+                        f[4].value(r),
+                        f[5].value(r),
+                        (!n0.is_null(r)).then(|| n0.value(r)),
+                        (!n1.is_null(r)).then(|| n1.value(r)),
+                        s0.value(r),
+                        b0.value(r) as i64,
                     ])
                     .unwrap();
                 }
@@ -327,28 +411,101 @@ async fn write_speed_against_a_plain_insert_loop() {
     let spec = TableSpec::new(vec!["id".into()], None).unwrap();
     let l = OnlineLayout::new("t", &batches[0].schema(), &spec).unwrap();
     let t = std::time::Instant::now();
-    store.write(&l, WriteMode::Merge, batches.clone(), &record(1), &NoProgress).await.unwrap();
+    store
+        .write(
+            &l,
+            WriteMode::Merge,
+            batches.clone(),
+            &record(1),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
     let first = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let r = store.write(&l, WriteMode::Merge, batches.clone(), &record(2), &NoProgress).await.unwrap();
+    let r = store
+        .write(
+            &l,
+            WriteMode::Merge,
+            batches.clone(),
+            &record(2),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
     let merge = t.elapsed().as_secs_f64();
     assert_eq!(r.updated, rows as u64);
     let t = std::time::Instant::now();
-    store.write(&l, WriteMode::Overwrite, batches.clone(), &record(3), &NoProgress).await.unwrap();
+    store
+        .write(
+            &l,
+            WriteMode::Overwrite,
+            batches.clone(),
+            &record(3),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
     let overwrite = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     fstore_online::validate_batches(&l, &batches).unwrap();
     let validate = t.elapsed().as_secs_f64();
-    let keys: Vec<Vec<Value>> = (0..1000).map(|i| vec![Value::Int(i * 997 % rows)]).collect();
+    let keys: Vec<Vec<Value>> = (0..1000)
+        .map(|i| vec![Value::Int(i * 997 % rows)])
+        .collect();
     let t = std::time::Instant::now();
     for _ in 0..100 {
         store.lookup("t", &keys[..10], None).await.unwrap();
     }
     let lookup10 = t.elapsed().as_secs_f64() / 100.0;
     println!("raw insert      {raw:.2}s  {:.0} rows/s", rows as f64 / raw);
-    for (name, s) in [("first publish", first), ("merge (updates)", merge), ("overwrite", overwrite)] {
-        println!("{name:<15} {s:.2}s  {:.0} rows/s  ratio {:.2}x", rows as f64 / s, raw / s);
+    for (name, s) in [
+        ("first publish", first),
+        ("merge (updates)", merge),
+        ("overwrite", overwrite),
+    ] {
+        println!(
+            "{name:<15} {s:.2}s  {:.0} rows/s  ratio {:.2}x",
+            rows as f64 / s,
+            raw / s
+        );
     }
-    println!("validate        {validate:.3}s; lookup of 10 keys {:.0}µs", lookup10 * 1e6);
-    assert!(raw / first >= 0.5, "first publish {first:.2}s vs raw {raw:.2}s");
+    println!(
+        "validate        {validate:.3}s; lookup of 10 keys {:.0}µs",
+        lookup10 * 1e6
+    );
+    assert!(
+        raw / first >= 0.5,
+        "first publish {first:.2}s vs raw {raw:.2}s"
+    );
+}
+
+#[tokio::test]
+async fn the_store_and_its_futures_are_send() {
+    fn is_send<T: Send>(_: &T) {}
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<SqliteStore>();
+    let h = SqliteHarness::new().await.expect("sqlite harness");
+    let store = h.store().await;
+    let keys = vec![vec![Value::Int(1)]];
+    let b = RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef)])
+        .unwrap();
+    let l = layout_of(&b, &["id"], None);
+    let rec = record(1);
+    let write = store.write(&l, WriteMode::Merge, vec![b], &rec, &NoProgress);
+    is_send(&write);
+    write.await.unwrap();
+    let lookup = store.lookup("t", &keys, None);
+    is_send(&lookup);
+    assert_eq!(lookup.await.unwrap().rows, vec![Some(vec![])]);
+    let (describe, list, health, drop) = (
+        store.describe("t"),
+        store.list(),
+        store.health(),
+        store.drop_table("t"),
+    );
+    is_send(&describe);
+    is_send(&list);
+    is_send(&health);
+    is_send(&drop);
 }

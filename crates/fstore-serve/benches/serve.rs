@@ -1,0 +1,2 @@
+//! Serving benchmark (placeholder while it is written).
+fn main() {}

@@ -1,0 +1,391 @@
+//! The HTTP layer: the axum [`router`], its handlers, and the middleware every request goes
+//! through (bearer-token auth, timeout, panic guard, metrics, access log), plus [`serve`] with
+//! graceful shutdown.
+//!
+//! Errors are JSON `{"error": "..."}` with a 4xx status for anything the caller can fix, and a
+//! generic message with a 5xx status otherwise (the detail is logged with the request id, which
+//! every response carries in `x-request-id`).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::FutureExt as _;
+use serde::Serialize;
+
+use crate::error::{ErrorKind, ServeError};
+use crate::lookups::Lookups;
+use crate::metrics::Route;
+use crate::request::{TableLookupRequest, VectorLookupRequest, decode};
+
+/// HTTP-level settings.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Largest accepted request body (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Longest time to answer a request (default 5 s); past it the answer is a 504.
+    pub request_timeout: Duration,
+    /// Bearer token required on `/v1/...` routes; `None` leaves them open. Health and metrics
+    /// routes never need it.
+    pub token: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(5),
+            token: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    lookups: Lookups,
+    opts: Arc<ServerOptions>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// What a handler tells the middleware beyond the response: the error (for metrics and the
+/// log) and how many keys it looked up.
+#[derive(Clone, Debug)]
+struct Outcome {
+    error: Option<ServeError>,
+    keys: usize,
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+        }
+        let body = serde_json::to_vec(&Body {
+            error: &self.message,
+        })
+        .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
+        let mut resp = json_response(self.status(), body);
+        if self.kind == ErrorKind::Unauthorized {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp.extensions_mut().insert(Outcome {
+            error: Some(self),
+            keys: 0,
+        });
+        resp
+    }
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut resp = json_response(StatusCode::OK, body);
+            resp.extensions_mut().insert(Outcome { error: None, keys });
+            resp
+        }
+        Err(e) => ServeError::server(ErrorKind::Internal, format!("serializing the response: {e}"))
+            .into_response(),
+    }
+}
+
+/// The router: `POST /v1/feature-tables/{name}/lookup`, `POST /v1/feature-vectors/lookup`,
+/// `GET /healthz`, `GET /readyz`, `GET /metrics`.
+pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
+    let max_body = opts.max_body_bytes;
+    let state = AppState {
+        lookups,
+        opts: Arc::new(opts),
+        next_id: Arc::new(AtomicU64::new(1)),
+    };
+    Router::new()
+        .route("/v1/feature-tables/{name}/lookup", post(table_lookup))
+        .route("/v1/feature-vectors/lookup", post(vector_lookup))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+fn body_error(e: BytesRejection, limit: usize) -> ServeError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ServeError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request body is larger than the limit of {limit} bytes; send fewer keys per request"),
+        )
+    } else {
+        ServeError::bad_request(format!("cannot read the request body: {}", e.body_text()))
+    }
+}
+
+async fn table_lookup(
+    State(st): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServeError> {
+    let Path(name) = name.map_err(|e| ServeError::bad_request(e.body_text()))?;
+    let body = body.map_err(|e| body_error(e, st.opts.max_body_bytes))?;
+    let req: TableLookupRequest = decode(&body)?;
+    let resp = st.lookups.lookup_table(&name, &req).await?;
+    Ok(ok_json(&resp, resp.keys.len()))
+}
+
+async fn vector_lookup(
+    State(st): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServeError> {
+    let body = body.map_err(|e| body_error(e, st.opts.max_body_bytes))?;
+    let req: VectorLookupRequest = decode(&body)?;
+    let resp = st.lookups.lookup_vectors(&req).await?;
+    let keys = resp.parts.iter().map(|p| p.result.rows.len()).sum();
+    Ok(ok_json(&resp, keys))
+}
+
+async fn healthz() -> Response {
+    ok_json(&serde_json::json!({"status": "ok"}), 0)
+}
+
+async fn readyz(State(st): State<AppState>) -> Result<Response, ServeError> {
+    st.lookups.health().await?;
+    Ok(ok_json(&serde_json::json!({"status": "ready"}), 0))
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let mut resp = Response::new(Body::from(st.lookups.metrics().render()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+async fn not_found(method: Method) -> ServeError {
+    let _ = method;
+    ServeError::not_found(
+        "no such route; the routes are POST /v1/feature-tables/{name}/lookup, POST /v1/feature-vectors/lookup, GET /healthz, GET /readyz, GET /metrics",
+    )
+}
+
+async fn method_not_allowed(method: Method) -> ServeError {
+    ServeError::new(
+        ErrorKind::MethodNotAllowed,
+        format!(
+            "method {} is not allowed here (lookups are POST, health and metrics GET)",
+            method.as_str().chars().take(16).collect::<String>()
+        ),
+    )
+}
+
+/// Compares in time independent of where the strings differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn check_token(req: &Request, token: &str) -> Result<(), ServeError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ServeError::new(
+                ErrorKind::Unauthorized,
+                "missing bearer token: send `Authorization: Bearer <token>`",
+            )
+        })?;
+    let given = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            let (scheme, rest) = h.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .ok_or_else(|| {
+            ServeError::new(
+                ErrorKind::Unauthorized,
+                "the Authorization header is not `Bearer <token>`",
+            )
+        })?;
+    if same_secret(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ServeError::new(ErrorKind::Unauthorized, "wrong bearer token"))
+    }
+}
+
+/// Auth, timeout, panic guard, metrics and the access log around every request.
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let metrics = st.lookups.metrics().clone();
+    let _in_flight = metrics.start_request();
+    let id = st.next_id.fetch_add(1, Ordering::Relaxed);
+    let route = Route::of_path(req.uri().path());
+    let method = req.method().clone();
+    let path = req.uri().path().chars().take(200).collect::<String>();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+
+    let needs_auth = req.uri().path().starts_with("/v1/");
+    let auth = match &st.opts.token {
+        Some(token) if needs_auth => check_token(&req, token),
+        _ => Ok(()),
+    };
+    let mut resp = match auth {
+        Err(e) => e.into_response(),
+        Ok(()) => {
+            let run = AssertUnwindSafe(next.run(req)).catch_unwind();
+            match tokio::time::timeout(st.opts.request_timeout, run).await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(panic)) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    ServeError::server(ErrorKind::Internal, format!("handler panicked: {what}"))
+                        .into_response()
+                }
+                Err(_) => ServeError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the request took longer than {} ms; retry, or send fewer keys",
+                        st.opts.request_timeout.as_millis()
+                    ),
+                )
+                .into_response(),
+            }
+        }
+    };
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    metrics.observe_request(route, status, elapsed);
+    let outcome = resp.extensions_mut().remove::<Outcome>();
+    let keys = outcome.as_ref().map_or(0, |o| o.keys);
+    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let latency_us = elapsed.as_micros() as u64;
+    match outcome.and_then(|o| o.error) {
+        None => tracing::info!(
+            target: "fstore_serve::access",
+            request_id = id, method = %method, path = %path, route = route.label(),
+            status, latency_us, keys, peer = peer.as_deref().unwrap_or("-"),
+            "request"
+        ),
+        Some(e) => {
+            metrics.count_error(e.kind);
+            if e.kind.is_server_error() {
+                tracing::error!(
+                    target: "fstore_serve::access",
+                    request_id = id, method = %method, path = %path, route = route.label(),
+                    status, latency_us, peer = peer.as_deref().unwrap_or("-"),
+                    error = %e.message, detail = e.detail.as_deref().unwrap_or(""),
+                    "request failed"
+                );
+            } else {
+                tracing::info!(
+                    target: "fstore_serve::access",
+                    request_id = id, method = %method, path = %path, route = route.label(),
+                    status, latency_us, peer = peer.as_deref().unwrap_or("-"),
+                    error = %e.message,
+                    "request rejected"
+                );
+            }
+        }
+    }
+    resp
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = term => tracing::info!("SIGTERM received; shutting down"),
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
+/// lets requests in flight finish, for at most `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let notify = stopping.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        notify.notify_one();
+    });
+    let drain_limit = async {
+        stopping.notified().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server => r,
+        () = drain_limit => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+    }
+}

@@ -1,0 +1,30 @@
+//! Online feature serving (PRODUCT §6): `fstore serve` as a library.
+//!
+//! - [`Lookups`]: lookups by JSON keys with type-faithful results over one [`OnlineStore`], in
+//!   process, no HTTP; one backend call per table per request; the table layout cached and
+//!   refreshed in the background so a publish never stalls serving.
+//! - [`router`]: the axum router (`POST /v1/feature-tables/{name}/lookup`,
+//!   `POST /v1/feature-vectors/lookup`, `GET /healthz`, `GET /readyz`, `GET /metrics`) with auth,
+//!   limits, timeouts, metrics and access logs; [`serve`] runs it with graceful shutdown.
+//! - [`ServeError`]: where store errors become HTTP statuses (nowhere else).
+//!
+//! The store must be opened with the reader identity (`fstore_publish::stores::Identity::Reader`);
+//! nothing here writes. `docs/serving.md` describes the HTTP API.
+//!
+//! [`OnlineStore`]: fstore_online::OnlineStore
+
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod lookups;
+pub mod metrics;
+pub mod request;
+
+pub use error::{ErrorKind, ServeError};
+pub use http::{ServerOptions, router, serve, shutdown_signal};
+pub use lookups::{
+    LookupOptions, Lookups, Output, TableLookupResponse, TableRef, VectorLookupResponse,
+    VectorPart,
+};
+pub use metrics::Metrics;
+pub use request::{FeatureLookup, TableLookupRequest, VectorLookupRequest};

@@ -1,0 +1,863 @@
+//! [`Lookups`]: feature lookups with JSON keys and type-faithful results, in process — what the
+//! HTTP handlers call, and what a Rust program embedding fstore can call without HTTP.
+//!
+//! Each table named in a request costs exactly one [`Backend::lookup`] call (the backends turn it
+//! into one query). Keys are typed by the table's layout, which is cached: a cached layout older
+//! than [`LookupOptions::layout_ttl`] is still used while a background task re-reads it
+//! (`Backend::describe`), so a publish (merge or overwrite) never stalls serving. When the store
+//! rejects a lookup made with a cached layout (a publish changed the table), the layout is
+//! re-read and the lookup retried once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fstore_core::{FeatureType, TableName, Value};
+use fstore_online::{Backend, LookupResult, OnlineStore, PublishedTable, StoreErrorKind};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
+use serde_json::{Map, Value as J};
+
+use crate::error::{ErrorKind, ServeError};
+use crate::json::{JsonValue, key_value};
+use crate::metrics::{DbOp, Metrics};
+use crate::request::{FeatureLookup, TableLookupRequest, VectorLookupRequest, shorten};
+
+/// Limits and caching of [`Lookups`].
+#[derive(Clone, Debug)]
+pub struct LookupOptions {
+    /// Most keys in one table lookup, and most rows in one vector lookup (default 1000).
+    pub max_keys: usize,
+    /// Most tables in one vector lookup (default 32).
+    pub max_lookups: usize,
+    /// How long a cached table layout is used before it is re-read in the background (default 5 s).
+    pub layout_ttl: Duration,
+    /// Longest wait for the database in [`Lookups::health`] (default 2 s).
+    pub health_timeout: Duration,
+}
+
+impl Default for LookupOptions {
+    fn default() -> Self {
+        Self {
+            max_keys: 1000,
+            max_lookups: 32,
+            layout_ttl: Duration::from_secs(5),
+            health_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A re-read of a layout at most this often when a request disagrees with the cached one.
+const MIN_REVALIDATE: Duration = Duration::from_millis(500);
+
+/// Which online table a request names: `<schema>.<table>` (the online table is the part after
+/// the dot, as `fstore publish` names it) or an online table name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableRef {
+    /// The name as the request gave it.
+    pub requested: String,
+    /// The online table.
+    pub online: String,
+    /// The feature table, when the request named one.
+    pub feature_table: Option<String>,
+}
+
+impl TableRef {
+    /// Parses a table name from a request.
+    pub fn parse(name: &str) -> Result<Self, ServeError> {
+        if name.contains('.') {
+            let t = TableName::parse(name).map_err(|e| ServeError::bad_request(e.to_string()))?;
+            Ok(Self {
+                requested: name.to_string(),
+                online: t.table().to_string(),
+                feature_table: Some(t.to_string()),
+            })
+        } else {
+            fstore_core::ident::validate_online_table_name(name)
+                .map_err(|e| ServeError::bad_request(e.to_string()))?;
+            Ok(Self {
+                requested: name.to_string(),
+                online: name.to_string(),
+                feature_table: None,
+            })
+        }
+    }
+}
+
+struct Cached {
+    table: Arc<PublishedTable>,
+    fetched: Instant,
+    refreshing: bool,
+}
+
+struct Inner {
+    store: OnlineStore,
+    opts: LookupOptions,
+    metrics: Arc<Metrics>,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+/// Feature lookups over one online store. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Lookups {
+    inner: Arc<Inner>,
+}
+
+/// One table's lookup: the layout it was made with, the keys and the store's answer.
+struct Fetched<T> {
+    published: Arc<PublishedTable>,
+    keys: Vec<Vec<Value>>,
+    extra: T,
+    result: LookupResult,
+}
+
+impl Lookups {
+    /// Serves lookups from `store` (opened with the reader identity).
+    pub fn new(store: OnlineStore, opts: LookupOptions) -> Self {
+        Self::with_metrics(store, opts, Arc::new(Metrics::new()))
+    }
+
+    /// [`Lookups::new`] recording database time into `metrics`.
+    pub fn with_metrics(store: OnlineStore, opts: LookupOptions, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                opts,
+                metrics,
+                cache: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &OnlineStore {
+        &self.inner.store
+    }
+
+    pub fn options(&self) -> &LookupOptions {
+        &self.inner.opts
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// A real round trip to the database, bounded by [`LookupOptions::health_timeout`].
+    pub async fn health(&self) -> Result<(), ServeError> {
+        let start = Instant::now();
+        let r = tokio::time::timeout(self.inner.opts.health_timeout, self.inner.store.health()).await;
+        self.inner.metrics.observe_db(DbOp::Health, start.elapsed());
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(match ServeError::from(e) {
+                // Whatever the cause, an unhealthy database makes the server not ready.
+                e if e.kind.is_server_error() => ServeError {
+                    kind: ErrorKind::Unavailable,
+                    message: crate::error::UNAVAILABLE_MESSAGE.into(),
+                    detail: e.detail,
+                },
+                e => e,
+            }),
+            Err(_) => Err(ServeError::server(
+                ErrorKind::Unavailable,
+                format!(
+                    "the database did not answer within {:?}",
+                    self.inner.opts.health_timeout
+                ),
+            )),
+        }
+    }
+
+    /// The published table `name` refers to (cached), or a 404 error.
+    pub async fn describe(&self, name: &str) -> Result<Arc<PublishedTable>, ServeError> {
+        self.published(&TableRef::parse(name)?).await
+    }
+
+    /// Looks up `req.keys` in the feature table `name`: results in request order, `None` for keys
+    /// that are not online.
+    pub async fn lookup_table(
+        &self,
+        name: &str,
+        req: &TableLookupRequest,
+    ) -> Result<TableLookupResponse, ServeError> {
+        let max = self.inner.opts.max_keys;
+        if req.keys.len() > max {
+            return Err(ServeError::new(
+                ErrorKind::TooManyKeys,
+                format!(
+                    "too many keys: {} in one request, the limit is {max}; split the request",
+                    req.keys.len()
+                ),
+            ));
+        }
+        let target = TableRef::parse(name)?;
+        let f = self
+            .fetch(&target, req.features.as_deref(), |p| {
+                Ok((table_keys(p, &req.keys)?, ()))
+            })
+            .await?;
+        self.inner.metrics.count_keys(f.keys.len());
+        Ok(TableLookupResponse {
+            feature_table: f.published.feature_table.clone(),
+            online_table: f.published.layout.table.clone(),
+            delta_version: f.published.delta_version,
+            primary_keys: f.published.layout.primary_keys.clone(),
+            keys: f.keys,
+            result: f.result,
+        })
+    }
+
+    /// Looks up several feature tables for each row and merges the features into the rows.
+    pub async fn lookup_vectors(
+        &self,
+        req: &VectorLookupRequest,
+    ) -> Result<VectorLookupResponse, ServeError> {
+        let opts = &self.inner.opts;
+        if req.rows.len() > opts.max_keys {
+            return Err(ServeError::new(
+                ErrorKind::TooManyKeys,
+                format!(
+                    "too many rows: {} in one request, the limit is {}; split the request",
+                    req.rows.len(),
+                    opts.max_keys
+                ),
+            ));
+        }
+        if req.lookups.len() > opts.max_lookups {
+            return Err(ServeError::new(
+                ErrorKind::TooManyKeys,
+                format!(
+                    "too many lookups: {} in one request, the limit is {}",
+                    req.lookups.len(),
+                    opts.max_lookups
+                ),
+            ));
+        }
+        if req.lookups.is_empty() {
+            return Err(ServeError::bad_request(
+                "`lookups` is empty; name at least one feature table",
+            ));
+        }
+        let targets = req
+            .lookups
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                TableRef::parse(&l.table).map_err(|e| ServeError {
+                    message: format!("lookup #{}: {}", j + 1, e.message),
+                    ..e
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let fetches = req.lookups.iter().zip(&targets).enumerate().map(|(j, (l, t))| {
+            self.fetch(t, l.features.as_deref(), move |p| {
+                vector_keys(p, j, l, &req.rows)
+            })
+        });
+        let fetched = futures::future::try_join_all(fetches).await?;
+        let mut parts = Vec::with_capacity(fetched.len());
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (j, (f, l)) in fetched.into_iter().zip(&req.lookups).enumerate() {
+            self.inner.metrics.count_keys(f.keys.len());
+            parts.push(vector_part(j, l, f, &mut seen)?);
+        }
+        for (i, row) in req.rows.iter().enumerate() {
+            for (name, &j) in &seen {
+                if row.contains_key(name) {
+                    return Err(ServeError::bad_request(format!(
+                        "row #{} already has a field `{}`, which lookup #{} (`{}`) also outputs; rename the feature with \"rename\"",
+                        i + 1,
+                        shorten(name),
+                        j + 1,
+                        shorten(&req.lookups[j].table)
+                    )));
+                }
+            }
+        }
+        Ok(VectorLookupResponse {
+            rows: req.rows.clone(),
+            parts,
+        })
+    }
+
+    /// Resolves `target`, checks `features`, builds the keys with `keys_of` and makes the one
+    /// backend call; retries once with a re-read layout when the store disagrees with the cache.
+    async fn fetch<T>(
+        &self,
+        target: &TableRef,
+        features: Option<&[String]>,
+        keys_of: impl Fn(&PublishedTable) -> Result<(Vec<Vec<Value>>, T), ServeError>,
+    ) -> Result<Fetched<T>, ServeError> {
+        let mut published = self.published(target).await?;
+        let mut retried = false;
+        loop {
+            let checked = check_features(&published, features).and_then(|()| keys_of(&published));
+            let (keys, extra) = match checked {
+                Ok(k) => k,
+                Err(e) if !retried => {
+                    retried = true;
+                    match self.revalidate(target, &published).await? {
+                        Some(newer) => {
+                            published = newer;
+                            continue;
+                        }
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            let start = Instant::now();
+            let r = self
+                .inner
+                .store
+                .lookup(&published.layout.table, &keys, features)
+                .await;
+            self.inner.metrics.observe_db(DbOp::Lookup, start.elapsed());
+            match r {
+                Ok(result) => {
+                    return Ok(Fetched {
+                        published,
+                        keys,
+                        extra,
+                        result,
+                    });
+                }
+                Err(e)
+                    if !retried
+                        && matches!(
+                            e.kind,
+                            StoreErrorKind::BadRequest | StoreErrorKind::MissingTable
+                        ) =>
+                {
+                    retried = true;
+                    match self.revalidate(target, &published).await? {
+                        Some(newer) => published = newer,
+                        None => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The published table behind `target`, from the cache when there, or a 404 error.
+    async fn published(&self, target: &TableRef) -> Result<Arc<PublishedTable>, ServeError> {
+        let p = self.cached(&target.online).await?;
+        self.check_published(target, p)
+    }
+
+    fn check_published(
+        &self,
+        target: &TableRef,
+        p: Option<Arc<PublishedTable>>,
+    ) -> Result<Arc<PublishedTable>, ServeError> {
+        match p {
+            None => Err(ServeError::not_found(format!(
+                "feature table `{}` is not published in this store",
+                shorten(&target.requested)
+            ))),
+            Some(p) => match &target.feature_table {
+                Some(ft) if *ft != p.feature_table => Err(ServeError::not_found(format!(
+                    "feature table `{ft}` is not published in this store (its online table `{}` holds `{}`)",
+                    target.online, p.feature_table
+                ))),
+                _ => Ok(p),
+            },
+        }
+    }
+
+    /// Re-reads the layout after a request disagreed with `current`: `Some(newer)` when it changed
+    /// (so the request is worth retrying), `None` when it did not (or was read moments ago).
+    async fn revalidate(
+        &self,
+        target: &TableRef,
+        current: &Arc<PublishedTable>,
+    ) -> Result<Option<Arc<PublishedTable>>, ServeError> {
+        let recent = {
+            let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.get(&target.online).and_then(|c| {
+                (c.fetched.elapsed() < MIN_REVALIDATE).then(|| c.table.clone())
+            })
+        };
+        let newer = match recent {
+            Some(t) => Some(t),
+            None => self.refresh(&target.online).await?,
+        };
+        let newer = self.check_published(target, newer)?;
+        Ok((!Arc::ptr_eq(&newer, current) && *newer != **current).then_some(newer))
+    }
+
+    /// The cached layout of `online`; re-read in the background when older than the TTL, read
+    /// now when not cached.
+    async fn cached(&self, online: &str) -> Result<Option<Arc<PublishedTable>>, ServeError> {
+        {
+            let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = cache.get_mut(online) {
+                if c.fetched.elapsed() >= self.inner.opts.layout_ttl && !c.refreshing {
+                    c.refreshing = true;
+                    let me = self.clone();
+                    let online = online.to_string();
+                    tokio::spawn(async move {
+                        if let Err(e) = me.refresh(&online).await {
+                            tracing::warn!(table = %online, error = %e, "could not refresh the table layout; serving the cached one");
+                        }
+                    });
+                }
+                return Ok(Some(c.table.clone()));
+            }
+        }
+        self.refresh(online).await
+    }
+
+    /// Reads the layout of `online` from the store and caches it.
+    async fn refresh(&self, online: &str) -> Result<Option<Arc<PublishedTable>>, ServeError> {
+        let start = Instant::now();
+        let r = self.inner.store.describe(online).await;
+        self.inner.metrics.observe_db(DbOp::Describe, start.elapsed());
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Ok(Some(p)) => {
+                let changed = cache.get(online).is_none_or(|c| *c.table != p);
+                let table = match cache.get(online) {
+                    Some(c) if !changed => c.table.clone(),
+                    _ => Arc::new(p),
+                };
+                if changed {
+                    tracing::info!(table = online, delta_version = table.delta_version, "table layout loaded");
+                }
+                cache.insert(
+                    online.to_string(),
+                    Cached {
+                        table: table.clone(),
+                        fetched: Instant::now(),
+                        refreshing: false,
+                    },
+                );
+                Ok(Some(table))
+            }
+            Ok(None) => {
+                cache.remove(online);
+                Ok(None)
+            }
+            Err(e) => {
+                if let Some(c) = cache.get_mut(online) {
+                    c.refreshing = false;
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Unknown or repeated features are a 400.
+fn check_features(p: &PublishedTable, features: Option<&[String]>) -> Result<(), ServeError> {
+    let Some(features) = features else {
+        return Ok(());
+    };
+    let mut seen = HashSet::with_capacity(features.len());
+    for f in features {
+        if p.layout.column(f).is_none() {
+            let known: Vec<&str> = p.layout.value_columns().map(|c| c.name.as_str()).collect();
+            return Err(ServeError::bad_request(format!(
+                "unknown feature `{}` in `{}`; its features are: {}",
+                shorten(f),
+                p.feature_table,
+                known.join(", ")
+            )));
+        }
+        if !seen.insert(f.as_str()) {
+            return Err(ServeError::bad_request(format!(
+                "feature `{}` is requested twice",
+                shorten(f)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn key_column_type(p: &PublishedTable, pk: &str) -> Result<FeatureType, ServeError> {
+    p.layout.column(pk).map(|c| c.ftype).ok_or_else(|| {
+        ServeError::server(
+            ErrorKind::Internal,
+            format!(
+                "bookkeeping row for `{}` lacks key column `{pk}`",
+                p.layout.table
+            ),
+        )
+    })
+}
+
+/// The keys of a table lookup, in primary-key order, typed by the layout.
+fn table_keys(p: &PublishedTable, keys: &[Map<String, J>]) -> Result<Vec<Vec<Value>>, ServeError> {
+    let pks = &p.layout.primary_keys;
+    let types = pks
+        .iter()
+        .map(|k| key_column_type(p, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (i, obj) in keys.iter().enumerate() {
+        if let Some(extra) = obj.keys().find(|k| !p.layout.is_primary_key(k)) {
+            return Err(ServeError::bad_request(format!(
+                "key #{}: `{}` is not a primary key of `{}`; its primary keys are: {}",
+                i + 1,
+                shorten(extra),
+                p.feature_table,
+                pks.join(", ")
+            )));
+        }
+        let mut key = Vec::with_capacity(pks.len());
+        for (pk, &ftype) in pks.iter().zip(&types) {
+            let j = obj.get(pk).ok_or_else(|| {
+                ServeError::bad_request(format!(
+                    "key #{} lacks primary key `{pk}` of `{}`",
+                    i + 1,
+                    p.feature_table
+                ))
+            })?;
+            key.push(key_value(ftype, j).map_err(|m| {
+                ServeError::bad_request(format!(
+                    "key #{}: primary key `{pk}` is {ftype}: {m}",
+                    i + 1
+                ))
+            })?);
+        }
+        out.push(key);
+    }
+    Ok(out)
+}
+
+/// For each request row of a vector lookup, the index of its key (`None`: null lookup key).
+type Slots = Vec<Option<usize>>;
+
+/// The keys of lookup `j` of a vector lookup: one per row whose lookup key is not null, and for
+/// each row the index of its key (`None` for a null lookup key).
+fn vector_keys(
+    p: &PublishedTable,
+    j: usize,
+    l: &FeatureLookup,
+    rows: &[Map<String, J>],
+) -> Result<(Vec<Vec<Value>>, Slots), ServeError> {
+    let pks = &p.layout.primary_keys;
+    if l.lookup_key.len() != pks.len() {
+        return Err(ServeError::bad_request(format!(
+            "lookup #{} (`{}`): lookup_key has {} column(s) but the table has {} primary key(s) ({}); lookup keys map to primary keys by position",
+            j + 1,
+            shorten(&l.table),
+            l.lookup_key.len(),
+            pks.len(),
+            pks.join(", ")
+        )));
+    }
+    let types = pks
+        .iter()
+        .map(|k| key_column_type(p, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut slots = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let mut key = Vec::with_capacity(pks.len());
+        let mut null = false;
+        for ((lk, pk), &ftype) in l.lookup_key.iter().zip(pks).zip(&types) {
+            match row.get(lk) {
+                None => {
+                    return Err(ServeError::bad_request(format!(
+                        "row #{} lacks `{}`, the lookup key of lookup #{} (`{}`)",
+                        i + 1,
+                        shorten(lk),
+                        j + 1,
+                        shorten(&l.table)
+                    )));
+                }
+                Some(J::Null) => null = true,
+                Some(v) => key.push(key_value(ftype, v).map_err(|m| {
+                    ServeError::bad_request(format!(
+                        "row #{}: `{}` (primary key `{pk}` of `{}`, {ftype}): {m}",
+                        i + 1,
+                        shorten(lk),
+                        shorten(&l.table)
+                    ))
+                })?),
+            }
+        }
+        if null {
+            slots.push(None);
+        } else {
+            slots.push(Some(keys.len()));
+            keys.push(key);
+        }
+    }
+    Ok((keys, slots))
+}
+
+/// Names the outputs of lookup `j` (renames applied) and checks they are unique across lookups.
+fn vector_part(
+    j: usize,
+    l: &FeatureLookup,
+    f: Fetched<Slots>,
+    seen: &mut HashMap<String, usize>,
+) -> Result<VectorPart, ServeError> {
+    for from in l.rename.keys() {
+        if !f.result.columns.iter().any(|(c, _)| c == from) {
+            return Err(ServeError::bad_request(format!(
+                "lookup #{} (`{}`): rename names `{}`, which is not one of its features",
+                j + 1,
+                shorten(&l.table),
+                shorten(from)
+            )));
+        }
+    }
+    let mut outputs = Vec::with_capacity(f.result.columns.len());
+    for (feature, ftype) in &f.result.columns {
+        let name = l.rename.get(feature).unwrap_or(feature).clone();
+        if let Some(prev) = seen.insert(name.clone(), j) {
+            return Err(ServeError::bad_request(format!(
+                "output `{}` comes from lookup #{} and lookup #{} (`{}`); give one of them another name with \"rename\"",
+                shorten(&name),
+                prev + 1,
+                j + 1,
+                shorten(&l.table)
+            )));
+        }
+        outputs.push(Output {
+            name,
+            feature: feature.clone(),
+            ftype: *ftype,
+        });
+    }
+    Ok(VectorPart {
+        table: l.table.clone(),
+        feature_table: f.published.feature_table.clone(),
+        online_table: f.published.layout.table.clone(),
+        delta_version: f.published.delta_version,
+        outputs,
+        slots: f.extra,
+        result: f.result,
+    })
+}
+
+/// The answer to a table lookup, with typed values. Serializes as the HTTP response:
+/// `{"results": [{key..., feature...} | null, ...], "metadata": {...}}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableLookupResponse {
+    pub feature_table: String,
+    pub online_table: String,
+    /// Delta version of the layout the lookup used.
+    pub delta_version: i64,
+    pub primary_keys: Vec<String>,
+    /// The request's keys, typed, in primary-key order.
+    pub keys: Vec<Vec<Value>>,
+    /// Feature columns and one row per key (`None`: not online).
+    pub result: LookupResult,
+}
+
+impl TableLookupResponse {
+    /// The HTTP response body as a `serde_json::Value`.
+    pub fn to_json(&self) -> J {
+        serde_json::to_value(self).unwrap_or(J::Null)
+    }
+}
+
+struct FeatureMeta<'a>(&'a [(String, FeatureType)]);
+
+impl Serialize for FeatureMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (name, ftype) in self.0 {
+            seq.serialize_element(&serde_json::json!({"name": name, "type": ftype.name()}))?;
+        }
+        seq.end()
+    }
+}
+
+struct TableRow<'a> {
+    pks: &'a [String],
+    key: &'a [Value],
+    columns: &'a [(String, FeatureType)],
+    values: &'a [Value],
+}
+
+impl Serialize for TableRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.pks.iter().zip(self.key) {
+            m.serialize_entry(k, &JsonValue(v))?;
+        }
+        for ((name, _), v) in self.columns.iter().zip(self.values) {
+            if !self.pks.contains(name) {
+                m.serialize_entry(name, &JsonValue(v))?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct TableResults<'a>(&'a TableLookupResponse);
+
+impl Serialize for TableResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut seq = s.serialize_seq(Some(r.result.rows.len()))?;
+        for (key, row) in r.keys.iter().zip(&r.result.rows) {
+            match row {
+                None => seq.serialize_element(&())?,
+                Some(values) => seq.serialize_element(&TableRow {
+                    pks: &r.primary_keys,
+                    key,
+                    columns: &r.result.columns,
+                    values,
+                })?,
+            }
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for TableLookupResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Meta<'a>(&'a TableLookupResponse);
+        impl Serialize for Meta<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let r = self.0;
+                let mut m = s.serialize_struct("Metadata", 5)?;
+                m.serialize_field("feature_table", &r.feature_table)?;
+                m.serialize_field("online_table", &r.online_table)?;
+                m.serialize_field("delta_version", &r.delta_version)?;
+                m.serialize_field("primary_keys", &r.primary_keys)?;
+                m.serialize_field("features", &FeatureMeta(&r.result.columns))?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_struct("TableLookupResponse", 2)?;
+        m.serialize_field("results", &TableResults(self))?;
+        m.serialize_field("metadata", &Meta(self))?;
+        m.end()
+    }
+}
+
+/// One output column of a vector lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// Name in the merged row (after `rename`).
+    pub name: String,
+    /// Feature column in the table.
+    pub feature: String,
+    pub ftype: FeatureType,
+}
+
+/// One table's share of a vector lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorPart {
+    /// The table as the request named it.
+    pub table: String,
+    pub feature_table: String,
+    pub online_table: String,
+    pub delta_version: i64,
+    pub outputs: Vec<Output>,
+    /// For each request row, the index of its key in `result.rows` (`None`: null lookup key).
+    pub slots: Vec<Option<usize>>,
+    pub result: LookupResult,
+}
+
+impl VectorPart {
+    /// The feature values of request row `i` (`None`: key not online or null).
+    pub fn values(&self, i: usize) -> Option<&[Value]> {
+        let k = (*self.slots.get(i)?)?;
+        self.result.rows.get(k)?.as_deref()
+    }
+}
+
+/// The answer to a vector lookup. Serializes as the HTTP response:
+/// `{"results": [{row fields..., outputs...}, ...], "metadata": {"features": [...], "tables": [...]}}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorLookupResponse {
+    /// The request's rows.
+    pub rows: Vec<Map<String, J>>,
+    /// One part per lookup, in request order.
+    pub parts: Vec<VectorPart>,
+}
+
+impl VectorLookupResponse {
+    /// The HTTP response body as a `serde_json::Value`.
+    pub fn to_json(&self) -> J {
+        serde_json::to_value(self).unwrap_or(J::Null)
+    }
+}
+
+struct MergedRow<'a>(&'a VectorLookupResponse, usize);
+
+impl Serialize for MergedRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, i) = (self.0, self.1);
+        let mut m = s.serialize_map(None)?;
+        if let Some(row) = r.rows.get(i) {
+            for (k, v) in row {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        for part in &r.parts {
+            let values = part.values(i);
+            for (o, out) in part.outputs.iter().enumerate() {
+                match values.and_then(|v| v.get(o)) {
+                    Some(v) => m.serialize_entry(&out.name, &JsonValue(v))?,
+                    None => m.serialize_entry(&out.name, &())?,
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for VectorLookupResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Results<'a>(&'a VectorLookupResponse);
+        impl Serialize for Results<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+                for i in 0..self.0.rows.len() {
+                    seq.serialize_element(&MergedRow(self.0, i))?;
+                }
+                seq.end()
+            }
+        }
+        struct Meta<'a>(&'a VectorLookupResponse);
+        impl Serialize for Meta<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let features: Vec<J> = self
+                    .0
+                    .parts
+                    .iter()
+                    .flat_map(|p| {
+                        p.outputs.iter().map(|o| {
+                            serde_json::json!({
+                                "name": o.name,
+                                "type": o.ftype.name(),
+                                "table": p.table,
+                                "feature": o.feature,
+                            })
+                        })
+                    })
+                    .collect();
+                let tables: Vec<J> = self
+                    .0
+                    .parts
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "table": p.table,
+                            "feature_table": p.feature_table,
+                            "online_table": p.online_table,
+                            "delta_version": p.delta_version,
+                        })
+                    })
+                    .collect();
+                let mut m = s.serialize_struct("Metadata", 2)?;
+                m.serialize_field("features", &features)?;
+                m.serialize_field("tables", &tables)?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_struct("VectorLookupResponse", 2)?;
+        m.serialize_field("results", &Results(self))?;
+        m.serialize_field("metadata", &Meta(self))?;
+        m.end()
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of `fstore serve` (being written).
