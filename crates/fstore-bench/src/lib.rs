@@ -31,9 +31,9 @@ pub fn batches(rows: usize, batch: usize, salt: u64) -> Vec<RecordBatch> {
         let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
         let mut cols: Vec<arrow::array::ArrayRef> = vec![Arc::new(Int64Array::from(ids.clone()))];
         for f in 0..6u64 {
-            cols.push(Arc::new(Float64Array::from_iter_values(
-                ids.iter().map(|&i| ((i as u64 * 31 + f * 7 + salt) % 10_007) as f64 / 7.0),
-            )));
+            cols.push(Arc::new(Float64Array::from_iter_values(ids.iter().map(
+                |&i| ((i as u64 * 31 + f * 7 + salt) % 10_007) as f64 / 7.0,
+            ))));
         }
         for f in 0..2u64 {
             cols.push(Arc::new(Int64Array::from_iter_values(
@@ -41,7 +41,8 @@ pub fn batches(rows: usize, batch: usize, salt: u64) -> Vec<RecordBatch> {
             )));
         }
         cols.push(Arc::new(StringArray::from_iter_values(
-            ids.iter().map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
+            ids.iter()
+                .map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
         )));
         cols.push(Arc::new(BooleanArray::from_iter(
             ids.iter().map(|&i| Some((i as u64 + salt) % 2 == 0)),

@@ -20,14 +20,21 @@ use crate::context::Context;
 /// served by key.
 #[derive(Parser)]
 #[command(name = "fstore", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Start with:\n  fstore quickstart\n\nConfiguration: --config FILE, $FSTORE_CONFIG, or ./fstore.toml; without one, everything lives under ./fstore-data.")]
+#[command(
+    after_help = "Start with:\n  fstore quickstart\n\nConfiguration: --config FILE, $FSTORE_CONFIG, or ./fstore.toml; without one, everything lives under ./fstore-data."
+)]
 struct Cli {
     /// Configuration file (default: $FSTORE_CONFIG, else ./fstore.toml if present).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Offline store root (a directory or s3://bucket/prefix); overrides [offline] root.
-    #[arg(long, global = true, value_name = "DIR|URL", env = "FSTORE_OFFLINE_ROOT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR|URL",
+        env = "FSTORE_OFFLINE_ROOT"
+    )]
     offline_root: Option<String>,
 
     /// Print only results, no status lines or progress.
@@ -63,17 +70,27 @@ enum Command {
     Tables(cmd::tables::TablesCommand),
 
     /// Publish a feature table to an online store.
-    #[command(after_help = "Examples:\n  fstore publish default.online_feature_table --store local --mode merge\n  fstore publish default.online_feature_table --store aurora --mode overwrite\n  fstore publish default.rides --features fare,distance --filter \"city = 'Paris'\"")]
+    #[command(
+        after_help = "Examples:\n  fstore publish default.online_feature_table --store local --mode merge\n  fstore publish default.online_feature_table --store aurora --mode overwrite\n  fstore publish default.rides --features fare,distance --filter \"city = 'Paris'\""
+    )]
     Publish(cmd::publish::Args),
 
     /// Look up feature vectors by primary key in an online store.
-    #[command(after_help = "Examples:\n  fstore lookup default.online_feature_table --key PassengerId=1\n  fstore lookup default.online_feature_table --key PassengerId=1 --key PassengerId=2 --features Age,Sex\n  fstore lookup default.trips --key driver_id=7,city=Paris --format json")]
+    #[command(
+        after_help = "Examples:\n  fstore lookup default.online_feature_table --key PassengerId=1\n  fstore lookup default.online_feature_table --key PassengerId=1 --key PassengerId=2 --features Age,Sex\n  fstore lookup default.trips --key driver_id=7,city=Paris --format json"
+    )]
     Lookup(cmd::lookup::Args),
 
     /// List what is published in an online store.
     #[command(after_help = "Example:\n  fstore online list --store local")]
     #[command(subcommand)]
     Online(cmd::online::OnlineCommand),
+
+    /// Serve feature lookups over HTTP (JSON) from an online store, with the read identity.
+    #[command(
+        after_help = "Examples:\n  fstore serve --store local\n  fstore serve --store aurora --listen 0.0.0.0:8080 --token-env FSTORE_SERVE_TOKEN\n  curl -s localhost:8080/v1/feature-tables/default.titanic/lookup -d '{\"keys\":[{\"PassengerId\":1}]}'"
+    )]
+    Serve(cmd::serve::Args),
 
     /// Manage secret scopes (credentials for online stores).
     #[command(subcommand)]
@@ -119,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Publish(a) => cmd::publish::run(a, &ctx).await,
             Command::Lookup(a) => cmd::lookup::run(a, &ctx).await,
             Command::Online(c) => cmd::online::run(c, &ctx).await,
+            Command::Serve(a) => cmd::serve::run(a, &ctx).await,
             Command::TrainingSet(a) => cmd::training_set::run(a, &ctx).await,
             Command::Secrets(_) => unreachable!("handled above"),
         }

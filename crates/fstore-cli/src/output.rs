@@ -30,7 +30,8 @@ pub fn write_batches(
 ) -> anyhow::Result<()> {
     if format == Format::Parquet {
         let path = out.ok_or_else(|| anyhow::anyhow!("--format parquet needs --out FILE"))?;
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
         for b in batches {
             w.write(b)?;
@@ -48,13 +49,23 @@ pub fn write_batches(
         Format::Table => {
             if batches.is_empty() {
                 let empty = RecordBatch::new_empty(schema);
-                writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(&[empty])?)?;
+                writeln!(
+                    sink,
+                    "{}",
+                    arrow::util::pretty::pretty_format_batches(&[empty])?
+                )?;
             } else {
-                writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
+                writeln!(
+                    sink,
+                    "{}",
+                    arrow::util::pretty::pretty_format_batches(batches)?
+                )?;
             }
         }
         Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut sink);
             if batches.is_empty() {
                 w.write(&RecordBatch::new_empty(schema))?;
             }

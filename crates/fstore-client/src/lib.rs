@@ -156,7 +156,11 @@ impl Client {
         Self::with_timeout(base_url, token, Duration::from_secs(30))
     }
 
-    pub fn with_timeout(base_url: &str, token: Option<String>, timeout: Duration) -> Result<Self, Error> {
+    pub fn with_timeout(
+        base_url: &str,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, Error> {
         let bad = |reason: String| Error::InvalidUrl {
             url: base_url.to_string(),
             reason,
@@ -181,7 +185,11 @@ impl Client {
         u
     }
 
-    async fn post<B: Serialize, R: for<'de> Deserialize<'de>>(&self, url: url::Url, body: &B) -> Result<R, Error> {
+    async fn post<B: Serialize, R: for<'de> Deserialize<'de>>(
+        &self,
+        url: url::Url,
+        body: &B,
+    ) -> Result<R, Error> {
         let body = serde_json::to_vec(body).map_err(|e| Error::Decode(e.to_string()))?;
         let mut req = self
             .http
@@ -200,18 +208,29 @@ impl Client {
 
     /// Looks up `keys` (objects: primary-key column → value) in `table`; `features = None`
     /// returns every feature.
-    pub async fn lookup(&self, table: &str, keys: &[J], features: Option<&[&str]>) -> Result<TableLookup, Error> {
+    pub async fn lookup(
+        &self,
+        table: &str,
+        keys: &[J],
+        features: Option<&[&str]>,
+    ) -> Result<TableLookup, Error> {
         let body = match features {
             Some(f) => serde_json::json!({"keys": keys, "features": f}),
             None => serde_json::json!({"keys": keys}),
         };
-        self.post(self.url(&["v1", "feature-tables", table, "lookup"]), &body).await
+        self.post(self.url(&["v1", "feature-tables", table, "lookup"]), &body)
+            .await
     }
 
     /// Looks up several tables for each row and returns the rows merged with their features.
-    pub async fn lookup_vectors(&self, rows: &[J], lookups: &[FeatureLookup]) -> Result<VectorLookup, Error> {
+    pub async fn lookup_vectors(
+        &self,
+        rows: &[J],
+        lookups: &[FeatureLookup],
+    ) -> Result<VectorLookup, Error> {
         let body = serde_json::json!({"rows": rows, "lookups": lookups});
-        self.post(self.url(&["v1", "feature-vectors", "lookup"]), &body).await
+        self.post(self.url(&["v1", "feature-vectors", "lookup"]), &body)
+            .await
     }
 
     /// `GET /readyz`: `Ok(())` when the server can reach its database.
@@ -226,15 +245,23 @@ impl Client {
 
     async fn get(&self, path: &str) -> Result<(), Error> {
         let url = self.url(&[path]);
-        let resp = self.http.get(url.clone()).send().await.map_err(|source| Error::Transport {
-            url: url.to_string(),
-            source,
-        })?;
+        let resp = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|source| Error::Transport {
+                url: url.to_string(),
+                source,
+            })?;
         read::<J>(url, resp).await.map(|_| ())
     }
 }
 
-async fn read<R: for<'de> Deserialize<'de>>(url: url::Url, resp: reqwest::Response) -> Result<R, Error> {
+async fn read<R: for<'de> Deserialize<'de>>(
+    url: url::Url,
+    resp: reqwest::Response,
+) -> Result<R, Error> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|source| Error::Transport {
         url: url.to_string(),
@@ -270,9 +297,17 @@ mod tests {
             c.url(&["v1", "feature-tables", "a/b c", "lookup"]).as_str(),
             "http://h/prefix/v1/feature-tables/a%2Fb%20c/lookup"
         );
-        assert!(matches!(Client::new("ftp://x", None), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(Client::new("not a url", None), Err(Error::InvalidUrl { .. })));
-        let l = FeatureLookup::new("default.users", &["user_id"]).features(&["age"]).rename("age", "user_age");
+        assert!(matches!(
+            Client::new("ftp://x", None),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            Client::new("not a url", None),
+            Err(Error::InvalidUrl { .. })
+        ));
+        let l = FeatureLookup::new("default.users", &["user_id"])
+            .features(&["age"])
+            .rename("age", "user_age");
         assert_eq!(
             serde_json::to_value(&l).unwrap(),
             serde_json::json!({"table":"default.users","lookup_key":["user_id"],"features":["age"],"rename":{"age":"user_age"}})

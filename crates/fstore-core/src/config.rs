@@ -248,7 +248,9 @@ impl Config {
             }
         };
         if !self.offline.root.contains("://") {
-            self.offline.root = join(Path::new(&self.offline.root)).to_string_lossy().into_owned();
+            self.offline.root = join(Path::new(&self.offline.root))
+                .to_string_lossy()
+                .into_owned();
         }
         if let Some(p) = &self.secrets.path {
             self.secrets.path = Some(join(p));
@@ -292,14 +294,24 @@ impl Config {
 }
 
 /// Checks one `[stores.NAME]` table against its `kind`. Errors carry the offending key.
-fn parse_store(name: &str, mut table: toml::Table) -> std::result::Result<StoreConfig, (String, String)> {
+fn parse_store(
+    name: &str,
+    mut table: toml::Table,
+) -> std::result::Result<StoreConfig, (String, String)> {
     let kind = match table.remove("kind") {
         Some(toml::Value::String(k)) => k,
-        Some(_) => return Err(("kind".into(), "must be a string: \"mysql\" or \"sqlite\"".into())),
+        Some(_) => {
+            return Err((
+                "kind".into(),
+                "must be a string: \"mysql\" or \"sqlite\"".into(),
+            ));
+        }
         None => {
             return Err((
                 "kind".into(),
-                format!("missing; say `kind = \"mysql\"` or `kind = \"sqlite\"` in [stores.{name}]"),
+                format!(
+                    "missing; say `kind = \"mysql\"` or `kind = \"sqlite\"` in [stores.{name}]"
+                ),
             ));
         }
     };
@@ -344,12 +356,11 @@ fn locate_key(text: &str, header: &str, key: &str) -> Option<usize> {
             }
             continue;
         }
-        if inside {
-            if let Some(rest) = t.strip_prefix(key) {
-                if rest.trim_start().starts_with('=') {
-                    return Some(i + 1);
-                }
-            }
+        if inside
+            && let Some(rest) = t.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
         }
     }
     None
@@ -377,7 +388,11 @@ fn describe_toml_error(text: &str, e: &toml::de::Error, path: Option<&str>) -> S
     };
     let start = span.start.min(text.len());
     let mut line = text[..start].matches('\n').count() + 1;
-    let mut col = text[..start].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let mut col = text[..start]
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count())
+        + 1;
     if let Some(leaf) = key_path.as_deref().and_then(|k| k.rsplit('.').next()) {
         // Look for `leaf =` from the reported position to the next table header.
         for (i, l) in text.lines().enumerate().skip(line - 1) {
@@ -385,12 +400,12 @@ fn describe_toml_error(text: &str, e: &toml::de::Error, path: Option<&str>) -> S
             if i + 1 > line && t.starts_with('[') {
                 break;
             }
-            if let Some(rest) = t.strip_prefix(leaf) {
-                if rest.trim_start().starts_with('=') {
-                    line = i + 1;
-                    col = l.len() - t.len() + 1;
-                    break;
-                }
+            if let Some(rest) = t.strip_prefix(leaf)
+                && rest.trim_start().starts_with('=')
+            {
+                line = i + 1;
+                col = l.len() - t.len() + 1;
+                break;
             }
         }
     }
@@ -431,25 +446,47 @@ path = "./data/online.db"
         assert_eq!(cfg.offline.root, "/etc/fstore/./data/offline");
         assert_eq!(cfg.secrets.backend, SecretsBackend::Env);
         let (_, aurora) = cfg.store(Some("aurora")).unwrap();
-        let StoreConfig::Mysql(m) = aurora else { panic!("mysql") };
+        let StoreConfig::Mysql(m) = aurora else {
+            panic!("mysql")
+        };
         assert_eq!(m.tls, TlsMode::Required);
-        assert_eq!(m.read_secret_prefix.as_ref().unwrap().scope, "aurora_reader");
-        assert!(cfg.store(None).unwrap_err().to_string().contains("aurora, local"));
+        assert_eq!(
+            m.read_secret_prefix.as_ref().unwrap().scope,
+            "aurora_reader"
+        );
+        assert!(
+            cfg.store(None)
+                .unwrap_err()
+                .to_string()
+                .contains("aurora, local")
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_key() {
         let bad = EXAMPLE.replace("port = 3306", "port = \"x\"");
-        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("fstore.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("fstore.toml: line 11"), "{e}");
         assert!(e.contains("key `stores.aurora.port`"), "{e}");
 
-        let bad = EXAMPLE.replace("read_secret_prefix  = \"aurora_reader/aurora\"", "read_secret_prefix = \"aurora\"");
-        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
-        assert!(e.contains("line 13") && e.contains("<scope>/<prefix>"), "{e}");
+        let bad = EXAMPLE.replace(
+            "read_secret_prefix  = \"aurora_reader/aurora\"",
+            "read_secret_prefix = \"aurora\"",
+        );
+        let e = Config::parse(&bad, Path::new("fstore.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 13") && e.contains("<scope>/<prefix>"),
+            "{e}"
+        );
 
         let bad = EXAMPLE.replace("tls = \"required\"", "tsl = \"required\"");
-        let e = Config::parse(&bad, Path::new("fstore.toml")).unwrap_err().to_string();
+        let e = Config::parse(&bad, Path::new("fstore.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 15") && e.contains("tsl"), "{e}");
     }
 

@@ -74,8 +74,13 @@ fn check_simple_name(s: &str) -> std::result::Result<(), String> {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         return Err("starts with a digit".into());
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
-        return Err(format!("contains `{c}` (only letters, digits and `_` are allowed)"));
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "contains `{c}` (only letters, digits and `_` are allowed)"
+        ));
     }
     Ok(())
 }

@@ -21,7 +21,10 @@ impl SecretPrefix {
         };
         let parts: Vec<&str> = s.split('/').collect();
         if parts.len() != 2 {
-            return Err(bad(&format!("found {} part(s) separated by `/`", parts.len())));
+            return Err(bad(&format!(
+                "found {} part(s) separated by `/`",
+                parts.len()
+            )));
         }
         for (what, part) in [("scope", parts[0]), ("prefix", parts[1])] {
             if part.is_empty() {

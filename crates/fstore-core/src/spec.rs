@@ -37,7 +37,9 @@ impl TableSpec {
                 continue;
             }
             if pks.contains(&k) {
-                return Err(Error::InvalidSpec(format!("primary key `{k}` is listed twice")));
+                return Err(Error::InvalidSpec(format!(
+                    "primary key `{k}` is listed twice"
+                )));
             }
             validate_column_name(&k)?;
             pks.push(k);
@@ -69,7 +71,8 @@ impl TableSpec {
 
     /// Is `column` a primary key or the timestamp key?
     pub fn is_key(&self, column: &str) -> bool {
-        self.primary_keys.iter().any(|k| k == column) || self.timestamp_key.as_deref() == Some(column)
+        self.primary_keys.iter().any(|k| k == column)
+            || self.timestamp_key.as_deref() == Some(column)
     }
 
     /// Checks the spec against a schema: every key exists, keys have key-able types, the timestamp
@@ -138,11 +141,15 @@ impl TableSpec {
             return Ok(None);
         };
         let primary_keys: Vec<String> = serde_json::from_str(pks).map_err(|e| {
-            Error::InvalidSpec(format!("table property {PROP_PRIMARY_KEYS} is not a JSON list: {e}"))
+            Error::InvalidSpec(format!(
+                "table property {PROP_PRIMARY_KEYS} is not a JSON list: {e}"
+            ))
         })?;
         let tags = match props.get(PROP_TAGS) {
             Some(t) => serde_json::from_str(t).map_err(|e| {
-                Error::InvalidSpec(format!("table property {PROP_TAGS} is not a JSON object: {e}"))
+                Error::InvalidSpec(format!(
+                    "table property {PROP_TAGS} is not a JSON object: {e}"
+                ))
             })?,
             None => BTreeMap::new(),
         };
@@ -177,16 +184,26 @@ mod tests {
         s.description = Some("desc".into());
         s.tags.insert("team".into(), "ml".into());
         let props = s.to_properties();
-        let back = TableSpec::from_properties(&props, Some("desc")).unwrap().unwrap();
+        let back = TableSpec::from_properties(&props, Some("desc"))
+            .unwrap()
+            .unwrap();
         assert_eq!(s, back);
-        assert!(TableSpec::from_properties(&HashMap::new(), None).unwrap().is_none());
+        assert!(
+            TableSpec::from_properties(&HashMap::new(), None)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn validate_against_schema() {
         let schema = Schema::new(vec![
             Field::new("id", DataType::Int64, false),
-            Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
             Field::new("x", DataType::Float64, true),
         ]);
         TableSpec::new(vec!["id".into()], Some("ts".into()))
@@ -197,7 +214,10 @@ mod tests {
             .unwrap()
             .validate_against(&schema)
             .unwrap_err();
-        assert!(e.to_string().contains("key column `nope` is not in the data"));
+        assert!(
+            e.to_string()
+                .contains("key column `nope` is not in the data")
+        );
         let e = TableSpec::new(vec!["x".into()], None)
             .unwrap()
             .validate_against(&schema)

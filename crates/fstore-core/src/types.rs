@@ -60,15 +60,24 @@ impl FeatureType {
             D::Int8 | D::Int16 | D::UInt8 => Self::SmallInt,
             D::Int32 | D::UInt16 => Self::Int,
             D::Int64 | D::UInt32 => Self::BigInt,
-            D::UInt64 => return Err(unsupported("cast it to a signed 64-bit integer or a decimal")),
+            D::UInt64 => {
+                return Err(unsupported(
+                    "cast it to a signed 64-bit integer or a decimal",
+                ));
+            }
             D::Float16 => return Err(unsupported("cast it to float32")),
             D::Float32 => Self::Float,
             D::Float64 => Self::Double,
             D::Decimal128(p, s) => {
                 if *p > 65 || *s < 0 || *s > 30 {
-                    return Err(unsupported("MySQL decimals allow precision ≤ 65 and scale 0..=30"));
+                    return Err(unsupported(
+                        "MySQL decimals allow precision ≤ 65 and scale 0..=30",
+                    ));
                 }
-                Self::Decimal { precision: *p, scale: *s }
+                Self::Decimal {
+                    precision: *p,
+                    scale: *s,
+                }
             }
             D::Decimal256(..) | D::Decimal32(..) | D::Decimal64(..) => {
                 return Err(unsupported("use decimal128 (precision ≤ 38)"));
@@ -81,7 +90,11 @@ impl FeatureType {
             D::List(_) | D::LargeList(_) | D::FixedSizeList(..) | D::Map(..) | D::Struct(_) => {
                 Self::Json
             }
-            D::Null => return Err(unsupported("the column has no type (all values null); give it one")),
+            D::Null => {
+                return Err(unsupported(
+                    "the column has no type (all values null); give it one",
+                ));
+            }
             D::Dictionary(_, value) => return Self::from_arrow(column, value),
             _ => return Err(unsupported("use one of the documented feature types")),
         })
@@ -91,7 +104,12 @@ impl FeatureType {
     pub fn can_be_primary_key(self) -> bool {
         matches!(
             self,
-            Self::SmallInt | Self::Int | Self::BigInt | Self::String | Self::Date | Self::Decimal { .. }
+            Self::SmallInt
+                | Self::Int
+                | Self::BigInt
+                | Self::String
+                | Self::Date
+                | Self::Decimal { .. }
         )
     }
 
@@ -118,7 +136,9 @@ impl FeatureType {
         match self {
             Self::SmallInt | Self::Int | Self::BigInt | Self::Boolean => "INTEGER",
             Self::Float | Self::Double => "REAL",
-            Self::Decimal { .. } | Self::String | Self::Date | Self::Timestamp | Self::Json => "TEXT",
+            Self::Decimal { .. } | Self::String | Self::Date | Self::Timestamp | Self::Json => {
+                "TEXT"
+            }
             Self::Binary => "BLOB",
         }
     }
@@ -187,7 +207,10 @@ mod tests {
             FeatureType::BigInt,
             FeatureType::Float,
             FeatureType::Double,
-            FeatureType::Decimal { precision: 10, scale: 2 },
+            FeatureType::Decimal {
+                precision: 10,
+                scale: 2,
+            },
             FeatureType::Boolean,
             FeatureType::String,
             FeatureType::Binary,
@@ -205,14 +228,22 @@ mod tests {
         assert_eq!(FeatureType::String.mysql_type(false), "LONGTEXT");
         assert_eq!(FeatureType::Timestamp.mysql_type(false), "DATETIME(6)");
         let ts = DataType::Timestamp(TimeUnit::Nanosecond, None);
-        assert_eq!(FeatureType::from_arrow("t", &ts).unwrap(), FeatureType::Timestamp);
+        assert_eq!(
+            FeatureType::from_arrow("t", &ts).unwrap(),
+            FeatureType::Timestamp
+        );
         let list = DataType::List(Arc::new(Field::new("item", DataType::Int32, true)));
-        assert_eq!(FeatureType::from_arrow("l", &list).unwrap(), FeatureType::Json);
+        assert_eq!(
+            FeatureType::from_arrow("l", &list).unwrap(),
+            FeatureType::Json
+        );
     }
 
     #[test]
     fn unsupported_types_name_the_column() {
-        let e = FeatureType::from_arrow("big", &DataType::UInt64).unwrap_err().to_string();
+        let e = FeatureType::from_arrow("big", &DataType::UInt64)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`big`") && e.contains("UInt64"), "{e}");
     }
 
@@ -231,8 +262,16 @@ mod tests {
             FeatureType::Timestamp,
             FeatureType::Json,
         ] {
-            let row = format!("| {} | `{}` | `{}` |", t.name(), t.mysql_type(false), t.sqlite_type());
-            assert!(doc.contains(&row), "docs/type-mapping.md lacks the row {row}");
+            let row = format!(
+                "| {} | `{}` | `{}` |",
+                t.name(),
+                t.mysql_type(false),
+                t.sqlite_type()
+            );
+            assert!(
+                doc.contains(&row),
+                "docs/type-mapping.md lacks the row {row}"
+            );
         }
     }
 }

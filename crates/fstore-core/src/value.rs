@@ -79,24 +79,6 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_timestamps_render() {
-        assert_eq!(date_string(0), "1970-01-01");
-        assert_eq!(date_string(19_723), "2024-01-01");
-        assert_eq!(date_string(-1), "1969-12-31");
-        assert_eq!(timestamp_string(1_500_000), "1970-01-01T00:00:01.500000Z");
-        assert_eq!(timestamp_string(-1), "1969-12-31T23:59:59.999999Z");
-        for d in [-800_000, -1, 0, 59, 60, 19_723, 2_932_896] {
-            let (y, m, dd) = civil_from_days(d);
-            assert_eq!(days_from_civil(y, m, dd), d);
-        }
-    }
-}
-
 impl Value {
     /// Parses user text (a `--key` value, a CSV cell) as a value of `ftype`.
     pub fn parse_as(text: &str, ftype: crate::FeatureType) -> std::result::Result<Self, String> {
@@ -120,11 +102,15 @@ impl Value {
             T::Decimal { .. } => {
                 let t = text.trim();
                 let ok = !t.is_empty()
-                    && t.trim_start_matches(['-', '+'])
-                        .split_once('.')
-                        .map_or(t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()), |(a, b)| {
-                            a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit())
-                        });
+                    && t.trim_start_matches(['-', '+']).split_once('.').map_or(
+                        t.trim_start_matches(['-', '+'])
+                            .chars()
+                            .all(|c| c.is_ascii_digit()),
+                        |(a, b)| {
+                            a.chars().all(|c| c.is_ascii_digit())
+                                && b.chars().all(|c| c.is_ascii_digit())
+                        },
+                    );
                 if !ok {
                     return Err(format!("`{text}` is not a decimal number"));
                 }
@@ -133,11 +119,13 @@ impl Value {
             T::String => Value::String(text.to_string()),
             T::Json => Value::Json(text.to_string()),
             T::Binary => Value::Bytes(text.as_bytes().to_vec()),
-            T::Date => Value::Date(parse_date(text.trim()).ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD)"))?),
-            T::Timestamp => Value::Timestamp(
-                parse_timestamp(text.trim())
-                    .ok_or_else(|| format!("`{text}` is not a timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff][Z])"))?,
+            T::Date => Value::Date(
+                parse_date(text.trim())
+                    .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD)"))?,
             ),
+            T::Timestamp => Value::Timestamp(parse_timestamp(text.trim()).ok_or_else(|| {
+                format!("`{text}` is not a timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff][Z])")
+            })?),
         })
     }
 }
@@ -158,7 +146,10 @@ pub fn parse_date(s: &str) -> Option<i32> {
 
 /// Parses `YYYY-MM-DD[T| ]HH:MM:SS[.ffffff][Z|+00:00]` (UTC) into microseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00")).unwrap_or(s);
+    let s = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix("+00:00"))
+        .unwrap_or(s);
     if s.len() == 10 {
         return parse_date(s).map(|d| d as i64 * 86_400_000_000);
     }
@@ -180,4 +171,22 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         micros += (c as i64 - '0' as i64) * 10_i64.pow(5 - i as u32);
     }
     Some(days * 86_400_000_000 + (h * 3600 + mi * 60 + se) * 1_000_000 + micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_timestamps_render() {
+        assert_eq!(date_string(0), "1970-01-01");
+        assert_eq!(date_string(19_723), "2024-01-01");
+        assert_eq!(date_string(-1), "1969-12-31");
+        assert_eq!(timestamp_string(1_500_000), "1970-01-01T00:00:01.500000Z");
+        assert_eq!(timestamp_string(-1), "1969-12-31T23:59:59.999999Z");
+        for d in [-800_000, -1, 0, 59, 60, 19_723, 2_932_896] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+    }
 }

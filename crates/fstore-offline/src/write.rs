@@ -400,48 +400,6 @@ impl OfflineStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_modes_parse_case_insensitively() {
-        assert_eq!("MERGE".parse::<WriteMode>(), Ok(WriteMode::Merge));
-        assert_eq!("overwrite".parse::<WriteMode>(), Ok(WriteMode::Overwrite));
-        assert!(
-            "append"
-                .parse::<WriteMode>()
-                .unwrap_err()
-                .contains("`append`")
-        );
-    }
-
-    #[test]
-    fn partition_columns_and_descriptions_are_checked() {
-        use deltalake::arrow::datatypes::{DataType, Field};
-        let schema = Schema::new(vec![
-            Field::new("id", DataType::Int64, true),
-            Field::new("l", DataType::new_list(DataType::Int64, true), true),
-        ]);
-        let err = |p: &[&str]| {
-            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
-            check_partition_columns("s.t", &schema, &p)
-                .unwrap_err()
-                .to_string()
-        };
-        assert!(
-            err(&["x"]).contains("partition column `x` is not in the data; columns are: id, l")
-        );
-        assert!(err(&["id", "id"]).contains("listed twice"));
-        assert!(err(&["l"]).contains("nested type"));
-        let one = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
-        let e = check_partition_columns("s.t", &one, &["id".into()]).unwrap_err();
-        assert!(e.to_string().contains("at least one column"));
-        assert!(check_description("s.t", Some(&"x".repeat(4001))).is_err());
-        assert!(check_description("s.t", Some("fine")).is_ok());
-    }
-}
-
 fn outcome(mode: WriteMode, version: i64, rows: u64) -> WriteOutcome {
     WriteOutcome {
         mode,
@@ -512,4 +470,46 @@ fn check_partition_columns(table: &str, schema: &Schema, partitions: &[String]) 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_modes_parse_case_insensitively() {
+        assert_eq!("MERGE".parse::<WriteMode>(), Ok(WriteMode::Merge));
+        assert_eq!("overwrite".parse::<WriteMode>(), Ok(WriteMode::Overwrite));
+        assert!(
+            "append"
+                .parse::<WriteMode>()
+                .unwrap_err()
+                .contains("`append`")
+        );
+    }
+
+    #[test]
+    fn partition_columns_and_descriptions_are_checked() {
+        use deltalake::arrow::datatypes::{DataType, Field};
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("l", DataType::new_list(DataType::Int64, true), true),
+        ]);
+        let err = |p: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            check_partition_columns("s.t", &schema, &p)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            err(&["x"]).contains("partition column `x` is not in the data; columns are: id, l")
+        );
+        assert!(err(&["id", "id"]).contains("listed twice"));
+        assert!(err(&["l"]).contains("nested type"));
+        let one = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        let e = check_partition_columns("s.t", &one, &["id".into()]).unwrap_err();
+        assert!(e.to_string().contains("at least one column"));
+        assert!(check_description("s.t", Some(&"x".repeat(4001))).is_err());
+        assert!(check_description("s.t", Some("fine")).is_ok());
+    }
 }

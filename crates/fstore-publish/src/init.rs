@@ -74,7 +74,10 @@ pub async fn init_online_store(
 
     // Keep existing passwords unless rotating, so a second run is harmless.
     let mut plans = Vec::new();
-    for (prefix, user) in [(write_prefix, &opts.writer_user), (read_prefix, &opts.reader_user)] {
+    for (prefix, user) in [
+        (write_prefix, &opts.writer_user),
+        (read_prefix, &opts.reader_user),
+    ] {
         let stored = secrets
             .get(&prefix.scope, &prefix.user_key())
             .ok()
@@ -101,9 +104,12 @@ pub async fn init_online_store(
     let report = report?;
 
     let mut written = Vec::new();
-    for ((prefix, user), password) in [(write_prefix, &opts.writer_user), (read_prefix, &opts.reader_user)]
-        .into_iter()
-        .zip(plans)
+    for ((prefix, user), password) in [
+        (write_prefix, &opts.writer_user),
+        (read_prefix, &opts.reader_user),
+    ]
+    .into_iter()
+    .zip(plans)
     {
         let Some(password) = password else { continue };
         secrets.create_scope(&prefix.scope)?;

@@ -149,7 +149,12 @@ pub async fn publish(
 /// The columns to publish, in feature-table order: all of them, or the keys plus the requested
 /// features (matched case-insensitively, as Databricks does).
 fn select_columns(table: &FeatureTable, features: Option<&[String]>) -> Result<Vec<String>> {
-    let all: Vec<String> = table.schema.fields().iter().map(|f| f.name().clone()).collect();
+    let all: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let Some(features) = features else {
         return Ok(all);
     };

@@ -58,11 +58,17 @@ async fn open_mysql(
                 ))
             })?;
         } else {
-            tracing::warn!(store = name, "no read_secret_prefix: published tables cannot be served by fstore serve");
+            tracing::warn!(
+                store = name,
+                "no read_secret_prefix: published tables cannot be served by fstore serve"
+            );
         }
     }
     let creds = credentials(&secrets, prefix)?;
-    Ok(fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret()).await?)
+    Ok(
+        fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret())
+            .await?,
+    )
 }
 
 /// The secret prefix `identity` uses on store `name`, or why it has none.

@@ -1,2 +1,460 @@
-//! Serving benchmark (placeholder while it is written).
-fn main() {}
+//! Serving benchmark (issue 6), run by `bench/serve.sh`: on loopback, in one run,
+//!
+//! 1. loads ROWS rows × 8 features into a MariaDB table (`fstore_bench_serve.feats`, through the
+//!    online store's own write path; reused when already loaded) and creates a read-only user;
+//! 2. starts the real `fstore serve` binary on that store with the reader identity;
+//! 3. drives random single-key lookups at concurrency 1, 16 and 64 against it over HTTP, and the
+//!    same random single-key lookups straight against MariaDB (prepared statements, one pooled
+//!    connection per worker), each for a bounded time;
+//! 4. measures 100-key batch lookups both ways;
+//! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
+//!
+//! Everything runs on this machine (127.0.0.1); every phase is bounded in time and count.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::record_batch::RecordBatch;
+use clap::Parser;
+use fstore_core::{NoProgress, TableSpec};
+use fstore_online::mysql::MysqlStore;
+use fstore_online::{Backend, OnlineLayout, PublishRecord, WriteMode};
+use mysql_async::prelude::Queryable;
+
+const DB: &str = "fstore_bench_serve";
+const TABLE: &str = "feats";
+const READER: &str = "fstore_bench_reader";
+const READER_PASSWORD: &str = "bench-reader-pw";
+const FEATURES: [&str; 8] = ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"];
+
+#[derive(Parser)]
+struct Args {
+    /// The `fstore` binary to run (`target/release/fstore`).
+    #[arg(long)]
+    fstore_bin: String,
+    /// Rows in the table.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: i64,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 5.0)]
+    secs: f64,
+    /// Concurrency levels.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Reload the table even when it is already there.
+    #[arg(long)]
+    reload: bool,
+    /// Ignored (cargo bench passes it).
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn url() -> String {
+    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+fn batch(first: i64, n: i64) -> RecordBatch {
+    let ids: Vec<i64> = (first..first + n).collect();
+    let f = |k: f64| {
+        Arc::new(Float64Array::from_iter_values(
+            ids.iter().map(|i| *i as f64 * k),
+        )) as ArrayRef
+    };
+    RecordBatch::try_from_iter(vec![
+        ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef),
+        ("f0", f(0.5)),
+        ("f1", f(1.25)),
+        ("f2", f(-3.0)),
+        ("f3", f(0.001)),
+        (
+            "f4",
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|i| i % 97))) as ArrayRef,
+        ),
+        (
+            "f5",
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|i| i * 7))) as ArrayRef,
+        ),
+        (
+            "f6",
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("segment-{:06}", i % 1000)),
+            )) as ArrayRef,
+        ),
+        (
+            "f7",
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    ids.iter().map(|i| 1_700_000_000_000_000 + i * 1_000),
+                )
+                .with_timezone("UTC"),
+            ) as ArrayRef,
+        ),
+    ])
+    .expect("batch")
+}
+
+async fn load(rows: i64, reload: bool) -> anyhow::Result<()> {
+    let mut admin = mysql_async::Conn::from_url(url()).await?;
+    admin
+        .query_drop(format!(
+            "CREATE DATABASE IF NOT EXISTS `{DB}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        ))
+        .await?;
+    for host in ["%", "localhost", "127.0.0.1"] {
+        admin
+            .query_drop(format!(
+                "CREATE USER IF NOT EXISTS '{READER}'@'{host}' IDENTIFIED BY '{READER_PASSWORD}'"
+            ))
+            .await?;
+        admin
+            .query_drop(format!("GRANT SELECT ON `{DB}`.* TO '{READER}'@'{host}'"))
+            .await?;
+    }
+    let store = MysqlStore::connect_url(&url(), DB, Default::default()).await?;
+    let have: Option<i64> = admin
+        .query_first(format!(
+            "SELECT (SELECT COUNT(*) FROM `{DB}`.`{TABLE}`) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '{DB}' AND TABLE_NAME = '{TABLE}'"
+        ))
+        .await?;
+    let published = store.describe(TABLE).await?.is_some();
+    if have == Some(rows) && published && !reload {
+        eprintln!("bench: reusing {rows} rows in {DB}.{TABLE}");
+        return Ok(());
+    }
+    eprintln!("bench: loading {rows} rows into {DB}.{TABLE}");
+    let start = Instant::now();
+    let per = 100_000.min(rows);
+    let mut batches = Vec::new();
+    let mut first = 1;
+    while first <= rows {
+        let n = per.min(rows - first + 1);
+        batches.push(batch(first, n));
+        first += n;
+    }
+    let spec = TableSpec::new(vec!["id".into()], None)?;
+    let layout = OnlineLayout::new(TABLE, &batches[0].schema(), &spec)?;
+    let record = PublishRecord {
+        feature_table: format!("default.{TABLE}"),
+        delta_version: 1,
+    };
+    store
+        .write(&layout, WriteMode::Overwrite, batches, &record, &NoProgress)
+        .await?;
+    eprintln!("bench: loaded in {:.1} s", start.elapsed().as_secs_f64());
+    let _ = store.close().await;
+    Ok(())
+}
+
+struct ServerProcess {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn start_server(bin: &str, pool_max: usize) -> anyhow::Result<ServerProcess> {
+    let opts = mysql_async::Opts::from_url(&url())?;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("fstore.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[secrets]\nbackend = \"env\"\n\n[stores.bench]\nkind = \"mysql\"\nhost = \"{}\"\nport = {}\ndatabase = \"{DB}\"\nread_secret_prefix = \"bench_reader/bench\"\ntls = \"disabled\"\npool_max = {pool_max}\n",
+            opts.ip_or_hostname(),
+            opts.tcp_port()
+        ),
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "serve",
+            "--store",
+            "bench",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("FSTORE_SECRET_BENCH_READER_BENCH_USER", READER)
+        .env("FSTORE_SECRET_BENCH_READER_BENCH_PASSWORD", READER_PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    Ok(ServerProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    })
+}
+
+impl ServerProcess {
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("fstore serve exited: {status}");
+            }
+            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("fstore serve did not become ready within 30 s")
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                eprintln!("bench: fstore serve stopped ({status})");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Results of one measured phase.
+struct Phase {
+    requests: u64,
+    errors: u64,
+    secs: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Phase {
+    fn qps(&self) -> f64 {
+        self.requests as f64 / self.secs
+    }
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+fn xorshift(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+/// Most requests one phase sends, whatever its duration.
+const MAX_REQUESTS: u64 = 5_000_000;
+
+/// Runs `conc` workers for `secs`; each calls `op(worker, rng)` in a loop.
+async fn drive<F, Fut>(conc: usize, secs: f64, op: F) -> Phase
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let per_worker = MAX_REQUESTS / conc as u64;
+    let mut tasks = Vec::new();
+    for w in 0..conc {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ ((w as u64 + 1) * 0x1000_0001);
+            let mut lat = Vec::with_capacity(1 << 16);
+            let mut errors = 0u64;
+            while Instant::now() < deadline && (lat.len() as u64) < per_worker {
+                let t = Instant::now();
+                let ok = op(w, xorshift(&mut rng)).await;
+                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.expect("worker");
+        latencies_us.extend(l);
+        errors += e;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    latencies_us.sort_unstable();
+    Phase {
+        requests: latencies_us.len() as u64,
+        errors,
+        secs,
+        latencies_us,
+    }
+}
+
+async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize) -> Phase {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(conc)
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let url = Arc::new(format!("{base}/v1/feature-tables/default.{TABLE}/lookup"));
+    drive(conc, secs, move |_, r| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let mut body = String::with_capacity(24 * batch + 16);
+            body.push_str("{\"keys\":[");
+            let mut s = r;
+            for i in 0..batch {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&format!(
+                    "{{\"id\":{}}}",
+                    1 + (xorshift(&mut s) % rows as u64)
+                ));
+            }
+            body.push_str("]}");
+            match http.post(url.as_str()).body(body).send().await {
+                Ok(resp) => {
+                    let ok = resp.status().is_success();
+                    resp.bytes().await.is_ok() && ok
+                }
+                Err(_) => false,
+            }
+        }
+    })
+    .await
+}
+
+async fn raw_phase(
+    pool: &mysql_async::Pool,
+    rows: i64,
+    conc: usize,
+    secs: f64,
+    batch: usize,
+) -> Phase {
+    // One connection per worker, held for the phase (as a pooled server would keep them warm).
+    let mut conns = Vec::new();
+    for _ in 0..conc {
+        conns.push(Arc::new(tokio::sync::Mutex::new(
+            pool.get_conn().await.expect("raw connection"),
+        )));
+    }
+    let conns = Arc::new(conns);
+    let cols = std::iter::once("id")
+        .chain(FEATURES)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = Arc::new(format!(
+        "SELECT {cols} FROM {TABLE} WHERE id IN ({})",
+        vec!["?"; batch].join(", ")
+    ));
+    drive(conc, secs, move |w, r| {
+        let (conns, sql) = (conns.clone(), sql.clone());
+        async move {
+            let mut s = r;
+            let keys: Vec<mysql_async::Value> = (0..batch)
+                .map(|_| mysql_async::Value::Int(1 + (xorshift(&mut s) % rows as u64) as i64))
+                .collect();
+            let mut conn = conns[w].lock().await;
+            conn.exec::<mysql_async::Row, _, _>(sql.as_str(), keys)
+                .await
+                .is_ok()
+        }
+    })
+    .await
+}
+
+fn line(what: &str, conc: usize, p: &Phase) {
+    println!(
+        "{what:<22} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7}",
+        p.qps(),
+        p.pct(0.50),
+        p.pct(0.99),
+        p.requests,
+        p.errors
+    );
+}
+
+async fn run(a: Args) -> anyhow::Result<()> {
+    load(a.rows, a.reload).await?;
+    let max_conc = a.concurrency.iter().copied().max().unwrap_or(1);
+    let mut server = start_server(&a.fstore_bin, max_conc.max(16))?;
+    server.wait_ready().await?;
+    let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&url())?)
+        .user(Some(READER))
+        .pass(Some(READER_PASSWORD))
+        .db_name(Some(DB))
+        .tcp_nodelay(true)
+        .stmt_cache_size(16)
+        .pool_opts(mysql_async::PoolOpts::default().with_constraints(
+            mysql_async::PoolConstraints::new(0, max_conc.max(1)).expect("constraints"),
+        ));
+    let pool = mysql_async::Pool::new(opts);
+
+    // Warm both paths (server caches, buffer pool, connections).
+    eprintln!("bench: warming up");
+    let _ = http_phase(&server.base, a.rows, 16.min(max_conc), 1.0, 1).await;
+    let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1).await;
+
+    println!();
+    println!(
+        "fstore serve vs MariaDB, {} rows × {} features, random single-key lookups, {} s per phase",
+        a.rows,
+        FEATURES.len(),
+        a.secs
+    );
+    println!(
+        "{:<22} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors"
+    );
+    let mut summary = Vec::new();
+    for &c in &a.concurrency {
+        let f = http_phase(&server.base, a.rows, c, a.secs, 1).await;
+        line("fstore HTTP", c, &f);
+        let r = raw_phase(&pool, a.rows, c, a.secs, 1).await;
+        line("MariaDB direct", c, &r);
+        summary.push((c, f.qps() / r.qps(), f.pct(0.99), r.pct(0.99)));
+    }
+    println!();
+    println!("100-key batch lookups, concurrency 1");
+    let f = http_phase(&server.base, a.rows, 1, a.secs, 100).await;
+    line("fstore HTTP (100 keys)", 1, &f);
+    let r = raw_phase(&pool, a.rows, 1, a.secs, 100).await;
+    line("MariaDB (100 keys)", 1, &r);
+    println!();
+    println!("ratio fstore/MariaDB QPS:");
+    for (c, ratio, fp99, rp99) in summary {
+        println!("  concurrency {c:>3}: {ratio:.2}×  (p99 {fp99:.3} ms vs {rp99:.3} ms)");
+    }
+    println!(
+        "  100-key batch p99: {:.3} ms (MariaDB {:.3} ms)",
+        f.pct(0.99),
+        r.pct(0.99)
+    );
+    let _ = pool.disconnect().await;
+    server.stop();
+    Ok(())
+}
+
+fn main() {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Err(e) = rt.block_on(run(args)) {
+        eprintln!("bench failed: {e:#}");
+        std::process::exit(1);
+    }
+}

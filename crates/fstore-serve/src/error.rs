@@ -196,8 +196,14 @@ mod tests {
     #[test]
     fn store_errors_map_to_statuses_and_hide_server_details() {
         let e = |k| ServeError::from(StoreError::new(k, "secret detail"));
-        assert_eq!(e(StoreErrorKind::BadRequest).status(), StatusCode::BAD_REQUEST);
-        assert_eq!(e(StoreErrorKind::MissingTable).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            e(StoreErrorKind::BadRequest).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            e(StoreErrorKind::MissingTable).status(),
+            StatusCode::NOT_FOUND
+        );
         let down = e(StoreErrorKind::Connection);
         assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(down.message, UNAVAILABLE_MESSAGE);

@@ -106,8 +106,11 @@ fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
             resp.extensions_mut().insert(Outcome { error: None, keys });
             resp
         }
-        Err(e) => ServeError::server(ErrorKind::Internal, format!("serializing the response: {e}"))
-            .into_response(),
+        Err(e) => ServeError::server(
+            ErrorKind::Internal,
+            format!("serializing the response: {e}"),
+        )
+        .into_response(),
     }
 }
 
@@ -137,7 +140,9 @@ fn body_error(e: BytesRejection, limit: usize) -> ServeError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ServeError::new(
             ErrorKind::PayloadTooLarge,
-            format!("request body is larger than the limit of {limit} bytes; send fewer keys per request"),
+            format!(
+                "request body is larger than the limit of {limit} bytes; send fewer keys per request"
+            ),
         )
     } else {
         ServeError::bad_request(format!("cannot read the request body: {}", e.body_text()))
@@ -208,15 +213,12 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn check_token(req: &Request, token: &str) -> Result<(), ServeError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            ServeError::new(
-                ErrorKind::Unauthorized,
-                "missing bearer token: send `Authorization: Bearer <token>`",
-            )
-        })?;
+    let header = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ServeError::new(
+            ErrorKind::Unauthorized,
+            "missing bearer token: send `Authorization: Bearer <token>`",
+        )
+    })?;
     let given = header
         .to_str()
         .ok()
@@ -233,7 +235,10 @@ fn check_token(req: &Request, token: &str) -> Result<(), ServeError> {
     if same_secret(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(ServeError::new(ErrorKind::Unauthorized, "wrong bearer token"))
+        Err(ServeError::new(
+            ErrorKind::Unauthorized,
+            "wrong bearer token",
+        ))
     }
 }
 

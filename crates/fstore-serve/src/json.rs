@@ -27,7 +27,9 @@ impl Serialize for JsonValue<'_> {
             Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
             Value::Float(_) => s.serialize_none(),
             Value::Decimal(t) | Value::String(t) => s.serialize_str(t),
-            Value::Bytes(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+            Value::Bytes(b) => {
+                s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
+            }
             Value::Date(d) => s.serialize_str(&date_string(*d)),
             Value::Timestamp(us) => s.serialize_str(&timestamp_string(*us)),
             Value::Json(t) => match serde_json::from_str::<J>(t) {
@@ -168,7 +170,10 @@ mod tests {
         );
         assert!(key_value(FeatureType::Date, &json!("2024-02-30")).is_err());
         assert_eq!(
-            key_value(FeatureType::Timestamp, &json!("1970-01-01T01:00:01.5+01:00")),
+            key_value(
+                FeatureType::Timestamp,
+                &json!("1970-01-01T01:00:01.5+01:00")
+            ),
             Ok(Value::Timestamp(1_500_000))
         );
         assert_eq!(

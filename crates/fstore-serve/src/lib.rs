@@ -23,8 +23,7 @@ pub mod request;
 pub use error::{ErrorKind, ServeError};
 pub use http::{ServerOptions, router, serve, shutdown_signal};
 pub use lookups::{
-    LookupOptions, Lookups, Output, TableLookupResponse, TableRef, VectorLookupResponse,
-    VectorPart,
+    LookupOptions, Lookups, Output, TableLookupResponse, TableRef, VectorLookupResponse, VectorPart,
 };
 pub use metrics::Metrics;
 pub use request::{FeatureLookup, TableLookupRequest, VectorLookupRequest};

@@ -144,7 +144,8 @@ impl Lookups {
     /// A real round trip to the database, bounded by [`LookupOptions::health_timeout`].
     pub async fn health(&self) -> Result<(), ServeError> {
         let start = Instant::now();
-        let r = tokio::time::timeout(self.inner.opts.health_timeout, self.inner.store.health()).await;
+        let r =
+            tokio::time::timeout(self.inner.opts.health_timeout, self.inner.store.health()).await;
         self.inner.metrics.observe_db(DbOp::Health, start.elapsed());
         match r {
             Ok(Ok(())) => Ok(()),
@@ -248,11 +249,16 @@ impl Lookups {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let fetches = req.lookups.iter().zip(&targets).enumerate().map(|(j, (l, t))| {
-            self.fetch(t, l.features.as_deref(), move |p| {
-                vector_keys(p, j, l, &req.rows)
-            })
-        });
+        let fetches = req
+            .lookups
+            .iter()
+            .zip(&targets)
+            .enumerate()
+            .map(|(j, (l, t))| {
+                self.fetch(t, l.features.as_deref(), move |p| {
+                    vector_keys(p, j, l, &req.rows)
+                })
+            });
         let fetched = futures::future::try_join_all(fetches).await?;
         let mut parts = Vec::with_capacity(fetched.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -374,9 +380,9 @@ impl Lookups {
     ) -> Result<Option<Arc<PublishedTable>>, ServeError> {
         let recent = {
             let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.get(&target.online).and_then(|c| {
-                (c.fetched.elapsed() < MIN_REVALIDATE).then(|| c.table.clone())
-            })
+            cache
+                .get(&target.online)
+                .and_then(|c| (c.fetched.elapsed() < MIN_REVALIDATE).then(|| c.table.clone()))
         };
         let newer = match recent {
             Some(t) => Some(t),
@@ -412,7 +418,9 @@ impl Lookups {
     async fn refresh(&self, online: &str) -> Result<Option<Arc<PublishedTable>>, ServeError> {
         let start = Instant::now();
         let r = self.inner.store.describe(online).await;
-        self.inner.metrics.observe_db(DbOp::Describe, start.elapsed());
+        self.inner
+            .metrics
+            .observe_db(DbOp::Describe, start.elapsed());
         let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
         match r {
             Ok(Some(p)) => {
@@ -422,7 +430,11 @@ impl Lookups {
                     _ => Arc::new(p),
                 };
                 if changed {
-                    tracing::info!(table = online, delta_version = table.delta_version, "table layout loaded");
+                    tracing::info!(
+                        table = online,
+                        delta_version = table.delta_version,
+                        "table layout loaded"
+                    );
                 }
                 cache.insert(
                     online.to_string(),

@@ -206,7 +206,10 @@ impl Metrics {
             self.requests[r.index()].render(&mut out, name, &format!("route=\"{}\"", r.label()));
         }
         let name = "fstore_serve_requests_total";
-        let _ = writeln!(out, "# HELP {name} Requests answered, by route and status code.");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests answered, by route and status code."
+        );
         let _ = writeln!(out, "# TYPE {name} counter");
         let codes = self.codes.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for ((r, code), n) in codes {
@@ -271,9 +274,15 @@ mod tests {
             "fstore_serve_errors_total{kind=\"bad_request\"} 1",
             "fstore_serve_requests_in_flight 0",
         ] {
-            assert!(text.contains(&format!("{line}\n")), "missing {line}\n{text}");
+            assert!(
+                text.contains(&format!("{line}\n")),
+                "missing {line}\n{text}"
+            );
         }
-        assert_eq!(Route::of_path("/v1/feature-tables/a.b/lookup"), Route::TableLookup);
+        assert_eq!(
+            Route::of_path("/v1/feature-tables/a.b/lookup"),
+            Route::TableLookup
+        );
         assert_eq!(Route::of_path("/v1/feature-tables/a.b"), Route::Other);
     }
 }

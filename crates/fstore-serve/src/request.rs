@@ -60,7 +60,10 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
             Ok(vec![v.to_string()])
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
             while let Some(s) = a.next_element::<String>()? {
                 out.push(s);
@@ -98,8 +101,7 @@ mod tests {
 
     #[test]
     fn decodes_requests_and_explains_bad_ones() {
-        let r: TableLookupRequest =
-            decode(br#"{"keys":[{"id":1}],"features":["a"]}"#).unwrap();
+        let r: TableLookupRequest = decode(br#"{"keys":[{"id":1}],"features":["a"]}"#).unwrap();
         assert_eq!(r.keys.len(), 1);
         assert_eq!(r.features.as_deref(), Some(&["a".to_string()][..]));
         let v: VectorLookupRequest = decode(
@@ -112,12 +114,21 @@ mod tests {
 
         let e = decode::<TableLookupRequest>(b"{").unwrap_err();
         assert_eq!(e.kind, ErrorKind::MalformedJson);
-        assert!(e.message.starts_with("request body is not valid JSON"), "{e}");
+        assert!(
+            e.message.starts_with("request body is not valid JSON"),
+            "{e}"
+        );
         let e = decode::<TableLookupRequest>(br#"{"key":[]}"#).unwrap_err();
         assert!(e.message.contains("unknown field `key`"), "{e}");
-        let e = decode::<VectorLookupRequest>(br#"{"rows":[],"lookups":[{"table":"t","lookup_key":1}]}"#)
-            .unwrap_err();
-        assert!(e.message.contains("a column name or a list of column names"), "{e}");
+        let e = decode::<VectorLookupRequest>(
+            br#"{"rows":[],"lookups":[{"table":"t","lookup_key":1}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("a column name or a list of column names"),
+            "{e}"
+        );
         assert_eq!(shorten(&"é".repeat(100)).chars().count(), 65);
     }
 }

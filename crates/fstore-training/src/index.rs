@@ -15,7 +15,6 @@
 //! hold duplicate (key, timestamp) rows — fstore rejects them on write, but a table registered from
 //! elsewhere might — the one read last wins, as it does for duplicate keys of an exact join.
 
-use std::collections::HashMap;
 use deltalake::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, UInt32Array,
 };
@@ -26,6 +25,7 @@ use deltalake::arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use deltalake::arrow::row::{RowConverter, SortField};
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 
@@ -158,7 +158,9 @@ impl Index {
                 if k.data_type() == t {
                     Ok(k.clone())
                 } else {
-                    cast(k, t).map_err(Error::arrow("converting spine keys to the table's key types"))
+                    cast(k, t).map_err(Error::arrow(
+                        "converting spine keys to the table's key types",
+                    ))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -176,7 +178,10 @@ impl Index {
             let Some(&g) = self.groups.get(encoded.row(i).as_ref()) else {
                 continue;
             };
-            let (start, end) = (self.offsets[g as usize] as usize, self.offsets[g as usize + 1] as usize);
+            let (start, end) = (
+                self.offsets[g as usize] as usize,
+                self.offsets[g as usize + 1] as usize,
+            );
             let pos = match spine_ts {
                 None => end - 1,
                 Some(st) => {
@@ -207,13 +212,17 @@ impl Index {
 
 /// Valid where every key column is non-NULL; `None` when no column has NULLs.
 fn combined_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
-    keys.iter()
-        .fold(None, |acc: Option<NullBuffer>, k| NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref()))
+    keys.iter().fold(None, |acc: Option<NullBuffer>, k| {
+        NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
+    })
 }
 
 /// Is `dt` a type [`to_micros`] accepts?
 pub(crate) fn is_temporal(dt: &DataType) -> bool {
-    matches!(dt, DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64)
+    matches!(
+        dt,
+        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64
+    )
 }
 
 /// A timestamp or date column as microseconds since the Unix epoch (dates at midnight), rounded
@@ -251,9 +260,9 @@ pub(crate) fn to_micros(a: &dyn Array) -> Result<Int64Array> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use deltalake::arrow::array::{StringArray, TimestampMicrosecondArray};
     use deltalake::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
 
     fn index() -> Index {
         let schema = Arc::new(Schema::new(vec![
@@ -263,8 +272,20 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("a"), None, Some("a")])),
-                Arc::new(TimestampMicrosecondArray::from(vec![Some(30), Some(5), Some(10), Some(1), None])),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    Some("b"),
+                    Some("a"),
+                    None,
+                    Some("a"),
+                ])),
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(30),
+                    Some(5),
+                    Some(10),
+                    Some(1),
+                    None,
+                ])),
             ],
         )
         .unwrap();
@@ -284,13 +305,28 @@ mod tests {
             Some("z"),
             Some("a"),
         ]))];
-        let ts = Int64Array::from(vec![Some(9), Some(10), Some(29), Some(100), Some(5), Some(50), Some(50), None]);
+        let ts = Int64Array::from(vec![
+            Some(9),
+            Some(10),
+            Some(29),
+            Some(100),
+            Some(5),
+            Some(50),
+            Some(50),
+            None,
+        ]);
         let got = idx.probe(&keys, Some(&ts), None).unwrap();
         let got: Vec<Option<u32>> = got.iter().collect();
-        assert_eq!(got, vec![None, Some(2), Some(2), Some(0), Some(1), None, None, None]);
+        assert_eq!(
+            got,
+            vec![None, Some(2), Some(2), Some(0), Some(1), None, None, None]
+        );
         let got = idx.probe(&keys, Some(&ts), Some(70)).unwrap();
         let got: Vec<Option<u32>> = got.iter().collect();
-        assert_eq!(got, vec![None, Some(2), Some(2), Some(0), Some(1), None, None, None]);
+        assert_eq!(
+            got,
+            vec![None, Some(2), Some(2), Some(0), Some(1), None, None, None]
+        );
         let got = idx.probe(&keys, Some(&ts), Some(69)).unwrap();
         assert_eq!(got.is_null(3), true);
     }
@@ -298,7 +334,10 @@ mod tests {
     #[test]
     fn micros_of_dates_and_nanos() {
         let d = deltalake::arrow::array::Date32Array::from(vec![1, -1]);
-        assert_eq!(to_micros(&d).unwrap().values(), &[MICROS_PER_DAY, -MICROS_PER_DAY]);
+        assert_eq!(
+            to_micros(&d).unwrap().values(),
+            &[MICROS_PER_DAY, -MICROS_PER_DAY]
+        );
         let n = deltalake::arrow::array::TimestampNanosecondArray::from(vec![1_999, -1]);
         assert_eq!(to_micros(&n).unwrap().values(), &[1, -1]);
     }

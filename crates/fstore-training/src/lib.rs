@@ -90,7 +90,10 @@ impl std::fmt::Debug for TrainingOptions {
 
 impl TrainingOptions {
     fn version_of(&self, table: &TableName) -> TimeTravel {
-        self.table_versions.get(table).copied().unwrap_or(self.as_of)
+        self.table_versions
+            .get(table)
+            .copied()
+            .unwrap_or(self.as_of)
     }
 }
 
@@ -197,15 +200,23 @@ pub async fn training_set(
 
     let mut indexes = Vec::with_capacity(plan.tables.len());
     for t in &plan.tables {
-        progress.set_stage(&format!("reading {} (version {})", t.table.name, t.table.version));
+        progress.set_stage(&format!(
+            "reading {} (version {})",
+            t.table.name, t.table.version
+        ));
         let batches = t.table.scan(Some(&t.columns), None).await?;
-        let schema = Arc::new(t.table.schema.project(
-            &t.columns
-                .iter()
-                .map(|c| t.table.schema.index_of(c))
-                .collect::<std::result::Result<Vec<_>, _>>()
+        let schema = Arc::new(
+            t.table
+                .schema
+                .project(
+                    &t.columns
+                        .iter()
+                        .map(|c| t.table.schema.index_of(c))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(Error::arrow("projecting the feature table"))?,
+                )
                 .map_err(Error::arrow("projecting the feature table"))?,
-        ).map_err(Error::arrow("projecting the feature table"))?);
+        );
         progress.set_stage(&format!("indexing {}", t.table.name));
         let key_columns: Vec<usize> = (0..t.key_count()).collect();
         let ts_column = t.ts_column();
@@ -268,7 +279,11 @@ impl Joiner {
     fn join(&self, spine: &RecordBatch) -> Result<RecordBatch> {
         let mut matches: Vec<UInt32Array> = Vec::with_capacity(self.plan.probes.len());
         for p in &self.plan.probes {
-            let keys: Vec<ArrayRef> = p.spine_keys.iter().map(|&i| spine.column(i).clone()).collect();
+            let keys: Vec<ArrayRef> = p
+                .spine_keys
+                .iter()
+                .map(|&i| spine.column(i).clone())
+                .collect();
             let ts = p
                 .spine_ts
                 .map(|i| to_micros(spine.column(i).as_ref()))
@@ -283,8 +298,12 @@ impl Joiner {
                 OutColumn::Spine(i) => Ok(spine.column(*i).clone()),
                 OutColumn::Feature { probe, column } => {
                     let index = &self.indexes[self.plan.probes[*probe].table];
-                    take(index.features.column(*column).as_ref(), &matches[*probe], None)
-                        .map_err(Error::arrow("gathering feature values"))
+                    take(
+                        index.features.column(*column).as_ref(),
+                        &matches[*probe],
+                        None,
+                    )
+                    .map_err(Error::arrow("gathering feature values"))
                 }
             })
             .collect::<Result<Vec<_>>>()?;

@@ -92,18 +92,17 @@ impl FromStr for FeatureLookup {
         let table = parts.next().unwrap_or_default().trim();
         if table.is_empty() {
             return Err(bad(
-                "it must start with the feature table, e.g. `default.users:lookup_key=user_id`".into(),
+                "it must start with the feature table, e.g. `default.users:lookup_key=user_id`"
+                    .into(),
             ));
         }
         let table = TableName::parse(table).map_err(|e| bad(e.to_string()))?;
         let mut lookup = FeatureLookup::new(table);
         let mut seen: Vec<&str> = Vec::new();
         for part in parts {
-            let (key, value) = part.split_once('=').ok_or_else(|| {
-                bad(format!(
-                    "`{part}` is not OPTION=VALUE (options: {OPTIONS})"
-                ))
-            })?;
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| bad(format!("`{part}` is not OPTION=VALUE (options: {OPTIONS})")))?;
             let key = key.trim();
             let value = value.trim();
             let canonical = match key {
@@ -112,7 +111,11 @@ impl FromStr for FeatureLookup {
                 "features" | "feature_names" => "features",
                 "rename" | "rename_outputs" => "rename",
                 "lookback" | "lookback_window" => "lookback",
-                other => return Err(bad(format!("unknown option `{other}` (options: {OPTIONS})"))),
+                other => {
+                    return Err(bad(format!(
+                        "unknown option `{other}` (options: {OPTIONS})"
+                    )));
+                }
             };
             if seen.contains(&canonical) {
                 return Err(bad(format!("`{canonical}` is given twice")));
@@ -142,9 +145,10 @@ impl FromStr for FeatureLookup {
                     }
                 }
                 "lookback" => {
-                    lookup.lookback = Some(parse_duration(value).map_err(|r| {
-                        bad(format!("lookback `{value}`: {r}"))
-                    })?)
+                    lookup.lookback = Some(
+                        parse_duration(value)
+                            .map_err(|r| bad(format!("lookback `{value}`: {r}")))?,
+                    )
                 }
                 _ => unreachable!("canonical option names are matched above"),
             }
@@ -220,7 +224,11 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
             "ms" => 1_000,
             "us" => 1,
             "" => return Err("a unit is missing: w, d, h, m, s, ms or us (e.g. 7d)".into()),
-            other => return Err(format!("unknown unit `{other}`; use w, d, h, m, s, ms or us")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}`; use w, d, h, m, s, ms or us"
+                ));
+            }
         };
         total = n
             .checked_mul(micros_per)
@@ -286,10 +294,16 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(parse_duration("1d12h").unwrap(), Duration::from_secs(36 * 3600));
+        assert_eq!(
+            parse_duration("1d12h").unwrap(),
+            Duration::from_secs(36 * 3600)
+        );
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("1us").unwrap(), Duration::from_micros(1));
-        assert_eq!(parse_duration("2w").unwrap(), Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            parse_duration("2w").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
         assert!(parse_duration("99999999999999999999999w").is_err());
     }
 }

@@ -34,7 +34,11 @@ impl TablePlan {
     }
 
     pub fn ts_column(&self) -> Option<usize> {
-        self.table.spec.timestamp_key.as_ref().map(|_| self.key_count())
+        self.table
+            .spec
+            .timestamp_key
+            .as_ref()
+            .map(|_| self.key_count())
     }
 }
 
@@ -73,11 +77,13 @@ pub(crate) fn resolve(
     let spine_names: Vec<&str> = spine.fields().iter().map(|f| f.name().as_str()).collect();
     let spine_list = || spine_names.join(", ");
     let spine_index = |column: &str, what: &str| {
-        spine.index_of(column).map_err(|_| Error::MissingSpineColumn {
-            column: column.to_string(),
-            what: what.to_string(),
-            columns: spine_list(),
-        })
+        spine
+            .index_of(column)
+            .map_err(|_| Error::MissingSpineColumn {
+                column: column.to_string(),
+                what: what.to_string(),
+                columns: spine_list(),
+            })
     };
 
     let mut label_idx = Vec::new();
@@ -147,7 +153,9 @@ pub(crate) fn resolve(
             })?;
             let spine_type = FeatureType::from_arrow(k, spine.field(i).data_type())?;
             let pk_field = table.schema.field_with_name(pk).map_err(|_| {
-                Error::Internal(format!("primary key `{pk}` missing from the schema of `{name}`"))
+                Error::Internal(format!(
+                    "primary key `{pk}` missing from the schema of `{name}`"
+                ))
             })?;
             let pk_type = FeatureType::from_arrow(pk, pk_field.data_type())?;
             if spine_type != pk_type {
@@ -198,7 +206,9 @@ pub(crate) fn resolve(
                     "a lookback window needs a time-series table and a timestamp_lookup_key".into(),
                 ));
             }
-            Some(d) => Some(i64::try_from(d.as_micros()).map_err(|_| bad("the lookback is too long".into()))?),
+            Some(d) => Some(
+                i64::try_from(d.as_micros()).map_err(|_| bad("the lookback is too long".into()))?,
+            ),
         };
         if lookback_seen[t] && plans[t].lookback != lookback {
             return Err(bad(

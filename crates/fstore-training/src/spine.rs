@@ -118,9 +118,7 @@ impl SpineReader {
             }
             Spine::Table(name) => {
                 let table = offline.open_at(name, at).await?;
-                let df_err = |context: String| {
-                    move |source| Error::DataFusion { context, source }
-                };
+                let df_err = |context: String| move |source| Error::DataFusion { context, source };
                 let ctx: SessionContext = create_session().into_inner();
                 table
                     .delta()
@@ -174,7 +172,8 @@ impl SpineReader {
                 continue;
             }
             if batch.num_rows() > self.batch_size {
-                self.pending = Some(batch.slice(self.batch_size, batch.num_rows() - self.batch_size));
+                self.pending =
+                    Some(batch.slice(self.batch_size, batch.num_rows() - self.batch_size));
                 return Some(Ok(batch.slice(0, self.batch_size)));
             }
             return Some(Ok(batch));

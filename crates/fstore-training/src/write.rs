@@ -71,8 +71,8 @@ impl TrainingSet {
     fn write_blocking(mut self, path: &Path, format: OutputFormat) -> Result<WriteSummary> {
         let tmp = temp_name(path);
         let result = (|| {
-            let file = File::create(&tmp)
-                .map_err(Error::io(format!("creating {}", tmp.display())))?;
+            let file =
+                File::create(&tmp).map_err(Error::io(format!("creating {}", tmp.display())))?;
             let mut sink = match format {
                 OutputFormat::Parquet => {
                     let props = WriterProperties::builder()
@@ -120,8 +120,10 @@ impl TrainingSet {
         })();
         match result {
             Ok(rows) => {
-                std::fs::rename(&tmp, path)
-                    .map_err(Error::io(format!("moving the output to {}", path.display())))?;
+                std::fs::rename(&tmp, path).map_err(Error::io(format!(
+                    "moving the output to {}",
+                    path.display()
+                )))?;
                 Ok(WriteSummary {
                     path: path.to_path_buf(),
                     format,
@@ -138,9 +140,15 @@ impl TrainingSet {
 
 fn write_batch(sink: &mut Sink, batch: &RecordBatch) -> Result<()> {
     match sink {
-        Sink::Parquet(w) => w.write(batch).map_err(Error::parquet("writing the Parquet output")),
-        Sink::Csv(w) => w.write(batch).map_err(Error::arrow("writing the CSV output")),
-        Sink::Jsonl(w) => w.write(batch).map_err(Error::arrow("writing the JSON lines output")),
+        Sink::Parquet(w) => w
+            .write(batch)
+            .map_err(Error::parquet("writing the Parquet output")),
+        Sink::Csv(w) => w
+            .write(batch)
+            .map_err(Error::arrow("writing the CSV output")),
+        Sink::Jsonl(w) => w
+            .write(batch)
+            .map_err(Error::arrow("writing the JSON lines output")),
     }
 }
 

@@ -14,7 +14,10 @@ use fstore_online::OnlineStore;
 use fstore_online::sqlite::SqliteStore;
 use fstore_publish::{PublishOptions, publish};
 
-fn raw_insert(path: &std::path::Path, data: &[arrow::record_batch::RecordBatch]) -> anyhow::Result<()> {
+fn raw_insert(
+    path: &std::path::Path,
+    data: &[arrow::record_batch::RecordBatch],
+) -> anyhow::Result<()> {
     let mut db = rusqlite::Connection::open(path)?;
     db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
     db.execute_batch(
@@ -25,7 +28,9 @@ fn raw_insert(path: &std::path::Path, data: &[arrow::record_batch::RecordBatch])
         let mut st = tx.prepare("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)")?;
         for b in data {
             let id = b.column(0).as_primitive::<Int64Type>();
-            let f: Vec<_> = (1..7).map(|i| b.column(i).as_primitive::<Float64Type>()).collect();
+            let f: Vec<_> = (1..7)
+                .map(|i| b.column(i).as_primitive::<Float64Type>())
+                .collect();
             let n0 = b.column(7).as_primitive::<Int64Type>();
             let n1 = b.column(8).as_primitive::<Int64Type>();
             let s0 = b.column(9).as_string::<i32>();
@@ -52,34 +57,72 @@ fn raw_insert(path: &std::path::Path, data: &[arrow::record_batch::RecordBatch])
 }
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let rows: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Runtime::new()?;
     println!("publish to SQLite: {rows} rows × 10 features (6 double, 2 bigint, 1 string, 1 bool)");
 
     let data = batches(rows, 65_536, 0);
     let t = Instant::now();
-    let offline = OfflineStore::new(dir.path().join("offline").to_str().unwrap_or("offline"), Default::default())?;
+    let offline = OfflineStore::new(
+        dir.path().join("offline").to_str().unwrap_or("offline"),
+        Default::default(),
+    )?;
     let name = TableName::parse("bench.features")?;
-    rt.block_on(offline.create(&name, TableSpec::new(vec!["id".into()], None)?, schema(), data.clone(), vec![]))?;
-    println!("(setup: Delta table written in {:.2}s)", t.elapsed().as_secs_f64());
+    rt.block_on(offline.create(
+        &name,
+        TableSpec::new(vec!["id".into()], None)?,
+        schema(),
+        data.clone(),
+        vec![],
+    ))?;
+    println!(
+        "(setup: Delta table written in {:.2}s)",
+        t.elapsed().as_secs_f64()
+    );
 
     let (r, raw) = timed(|| raw_insert(&dir.path().join("raw.db"), &data));
     r?;
     let raw_rate = report("raw SQLite prepared INSERT, one transaction", rows, raw);
 
     let store = OnlineStore::Sqlite(SqliteStore::open(&dir.path().join("online.db"))?);
-    let (r, first) = timed(|| rt.block_on(publish(&offline, &store, &name, &PublishOptions::default(), &NoProgress)));
+    let (r, first) = timed(|| {
+        rt.block_on(publish(
+            &offline,
+            &store,
+            &name,
+            &PublishOptions::default(),
+            &NoProgress,
+        ))
+    });
     r?;
     let first_rate = report("fstore publish (first, Delta → SQLite)", rows, first);
 
     let changed = batches(rows, 65_536, 1);
     rt.block_on(offline.write(&name, changed, fstore_offline::WriteMode::Overwrite))?;
-    let (r, merge) = timed(|| rt.block_on(publish(&offline, &store, &name, &PublishOptions::default(), &NoProgress)));
+    let (r, merge) = timed(|| {
+        rt.block_on(publish(
+            &offline,
+            &store,
+            &name,
+            &PublishOptions::default(),
+            &NoProgress,
+        ))
+    });
     r?;
     let merge_rate = report("fstore publish (merge, every row changed)", rows, merge);
 
-    println!("ratio first publish / raw insert: {:.2}x (target ≥ 0.5x)", first_rate / raw_rate);
-    println!("ratio merge publish / raw insert: {:.2}x", merge_rate / raw_rate);
+    println!(
+        "ratio first publish / raw insert: {:.2}x (target ≥ 0.5x)",
+        first_rate / raw_rate
+    );
+    println!(
+        "ratio merge publish / raw insert: {:.2}x",
+        merge_rate / raw_rate
+    );
     Ok(())
 }

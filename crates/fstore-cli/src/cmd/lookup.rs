@@ -71,7 +71,11 @@ pub fn parse_key(text: &str, t: &PublishedTable) -> anyhow::Result<Vec<Value>> {
                 t.layout.primary_keys.join(", ")
             );
         };
-        let ftype = t.layout.column(col).map(|c| c.ftype).context("key column missing from layout")?;
+        let ftype = t
+            .layout
+            .column(col)
+            .map(|c| c.ftype)
+            .context("key column missing from layout")?;
         vals[i] = Some(Value::parse_as(v, ftype).map_err(|e| anyhow::anyhow!("key `{col}`: {e}"))?);
     }
     vals.into_iter()

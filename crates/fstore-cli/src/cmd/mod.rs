@@ -5,5 +5,6 @@ pub mod online;
 pub mod publish;
 pub mod quickstart;
 pub mod secrets;
+pub mod serve;
 pub mod tables;
 pub mod training_set;

@@ -10,7 +10,9 @@ pub enum OnlineCommand {
     /// Provision a MySQL/Aurora store: create its database and a `writer` and a read-only `reader`
     /// user with random passwords, and keep their credentials in the store's secret scopes.
     /// The administrator's password is read from a hidden prompt or stdin.
-    #[command(after_help = "Examples:\n  fstore online init --store aurora --admin-user admin\n  terraform -chdir=deploy/terraform/aurora output -raw master_password | fstore online init --store aurora --admin-user admin\n  fstore online init --store aurora --admin-user admin --rotate")]
+    #[command(
+        after_help = "Examples:\n  fstore online init --store aurora --admin-user admin\n  terraform -chdir=deploy/terraform/aurora output -raw master_password | fstore online init --store aurora --admin-user admin\n  fstore online init --store aurora --admin-user admin --rotate"
+    )]
     Init(InitArgs),
     /// List the tables published in an online store, with their Delta versions.
     #[command(after_help = "Example:\n  fstore online list --store local")]
@@ -20,7 +22,9 @@ pub enum OnlineCommand {
         store: Option<String>,
     },
     /// Drop a published online table (the offline feature table is left alone).
-    #[command(after_help = "Example:\n  fstore online drop online_feature_table --store local --yes")]
+    #[command(
+        after_help = "Example:\n  fstore online drop online_feature_table --store local --yes"
+    )]
     Drop {
         /// Online table name.
         table: String,
@@ -79,7 +83,11 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
                 "store `{}`: database `{}` {}",
                 report.store,
                 report.database,
-                if p.database_created { "created" } else { "already existed" }
+                if p.database_created {
+                    "created"
+                } else {
+                    "already existed"
+                }
             );
             for u in &p.users_created {
                 println!("created user {u}");
@@ -110,7 +118,9 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
         }
         OnlineCommand::Drop { table, store, yes } => {
             if !yes {
-                anyhow::bail!("dropping online table `{table}` removes it for every reader; pass --yes to confirm");
+                anyhow::bail!(
+                    "dropping online table `{table}` removes it for every reader; pass --yes to confirm"
+                );
             }
             let (name, s) = open_store(&ctx.config, store.as_deref(), Identity::Writer).await?;
             s.drop_table(&table).await?;

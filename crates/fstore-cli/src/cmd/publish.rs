@@ -54,7 +54,11 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
 pub fn print_report(ctx: &Context, store: &str, r: &PublishReport) {
     let w = &r.write;
     let secs = r.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { r.rows_read as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        r.rows_read as f64 / secs
+    } else {
+        0.0
+    };
     ctx.say(format!(
         "published {} (Delta version {}) to {store}:{} in {} mode\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
         r.feature_table,

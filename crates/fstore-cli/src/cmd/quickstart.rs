@@ -35,7 +35,10 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     let (store_name, store_cfg) = ctx.config.store(a.store.as_deref())?;
     println!("fstore quickstart");
     println!("  offline store (Delta Lake): {}", ctx.config.offline.root);
-    println!("  online store `{store_name}`: {}", describe_store(store_cfg));
+    println!(
+        "  online store `{store_name}`: {}",
+        describe_store(store_cfg)
+    );
 
     // 1. Sample data, also saved as Parquet so the README's commands can be tried by hand.
     let features = sample_features(a.rows as usize, 0);
@@ -63,7 +66,13 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         spec.description = Some("Titanic passenger features (fstore quickstart sample)".into());
         spec.tags.insert("source".into(), "quickstart".into());
         offline
-            .create(&name, spec, features.schema(), vec![features.clone()], vec![])
+            .create(
+                &name,
+                spec,
+                features.schema(),
+                vec![features.clone()],
+                vec![],
+            )
             .await?
             .version
     };
@@ -109,7 +118,11 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
 
     // 5. Look features up by key, with the read identity.
     let (_, reader) = open_store(&ctx.config, Some(&store_name), Identity::Reader).await?;
-    let keys = vec![vec![Value::Int(1)], vec![Value::Int(2)], vec![Value::Int(1_000_000_000)]];
+    let keys = vec![
+        vec![Value::Int(1)],
+        vec![Value::Int(2)],
+        vec![Value::Int(1_000_000_000)],
+    ];
     let result = reader.lookup(&report.online_table, &keys, None).await?;
     println!("5. looked up PassengerId 1, 2 and 1000000000:");
     for (key, row) in keys.iter().zip(&result.rows) {
@@ -161,7 +174,8 @@ fn sample_dir(ctx: &Context) -> PathBuf {
 }
 
 fn write_parquet(path: &std::path::Path, batch: &RecordBatch) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)?;
     w.write(batch)?;
     w.close()?;
@@ -208,8 +222,13 @@ pub fn sample_schema() -> SchemaRef {
 /// `rows` sample passengers with ids starting at 1.
 pub fn sample_features(rows: usize, seed: u64) -> RecordBatch {
     let mut rng = Rng(seed ^ 0x5EED_F5_70_4E);
-    let mut cols: (Vec<i64>, Vec<Option<f64>>, Vec<i32>, Vec<String>, Vec<String>) =
-        Default::default();
+    let mut cols: (
+        Vec<i64>,
+        Vec<Option<f64>>,
+        Vec<i32>,
+        Vec<String>,
+        Vec<String>,
+    ) = Default::default();
     let mut sibsp = Vec::with_capacity(rows);
     let mut cabin = Vec::with_capacity(rows);
     let mut cabin_multi = Vec::with_capacity(rows);
@@ -231,11 +250,13 @@ pub fn sample_features(rows: usize, seed: u64) -> RecordBatch {
             (true, _) => ["Mrs", "Mrs", "Miss"][rng.below(3) as usize],
         };
         cols.3.push(prefix.to_string());
-        cols.4.push(if female { "female" } else { "male" }.to_string());
+        cols.4
+            .push(if female { "female" } else { "male" }.to_string());
         sibsp.push(rng.below(4) as i32 * (rng.below(3) == 0) as i32);
-        cabin.push((class == 1 || rng.below(6) == 0).then(|| {
-            ["A", "B", "C", "D", "E", "F"][rng.below(6) as usize].to_string()
-        }));
+        cabin.push(
+            (class == 1 || rng.below(6) == 0)
+                .then(|| ["A", "B", "C", "D", "E", "F"][rng.below(6) as usize].to_string()),
+        );
         cabin_multi.push((rng.below(20) == 0) as i32);
         embarked.push(["S", "S", "S", "C", "Q"][rng.below(5) as usize].to_string());
         let base = match class {

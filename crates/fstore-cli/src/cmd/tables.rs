@@ -15,15 +15,21 @@ use crate::output::{Format, write_batches};
 #[derive(clap::Subcommand)]
 pub enum TablesCommand {
     /// Create a feature table from a file (Parquet, CSV, JSON lines) or an explicit schema.
-    #[command(after_help = "Examples:\n  fstore tables create default.online_feature_table --primary-key PassengerId --from features.parquet\n  fstore tables create default.trips --primary-key driver_id --timestamp-key ts --from trips.csv\n  fstore tables create default.users --primary-key user_id --schema 'user_id:bigint,age:int,country:string'")]
+    #[command(
+        after_help = "Examples:\n  fstore tables create default.online_feature_table --primary-key PassengerId --from features.parquet\n  fstore tables create default.trips --primary-key driver_id --timestamp-key ts --from trips.csv\n  fstore tables create default.users --primary-key user_id --schema 'user_id:bigint,age:int,country:string'"
+    )]
     Create(CreateArgs),
 
     /// Write rows into a feature table: merge (upsert by key) or overwrite.
-    #[command(after_help = "Examples:\n  fstore tables write default.online_feature_table --from changes.parquet --mode merge\n  fstore tables write default.online_feature_table --from all.csv --mode overwrite")]
+    #[command(
+        after_help = "Examples:\n  fstore tables write default.online_feature_table --from changes.parquet --mode merge\n  fstore tables write default.online_feature_table --from all.csv --mode overwrite"
+    )]
     Write(WriteArgs),
 
     /// Read a feature table, optionally as of an earlier version or time.
-    #[command(after_help = "Examples:\n  fstore tables read default.online_feature_table --limit 10\n  fstore tables read default.online_feature_table --version 0 --format csv\n  fstore tables read default.online_feature_table --as-of 2026-01-01T00:00:00Z --format parquet --out old.parquet")]
+    #[command(
+        after_help = "Examples:\n  fstore tables read default.online_feature_table --limit 10\n  fstore tables read default.online_feature_table --version 0 --format csv\n  fstore tables read default.online_feature_table --as-of 2026-01-01T00:00:00Z --format parquet --out old.parquet"
+    )]
     Read(ReadArgs),
 
     /// Show a feature table's keys, columns, version and metadata.
@@ -35,7 +41,9 @@ pub enum TablesCommand {
     List,
 
     /// Show a feature table's Delta history (one line per version).
-    #[command(after_help = "Example:\n  fstore tables history default.online_feature_table --limit 5")]
+    #[command(
+        after_help = "Example:\n  fstore tables history default.online_feature_table --limit 5"
+    )]
     History(HistoryArgs),
 
     /// Delete a feature table from the offline store (online copies are left alone).
@@ -43,7 +51,9 @@ pub enum TablesCommand {
     Drop(DropArgs),
 
     /// Adopt an existing Delta table (written by Spark, Databricks, …) as a feature table.
-    #[command(after_help = "Examples:\n  fstore tables register default.rides --primary-key ride_id\n  fstore tables register default.rides --primary-key ride_id --timestamp-key ts --path /data/delta/rides")]
+    #[command(
+        after_help = "Examples:\n  fstore tables register default.rides --primary-key ride_id\n  fstore tables register default.rides --primary-key ride_id --timestamp-key ts --path /data/delta/rides"
+    )]
     Register(RegisterArgs),
 }
 
@@ -58,13 +68,23 @@ pub struct CreateArgs {
     /// Feature table name, `<schema>.<table>`.
     pub name: TableName,
     /// Primary key column (repeat for a composite key).
-    #[arg(long = "primary-key", short = 'k', required = true, value_name = "COLUMN")]
+    #[arg(
+        long = "primary-key",
+        short = 'k',
+        required = true,
+        value_name = "COLUMN"
+    )]
     pub primary_keys: Vec<String>,
     /// Event-time column: makes this a time-series table (one row per key and time).
     #[arg(long, value_name = "COLUMN")]
     pub timestamp_key: Option<String>,
     /// Initial rows: a .parquet, .csv or .jsonl file.
-    #[arg(long, value_name = "FILE", conflicts_with = "schema", required_unless_present = "schema")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "schema",
+        required_unless_present = "schema"
+    )]
     pub from: Option<PathBuf>,
     /// Explicit schema instead of a file: `name:type,...` with types smallint, int, bigint, float,
     /// double, decimal(p,s), boolean, string, binary, date, timestamp.
@@ -148,7 +168,12 @@ pub struct RegisterArgs {
     /// Feature table name to register it under, `<schema>.<table>`.
     pub name: TableName,
     /// Primary key column (repeat for a composite key).
-    #[arg(long = "primary-key", short = 'k', required = true, value_name = "COLUMN")]
+    #[arg(
+        long = "primary-key",
+        short = 'k',
+        required = true,
+        value_name = "COLUMN"
+    )]
     pub primary_keys: Vec<String>,
     /// Event-time column for time-series tables.
     #[arg(long, value_name = "COLUMN")]
@@ -207,7 +232,11 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
                 (Some(v), _) => TimeTravel::Version(v),
                 (None, Some(t)) => TimeTravel::Timestamp(
                     chrono::DateTime::parse_from_rfc3339(t)
-                        .with_context(|| format!("--as-of `{t}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))?
+                        .with_context(|| {
+                            format!(
+                                "--as-of `{t}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"
+                            )
+                        })?
                         .with_timezone(&chrono::Utc),
                 ),
                 (None, None) => TimeTravel::Latest,
@@ -217,12 +246,14 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
             let schema = match batches.first() {
                 Some(b) => b.schema(),
                 None => match &a.columns {
-                    Some(cols) => Arc::new(t.schema.project(
-                        &cols
-                            .iter()
-                            .map(|c| t.schema.index_of(c))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    )?),
+                    Some(cols) => Arc::new(
+                        t.schema.project(
+                            &cols
+                                .iter()
+                                .map(|c| t.schema.index_of(c))
+                                .collect::<Result<Vec<_>, _>>()?,
+                        )?,
+                    ),
                     None => t.schema.clone(),
                 },
             };
@@ -348,8 +379,12 @@ pub fn parse_schema(s: &str) -> anyhow::Result<Schema> {
             FeatureType::String => DataType::Utf8,
             FeatureType::Binary => DataType::Binary,
             FeatureType::Date => DataType::Date32,
-            FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            FeatureType::Json => bail!("type json cannot be declared; create the table from a file with nested columns"),
+            FeatureType::Timestamp => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+            }
+            FeatureType::Json => bail!(
+                "type json cannot be declared; create the table from a file with nested columns"
+            ),
         };
         fields.push(Field::new(name.trim(), dt, true));
     }

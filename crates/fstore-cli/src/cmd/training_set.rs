@@ -91,7 +91,8 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
             Some((table, n)) => {
                 let name = TableName::parse(table.trim())
                     .with_context(|| format!("--as-of-version `{v}`"))?;
-                opts.table_versions.insert(name, TimeTravel::Version(parse_version(v, n)?));
+                opts.table_versions
+                    .insert(name, TimeTravel::Version(parse_version(v, n)?));
             }
             None => {
                 if opts.as_of != TimeTravel::Latest {

@@ -6,19 +6,36 @@ use crate::util::Scratch;
 fn quickstart_publishes_and_looks_up_a_feature_vector() {
     let s = Scratch::new();
     let out = s.run(&["quickstart", "--rows", "200"]).ok().stdout;
-    assert!(out.contains("created feature table default.online_feature_table"), "{out}");
-    assert!(out.contains("published default.online_feature_table → local:online_feature_table"), "{out}");
+    assert!(
+        out.contains("created feature table default.online_feature_table"),
+        "{out}"
+    );
+    assert!(
+        out.contains("published default.online_feature_table → local:online_feature_table"),
+        "{out}"
+    );
     // PassengerId 1 is in the sample and was changed by the merge step (every 10th id from 1).
     let line = out
         .lines()
         .find(|l| l.trim_start().starts_with("PassengerId=1:"))
         .unwrap_or_else(|| panic!("no lookup line for PassengerId 1:\n{out}"));
-    assert!(line.contains("Age=21") && line.contains("FareRounded=11"), "{line}");
+    assert!(
+        line.contains("Age=21") && line.contains("FareRounded=11"),
+        "{line}"
+    );
     assert!(line.contains("Sex="), "{line}");
     assert!(out.contains("PassengerId=1000000000: not found"), "{out}");
     assert!(s.path().join("fstore-data/online.db").exists());
-    assert!(s.path().join("fstore-data/offline/default/online_feature_table/_delta_log").exists());
-    assert!(s.path().join("fstore-data/samples/features.parquet").exists());
+    assert!(
+        s.path()
+            .join("fstore-data/offline/default/online_feature_table/_delta_log")
+            .exists()
+    );
+    assert!(
+        s.path()
+            .join("fstore-data/samples/features.parquet")
+            .exists()
+    );
 
     // Running it again works and says it replaced the sample rows.
     let again = s.run(&["quickstart", "--rows", "200"]).ok().stdout;
@@ -26,7 +43,14 @@ fn quickstart_publishes_and_looks_up_a_feature_vector() {
 
     // The published table answers lookups from the CLI, as JSON.
     let json = s
-        .run(&["lookup", "default.online_feature_table", "--key", "PassengerId=2", "--format", "json"])
+        .run(&[
+            "lookup",
+            "default.online_feature_table",
+            "--key",
+            "PassengerId=2",
+            "--format",
+            "json",
+        ])
         .ok()
         .stdout;
     let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json line");

@@ -7,8 +7,20 @@ const PEOPLE: &str = "id,name,age,score\n1,ann,31,0.5\n2,bob,45,0.25\n3,cid,27,0
 
 fn create_people(s: &Scratch) {
     let f = s.file("people.csv", PEOPLE);
-    s.run(&["tables", "create", "default.people", "--primary-key", "id", "--from", f.to_str().unwrap(), "--description", "people", "--tag", "team=ml"])
-        .ok();
+    s.run(&[
+        "tables",
+        "create",
+        "default.people",
+        "--primary-key",
+        "id",
+        "--from",
+        f.to_str().unwrap(),
+        "--description",
+        "people",
+        "--tag",
+        "team=ml",
+    ])
+    .ok();
 }
 
 #[test]
@@ -17,29 +29,70 @@ fn create_write_read_describe_history_list_drop() {
     create_people(&s);
     let d = s.run(&["tables", "describe", "default.people"]).ok().stdout;
     assert!(d.contains("primary keys:  id"), "{d}");
-    assert!(d.contains("description:   people") && d.contains("tag:           team=ml"), "{d}");
+    assert!(
+        d.contains("description:   people") && d.contains("tag:           team=ml"),
+        "{d}"
+    );
     assert!(d.contains("age") && d.contains("bigint"), "{d}");
 
     // Merge updates only the given columns, inserts new keys and evolves the schema.
     let ch = s.file("changes.csv", "id,age,city\n2,46,lyon\n4,19,nice\n");
-    s.run(&["tables", "write", "default.people", "--from", ch.to_str().unwrap(), "--mode", "merge"]).ok();
-    let csv = s.run(&["tables", "read", "default.people", "--format", "csv"]).ok().stdout;
+    s.run(&[
+        "tables",
+        "write",
+        "default.people",
+        "--from",
+        ch.to_str().unwrap(),
+        "--mode",
+        "merge",
+    ])
+    .ok();
+    let csv = s
+        .run(&["tables", "read", "default.people", "--format", "csv"])
+        .ok()
+        .stdout;
     let mut lines: Vec<&str> = csv.lines().collect();
     lines[1..].sort();
     assert_eq!(lines[0], "id,name,age,score,city");
     assert_eq!(
         &lines[1..],
-        &["1,ann,31,0.5,", "2,bob,46,0.25,lyon", "3,cid,27,0.75,", "4,,19,,nice"]
+        &[
+            "1,ann,31,0.5,",
+            "2,bob,46,0.25,lyon",
+            "3,cid,27,0.75,",
+            "4,,19,,nice"
+        ]
     );
 
     // Time travel: version 0 is the original file.
-    let v0 = s.run(&["tables", "read", "default.people", "--version", "0", "--format", "csv"]).ok().stdout;
+    let v0 = s
+        .run(&[
+            "tables",
+            "read",
+            "default.people",
+            "--version",
+            "0",
+            "--format",
+            "csv",
+        ])
+        .ok()
+        .stdout;
     assert_eq!(v0.lines().count(), 4, "{v0}");
     assert!(v0.contains("2,bob,45,0.25"), "{v0}");
 
     // Filter and projection.
     let f = s
-        .run(&["tables", "read", "default.people", "--filter", "age > 30", "--columns", "id,age", "--format", "jsonl"])
+        .run(&[
+            "tables",
+            "read",
+            "default.people",
+            "--filter",
+            "age > 30",
+            "--columns",
+            "id,age",
+            "--format",
+            "jsonl",
+        ])
         .ok()
         .stdout;
     assert_eq!(f.lines().count(), 2, "{f}");
@@ -49,17 +102,29 @@ fn create_write_read_describe_history_list_drop() {
     let list = s.run(&["tables", "list"]).ok().stdout;
     assert_eq!(list.trim(), "default.people");
 
-    s.run(&["tables", "drop", "default.people"]).fails_with("--yes");
+    s.run(&["tables", "drop", "default.people"])
+        .fails_with("--yes");
     s.run(&["tables", "drop", "default.people", "--yes"]).ok();
     assert_eq!(s.run(&["tables", "list"]).ok().stdout.trim(), "");
-    s.run(&["tables", "describe", "default.people"]).fails_with("default.people");
+    s.run(&["tables", "describe", "default.people"])
+        .fails_with("default.people");
 }
 
 #[test]
 fn create_from_explicit_schema_and_jsonl_and_parquet_output() {
     let s = Scratch::new();
-    s.run(&["tables", "create", "s.events", "-k", "user", "--timestamp-key", "ts", "--schema", "user:string,ts:timestamp,amount:decimal(10,2),ok:boolean"])
-        .ok();
+    s.run(&[
+        "tables",
+        "create",
+        "s.events",
+        "-k",
+        "user",
+        "--timestamp-key",
+        "ts",
+        "--schema",
+        "user:string,ts:timestamp,amount:decimal(10,2),ok:boolean",
+    ])
+    .ok();
     let j = s.file(
         "events.jsonl",
         "{\"user\":\"u1\",\"ts\":\"2024-01-01T00:00:00Z\",\"amount\":\"1.50\",\"ok\":true}\n",
@@ -70,9 +135,19 @@ fn create_from_explicit_schema_and_jsonl_and_parquet_output() {
         assert!(r.stderr.contains("column"), "{}", r.stderr);
     }
     let out = s.path().join("out.parquet");
-    s.run(&["tables", "read", "s.events", "--format", "parquet", "--out", out.to_str().unwrap()]).ok();
+    s.run(&[
+        "tables",
+        "read",
+        "s.events",
+        "--format",
+        "parquet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
     assert!(out.exists());
-    s.run(&["tables", "read", "s.events", "--format", "parquet"]).fails_with("--out");
+    s.run(&["tables", "read", "s.events", "--format", "parquet"])
+        .fails_with("--out");
 }
 
 #[test]
@@ -88,37 +163,105 @@ fn bad_inputs_are_rejected_and_nothing_is_written() {
     ];
     for (file, body, needle) in cases {
         let f = s.file(file, body);
-        let r = s.run(&["tables", "write", "default.people", "--from", f.to_str().unwrap(), "--mode", "merge"]);
+        let r = s.run(&[
+            "tables",
+            "write",
+            "default.people",
+            "--from",
+            f.to_str().unwrap(),
+            "--mode",
+            "merge",
+        ]);
         let r = r.fails_with(needle);
         assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
-        assert_eq!(s.versions("default.people"), before, "{file} wrote a version");
+        assert_eq!(
+            s.versions("default.people"),
+            before,
+            "{file} wrote a version"
+        );
     }
 
     // Creating: unknown key column, duplicate keys, bad names, unsupported file type.
     let f = s.file("p2.csv", PEOPLE);
-    s.run(&["tables", "create", "default.p2", "-k", "nope", "--from", f.to_str().unwrap()])
-        .fails_with("key column `nope` is not in the data");
+    s.run(&[
+        "tables",
+        "create",
+        "default.p2",
+        "-k",
+        "nope",
+        "--from",
+        f.to_str().unwrap(),
+    ])
+    .fails_with("key column `nope` is not in the data");
     let d = s.file("d.csv", "id,x\n1,1\n1,1\n");
-    s.run(&["tables", "create", "default.p3", "-k", "id", "--from", d.to_str().unwrap()])
-        .fails_with("duplicate");
-    s.run(&["tables", "create", "bad-name", "-k", "id", "--from", f.to_str().unwrap()])
-        .fails_with("invalid table name");
+    s.run(&[
+        "tables",
+        "create",
+        "default.p3",
+        "-k",
+        "id",
+        "--from",
+        d.to_str().unwrap(),
+    ])
+    .fails_with("duplicate");
+    s.run(&[
+        "tables",
+        "create",
+        "bad-name",
+        "-k",
+        "id",
+        "--from",
+        f.to_str().unwrap(),
+    ])
+    .fails_with("invalid table name");
     let t = s.file("x.txt", "hello");
-    s.run(&["tables", "create", "default.p4", "-k", "id", "--from", t.to_str().unwrap()])
-        .fails_with("x.txt");
-    s.run(&["tables", "create", "default.p5", "-k", "id", "--schema", "id:bigint,u:uint64"])
-        .fails_with("unknown type `uint64`");
-    assert_eq!(s.run(&["tables", "list"]).ok().stdout.trim(), "default.people");
-    s.run(&["tables", "create", "default.people", "-k", "id", "--from", f.to_str().unwrap()])
-        .fails_with("already exists");
-    s.run(&["tables", "read", "default.people", "--filter", "age >>> 3"]).fails_with("age >>> 3");
-    s.run(&["tables", "read", "default.nope"]).fails_with("default.nope");
+    s.run(&[
+        "tables",
+        "create",
+        "default.p4",
+        "-k",
+        "id",
+        "--from",
+        t.to_str().unwrap(),
+    ])
+    .fails_with("x.txt");
+    s.run(&[
+        "tables",
+        "create",
+        "default.p5",
+        "-k",
+        "id",
+        "--schema",
+        "id:bigint,u:uint64",
+    ])
+    .fails_with("unknown type `uint64`");
+    assert_eq!(
+        s.run(&["tables", "list"]).ok().stdout.trim(),
+        "default.people"
+    );
+    s.run(&[
+        "tables",
+        "create",
+        "default.people",
+        "-k",
+        "id",
+        "--from",
+        f.to_str().unwrap(),
+    ])
+    .fails_with("already exists");
+    s.run(&["tables", "read", "default.people", "--filter", "age >>> 3"])
+        .fails_with("age >>> 3");
+    s.run(&["tables", "read", "default.nope"])
+        .fails_with("default.nope");
 }
 
 #[test]
 fn bad_config_file_names_file_line_and_key() {
     let s = Scratch::new();
-    s.file("fstore.toml", "[offline]\nroot = \"./x\"\n\n[stores.local]\nkind = \"sqlite\"\npaht = \"a.db\"\n");
+    s.file(
+        "fstore.toml",
+        "[offline]\nroot = \"./x\"\n\n[stores.local]\nkind = \"sqlite\"\npaht = \"a.db\"\n",
+    );
     s.run(&["tables", "list"])
         .fails_with("fstore.toml: line 6, key `stores.local.paht`");
     let r = s.run(&["--config", "missing.toml", "tables", "list"]);

@@ -18,7 +18,11 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -68,7 +72,11 @@ impl Scratch {
 
     /// Number of versions `tables history` lists for `table`.
     pub fn versions(&self, table: &str) -> usize {
-        self.run(&["tables", "history", table]).ok().stdout.lines().count()
+        self.run(&["tables", "history", table])
+            .ok()
+            .stdout
+            .lines()
+            .count()
     }
 
     /// Runs Python with `code`; panics with its output if it fails.
@@ -79,7 +87,9 @@ impl Scratch {
             .arg(code)
             .current_dir(self.path())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {py}: {e}; scripts/test installs what it needs"));
+            .unwrap_or_else(|e| {
+                panic!("cannot run {py}: {e}; scripts/test installs what it needs")
+            });
         let run = to_run(out);
         assert_eq!(
             run.code, 0,

@@ -18,8 +18,7 @@ use crate::error::{Result, StoreError, StoreErrorKind};
 
 /// What publish needs on the feature database: tables, staging (temporary) tables, the atomic
 /// `RENAME` swap (ALTER + DROP + CREATE + INSERT), and the bookkeeping table. Nothing global.
-pub const WRITER_PRIVILEGES: &str =
-    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE TEMPORARY TABLES, LOCK TABLES";
+pub const WRITER_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE TEMPORARY TABLES, LOCK TABLES";
 /// What serving needs.
 pub const READER_PRIVILEGES: &str = "SELECT";
 
@@ -85,19 +84,41 @@ pub async fn admin_connect(cfg: &MysqlConfig, user: &str, password: &str) -> Res
     if ssl.is_some() {
         install_crypto_provider();
     }
-    let opts = OptsBuilder::default()
-        .ip_or_hostname(cfg.host.clone())
-        .tcp_port(cfg.port)
-        .user(Some(user))
-        .pass(Some(password))
-        .ssl_opts(ssl);
+    let build = |ssl| {
+        OptsBuilder::default()
+            .ip_or_hostname(cfg.host.clone())
+            .tcp_port(cfg.port)
+            .user(Some(user))
+            .pass(Some(password))
+            .ssl_opts(ssl)
+    };
     let secs = cfg.connect_timeout_secs.max(1);
-    match tokio::time::timeout(std::time::Duration::from_secs(secs), Conn::new(opts)).await {
-        Ok(r) => r.map_err(|e| map(&target, "connecting as the administrator", e)),
-        Err(_) => Err(StoreError::new(
-            StoreErrorKind::Connection,
-            format!("cannot reach MySQL at {}: no answer within {secs} s", target.addr()),
-        )),
+    let addr = target.addr();
+    let attempt = |opts: OptsBuilder| {
+        let addr = addr.clone();
+        async move {
+            match tokio::time::timeout(std::time::Duration::from_secs(secs), Conn::new(opts)).await
+            {
+                Ok(r) => Ok(r),
+                Err(_) => Err(StoreError::new(
+                    StoreErrorKind::Connection,
+                    format!("cannot reach MySQL at {addr}: no answer within {secs} s"),
+                )),
+            }
+        }
+    };
+    let tls = ssl.is_some();
+    match attempt(build(ssl)).await? {
+        Ok(conn) => Ok(conn),
+        // tls = "preferred": a server without TLS is accepted, as for the store's own pools.
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+            if tls && cfg.tls == fstore_core::config::TlsMode::Preferred =>
+        {
+            attempt(build(None))
+                .await?
+                .map_err(|e| map(&target, "connecting as the administrator", e))
+        }
+        Err(e) => Err(map(&target, "connecting as the administrator", e)),
     }
 }
 
@@ -198,10 +219,14 @@ pub async fn provision(
             .await
             .map_err(err("reading grants"))?;
         // MariaDB prints the password hash in `SHOW GRANTS`; it is not shown to anyone.
-        report.grants.extend(grants.into_iter().map(|g| match g.find(" IDENTIFIED BY PASSWORD") {
-            Some(i) => g[..i].to_string(),
-            None => g,
-        }));
+        report.grants.extend(
+            grants
+                .into_iter()
+                .map(|g| match g.find(" IDENTIFIED BY PASSWORD") {
+                    Some(i) => g[..i].to_string(),
+                    None => g,
+                }),
+        );
     }
     Ok(report)
 }

@@ -1,1 +1,10 @@
-//! Integration tests of `fstore serve` (being written).
+//! Integration tests of `fstore serve` through real HTTP on 127.0.0.1, against SQLite (a temp
+//! file) and MariaDB (`FSTORE_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`, one database
+//! per test; the tests fail, never skip, when it is unreachable), plus property tests of request
+//! decoding through the router.
+
+mod common;
+mod fuzz;
+mod mysql;
+mod scenarios;
+mod sqlite;

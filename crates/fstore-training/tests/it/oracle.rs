@@ -132,7 +132,9 @@ fn generate(seed: u64) -> Case {
         } else {
             (
                 opt(&mut rng, 10, |r| r.below(keys as u64 + 2) as i64),
-                opt(&mut rng, 10, |r| base + step * (r.below(slots as u64 + 4) as i64 - 2)),
+                opt(&mut rng, 10, |r| {
+                    base + step * (r.below(slots as u64 + 4) as i64 - 2)
+                }),
             )
         };
         spine.push(S {
@@ -158,7 +160,10 @@ fn generate(seed: u64) -> Case {
 fn spine_batch(spine: &[S]) -> RecordBatch {
     batch(vec![
         ("id", ints(spine.iter().map(|s| s.id).collect())),
-        ("region", strs(spine.iter().map(|s| s.region.clone()).collect())),
+        (
+            "region",
+            strs(spine.iter().map(|s| s.region.clone()).collect()),
+        ),
         ("n", ints(spine.iter().map(|s| s.n).collect())),
         ("cid", ints(spine.iter().map(|s| s.cid).collect())),
         ("ets", micros(spine.iter().map(|s| s.ets).collect())),
@@ -172,11 +177,17 @@ async fn create_tables(store: &OfflineStore, case: &Case) {
         ("id", ints(case.a.iter().map(|r| Some(r.id)).collect())),
         ("ts", micros(case.a.iter().map(|r| Some(r.ts)).collect())),
         ("fa_i", ints(case.a.iter().map(|r| r.fa_i).collect())),
-        ("fa_s", strs(case.a.iter().map(|r| r.fa_s.clone()).collect())),
+        (
+            "fa_s",
+            strs(case.a.iter().map(|r| r.fa_s.clone()).collect()),
+        ),
     ]);
     create(store, "s.a", spec(&["id"], Some("ts")), a).await;
     let b = batch(vec![
-        ("region", strs(case.b.iter().map(|r| Some(r.region.clone())).collect())),
+        (
+            "region",
+            strs(case.b.iter().map(|r| Some(r.region.clone())).collect()),
+        ),
         ("n", ints(case.b.iter().map(|r| Some(r.n)).collect())),
         ("day", dates(case.b.iter().map(|r| Some(r.day)).collect())),
         ("fb", floats(case.b.iter().map(|r| r.fb).collect())),
@@ -239,9 +250,8 @@ fn oracle(case: &Case) -> RecordBatch {
     let mut fc = Vec::new();
     let mut a_s2 = Vec::new();
     for s in &case.spine {
-        let hit = s.id.and_then(|id| {
-            as_of(&case.a, |r| r.id == id, |r| r.ts, s.ets, case.lookback)
-        });
+        let hit =
+            s.id.and_then(|id| as_of(&case.a, |r| r.id == id, |r| r.ts, s.ets, case.lookback));
         a_i.push(hit.and_then(|r| r.fa_i));
         fa_s.push(hit.and_then(|r| r.fa_s.clone()));
         let hit = match (&s.region, s.n) {
@@ -257,9 +267,9 @@ fn oracle(case: &Case) -> RecordBatch {
         fb.push(hit.and_then(|r| r.fb));
         let hit = s.cid.and_then(|id| case.c.iter().find(|r| r.id == id));
         fc.push(hit.and_then(|r| r.fc.clone()));
-        let hit = s.cid.and_then(|id| {
-            as_of(&case.a, |r| r.id == id, |r| r.ts, s.ets, case.lookback)
-        });
+        let hit = s
+            .cid
+            .and_then(|id| as_of(&case.a, |r| r.id == id, |r| r.ts, s.ets, case.lookback));
         a_s2.push(hit.and_then(|r| r.fa_s.clone()));
     }
     let spine = spine_batch(&case.spine);
@@ -282,7 +292,11 @@ fn oracle(case: &Case) -> RecordBatch {
 fn options(case: &Case, batch_size: usize) -> TrainingOptions {
     TrainingOptions {
         label: vec!["y".into()],
-        exclude: if case.exclude_n { vec!["n".into()] } else { vec![] },
+        exclude: if case.exclude_n {
+            vec!["n".into()]
+        } else {
+            vec![]
+        },
         batch_size,
         ..Default::default()
     }
@@ -291,10 +305,18 @@ fn options(case: &Case, batch_size: usize) -> TrainingOptions {
 #[track_caller]
 fn assert_same(seed: u64, what: &str, got: &RecordBatch, want: &RecordBatch) {
     let names = |b: &RecordBatch| -> Vec<String> {
-        b.schema().fields().iter().map(|f| f.name().clone()).collect()
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     };
     assert_eq!(names(got), names(want), "seed {seed} ({what}): columns");
-    assert_eq!(got.num_rows(), want.num_rows(), "seed {seed} ({what}): rows");
+    assert_eq!(
+        got.num_rows(),
+        want.num_rows(),
+        "seed {seed} ({what}): rows"
+    );
     for (i, w) in want.columns().iter().enumerate() {
         let g = got.column(i);
         let w: ArrayRef = cast(w, g.data_type()).unwrap();
@@ -327,15 +349,25 @@ async fn matches_a_brute_force_oracle_on_random_data() {
         matched += want.column_by_name("a_i").unwrap().len()
             - want.column_by_name("a_i").unwrap().null_count();
         for bs in BATCH_SIZES {
-            let got = run(&store, spine_batch(&case.spine), lookups(&case), options(&case, bs))
-                .await
-                .unwrap_or_else(|e| panic!("seed {seed}, batch size {bs}: {e}"));
+            let got = run(
+                &store,
+                spine_batch(&case.spine),
+                lookups(&case),
+                options(&case, bs),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}, batch size {bs}: {e}"));
             assert_same(seed, &format!("batch size {bs}"), &got, &want);
         }
         // The same through files: a Parquet spine in, Parquet out.
         let spine_path = dir.path().join("spine.parquet");
         let sb = spine_batch(&case.spine);
-        let mut w = ArrowWriter::try_new(std::fs::File::create(&spine_path).unwrap(), sb.schema(), None).unwrap();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(&spine_path).unwrap(),
+            sb.schema(),
+            None,
+        )
+        .unwrap();
         w.write(&sb).unwrap();
         w.close().unwrap();
         let out = dir.path().join("out.parquet");
@@ -349,13 +381,21 @@ async fn matches_a_brute_force_oracle_on_random_data() {
         .unwrap();
         let summary = set.write(&out).await.unwrap();
         assert_eq!(summary.rows as usize, case.spine.len());
-        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&out).unwrap())
-            .unwrap();
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&out).unwrap()).unwrap();
         let schema = reader.schema().clone();
         let got: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
-        assert_same(seed, "parquet file", &concat_batches(&schema, &got).unwrap(), &want);
+        assert_same(
+            seed,
+            "parquet file",
+            &concat_batches(&schema, &got).unwrap(),
+            &want,
+        );
     }
     // The random data must actually exercise matches, not only NULLs.
     assert!(rows_checked > 500, "only {rows_checked} rows checked");
-    assert!(matched > rows_checked / 10, "only {matched} of {rows_checked} rows matched");
+    assert!(
+        matched > rows_checked / 10,
+        "only {matched} of {rows_checked} rows matched"
+    );
 }

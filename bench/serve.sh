@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Serving benchmark (issue 6): loads 1,000,000 rows into MariaDB, runs `fstore serve` on them with
+# the reader identity, and drives random single-key lookups at concurrency 1, 16 and 64 against
+# it and straight against MariaDB (prepared statements) in the same run; then 100-key batches.
+# Prints QPS, p50, p99 and the ratio. Loopback only; every phase is bounded (SECS seconds).
+# Usage: bench/serve.sh [ROWS] [SECS]    (MariaDB: $FSTORE_TEST_MYSQL_URL, default root@127.0.0.1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target-release}"
+export FSTORE_TEST_MYSQL_URL="${FSTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+cargo build --quiet --release -p fstore-cli --bin fstore
+exec cargo bench --quiet -p fstore-serve --bench serve -- \
+  --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}"

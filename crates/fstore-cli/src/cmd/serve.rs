@@ -1,0 +1,123 @@
+//! `fstore serve`: the HTTP feature server (fstore-serve) on one online store, with the read
+//! identity only.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use fstore_core::config::DEFAULT_DATA_DIR;
+use fstore_publish::stores::{Identity, open_store};
+use fstore_secrets::{SecretStore, Secrets};
+use fstore_serve::{LookupOptions, Lookups, ServerOptions};
+
+use crate::context::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Online store name (default: the only configured store).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Address to listen on (`127.0.0.1:0` picks a free port and prints it).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on lookups, with the token read from this
+    /// environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "token_secret")]
+    pub token_env: Option<String>,
+    /// Require a bearer token on lookups, read from the secret scope: `<scope>/<key>`.
+    #[arg(long, value_name = "SCOPE/KEY")]
+    pub token_secret: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+    /// Most keys in one table lookup (and rows in one vector lookup).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_keys: usize,
+    /// Most tables in one vector lookup.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_lookups: usize,
+    /// Answer 504 to requests that take longer than this.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// How often a table's layout is re-read from the store's bookkeeping table.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub layout_refresh_ms: u64,
+    /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub shutdown_grace_secs: u64,
+}
+
+pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
+    if a.max_keys == 0 || a.max_lookups == 0 || a.max_body_bytes == 0 || a.timeout_ms == 0 {
+        bail!("--max-keys, --max-lookups, --max-body-bytes and --timeout-ms must be at least 1");
+    }
+    let token = token(&a, ctx)?;
+    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Reader).await?;
+    let kind = store.kind();
+    let lookups = Lookups::new(
+        store,
+        LookupOptions {
+            max_keys: a.max_keys,
+            max_lookups: a.max_lookups,
+            layout_ttl: Duration::from_millis(a.layout_refresh_ms),
+            ..Default::default()
+        },
+    );
+    if let Err(e) = lookups.health().await {
+        tracing::warn!(store = %store_name, error = %e, "the store is not reachable yet; /readyz answers 503 until it is");
+    }
+    let app = fstore_serve::router(
+        lookups,
+        ServerOptions {
+            max_body_bytes: a.max_body_bytes,
+            request_timeout: Duration::from_millis(a.timeout_ms),
+            token: token.clone(),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    ctx.say(format!(
+        "serving store `{store_name}` ({kind}) on http://{addr} (auth: {}); Ctrl-C stops",
+        if token.is_some() {
+            "bearer token"
+        } else {
+            "none"
+        }
+    ));
+    tracing::info!(store = %store_name, %addr, "listening");
+    fstore_serve::serve(
+        listener,
+        app,
+        fstore_serve::shutdown_signal(),
+        Duration::from_secs(a.shutdown_grace_secs),
+    )
+    .await?;
+    ctx.say("stopped");
+    Ok(())
+}
+
+fn token(a: &Args, ctx: &Context) -> anyhow::Result<Option<String>> {
+    let token = if let Some(var) = &a.token_env {
+        Some(std::env::var(var).with_context(|| {
+            format!("--token-env {var}: the environment variable is not set (or not UTF-8)")
+        })?)
+    } else if let Some(spec) = &a.token_secret {
+        let (scope, key) = spec
+            .split_once('/')
+            .with_context(|| format!("--token-secret `{spec}` is not <scope>/<key>"))?;
+        let secrets = Secrets::from_config(&ctx.config.secrets, Path::new(DEFAULT_DATA_DIR))?;
+        Some(secrets.get(scope, key)?.expose_secret().to_string())
+    } else {
+        None
+    };
+    match token {
+        Some(t) if t.trim().is_empty() => bail!("the bearer token is empty"),
+        Some(t) if t.trim() != t || t.chars().any(char::is_control) => {
+            bail!("the bearer token has surrounding spaces or control characters")
+        }
+        other => Ok(other),
+    }
+}
