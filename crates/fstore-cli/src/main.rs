@@ -19,7 +19,7 @@ use crate::context::Context;
 /// fstore — a feature store: feature tables on Delta Lake, published to MySQL/Aurora or SQLite,
 /// served by key.
 #[derive(Parser)]
-#[command(name = "fstore", version, about, long_about = None, propagate_version = true)]
+#[command(name = "fstore", version, about, long_about = None)]
 #[command(
     after_help = "Start with:\n  fstore quickstart\n\nConfiguration: --config FILE, $FSTORE_CONFIG, or ./fstore.toml; without one, everything lives under ./fstore-data."
 )]
@@ -165,4 +165,30 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_subcommands().next().is_some() {
+                    walk(sub, &p);
+                } else {
+                    let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(help.contains("fstore"), "`{p}` has no example in its --help");
+                }
+            }
+        }
+        walk(&super::Cli::command(), "fstore");
+    }
 }

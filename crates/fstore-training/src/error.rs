@@ -14,7 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// Opening or reading a feature table failed (not found, bad version, storage, ...).
     #[error(transparent)]
-    Offline(#[from] fstore_offline::Error),
+    Offline(Box<fstore_offline::Error>),
 
     /// A table name or type rejected by `fstore-core`.
     #[error(transparent)]
@@ -73,12 +73,18 @@ pub enum Error {
     DataFusion {
         context: String,
         #[source]
-        source: deltalake::datafusion::error::DataFusionError,
+        source: Box<deltalake::datafusion::error::DataFusionError>,
     },
 
     /// A bug in fstore.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<fstore_offline::Error> for Error {
+    fn from(e: fstore_offline::Error) -> Self {
+        Self::Offline(Box::new(e))
+    }
 }
 
 impl Error {

@@ -328,7 +328,7 @@ mod tests {
             vec![None, Some(2), Some(2), Some(0), Some(1), None, None, None]
         );
         let got = idx.probe(&keys, Some(&ts), Some(69)).unwrap();
-        assert_eq!(got.is_null(3), true);
+        assert!(got.is_null(3));
     }
 
     #[test]

@@ -77,8 +77,8 @@ pub(crate) struct SpineReader {
 }
 
 enum Source {
-    Parquet(ParquetRecordBatchReader),
-    Csv(csv::Reader<File>),
+    Parquet(Box<ParquetRecordBatchReader>),
+    Csv(Box<csv::Reader<File>>),
     Batches(std::vec::IntoIter<RecordBatch>),
     Table {
         stream: SendableRecordBatchStream,
@@ -118,7 +118,12 @@ impl SpineReader {
             }
             Spine::Table(name) => {
                 let table = offline.open_at(name, at).await?;
-                let df_err = |context: String| move |source| Error::DataFusion { context, source };
+                let df_err = |context: String| {
+                    move |source| Error::DataFusion {
+                        context,
+                        source: Box::new(source),
+                    }
+                };
                 let ctx: SessionContext = create_session().into_inner();
                 table
                     .delta()
@@ -194,7 +199,7 @@ impl SpineReader {
                 Some(
                     next.map_err(|source| Error::DataFusion {
                         context: "reading the spine table".into(),
-                        source,
+                        source: Box::new(source),
                     })
                     .and_then(|b| conform(&b, &self.schema)),
                 )
@@ -253,7 +258,7 @@ fn open_file(path: &Path, batch_size: usize) -> Result<(SchemaRef, Option<u64>, 
             let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
             let schema = builder.schema().clone();
             let reader = builder.build().map_err(|e| bad(e.to_string()))?;
-            Ok((schema, rows, Source::Parquet(reader)))
+            Ok((schema, rows, Source::Parquet(Box::new(reader))))
         }
         "csv" => {
             let mut file = open()?;
@@ -269,7 +274,7 @@ fn open_file(path: &Path, batch_size: usize) -> Result<(SchemaRef, Option<u64>, 
                 .with_batch_size(batch_size)
                 .build(file)
                 .map_err(|e| bad(e.to_string()))?;
-            Ok((schema, None, Source::Csv(reader)))
+            Ok((schema, None, Source::Csv(Box::new(reader))))
         }
         _ => {
             open()?;

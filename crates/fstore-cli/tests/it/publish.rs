@@ -157,7 +157,7 @@ fn time_series_publishes_latest_row_per_key() {
         rows(&s, "SELECT driver, ts, rating FROM drivers"),
         [
             "1|2024-01-03 10:00:00.000000|4.5",
-            "2|2024-01-01 00:00:00.123456|5.0"
+            "2|2024-01-01 00:00:00.123456|5"
         ]
     );
 }

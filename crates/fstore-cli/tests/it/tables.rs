@@ -98,7 +98,8 @@ fn create_write_read_describe_history_list_drop() {
     assert_eq!(f.lines().count(), 2, "{f}");
     assert!(f.contains("\"age\":46") && !f.contains("name"), "{f}");
 
-    assert_eq!(s.versions("default.people"), 2);
+    // create, then the merge: a schema change (new column `city`) and the merge itself.
+    assert_eq!(s.versions("default.people"), 3);
     let list = s.run(&["tables", "list"]).ok().stdout;
     assert_eq!(list.trim(), "default.people");
 
@@ -157,7 +158,7 @@ fn bad_inputs_are_rejected_and_nothing_is_written() {
     let before = s.versions("default.people");
     let cases: &[(&str, &str, &str)] = &[
         ("dup.csv", "id,age\n1,1\n1,2\n", "duplicate"),
-        ("nullkey.csv", "id,age\n,1\n2,2\n", "null"),
+        ("nullkey.csv", "id,age\n,1\n2,2\n", "NULL in key column `id`"),
         ("nokey.csv", "age\n1\n", "id"),
         ("conflict.csv", "id,age\n1,old\n", "age"),
     ];

@@ -97,6 +97,15 @@ pub async fn write(
 ) -> Result<WriteReport> {
     let start = Instant::now();
     check_table_name(&layout.table)?;
+    if layout.primary_keys.is_empty() {
+        return Err(StoreError::new(
+            StoreErrorKind::InvalidData,
+            format!(
+                "online table `{}` needs at least one primary key column",
+                layout.table
+            ),
+        ));
+    }
     progress.set_stage("validating");
     let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let prepared = std::sync::Arc::new(prepare(layout, batches).await?);

@@ -59,13 +59,6 @@ pub fn micros(v: Vec<Option<i64>>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"))
 }
 
-/// Microseconds since the epoch of an RFC 3339 time.
-pub fn at(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .unwrap()
-        .timestamp_micros()
-}
-
 /// Creates a table from one batch.
 pub async fn create(store: &OfflineStore, table: &str, spec: TableSpec, b: RecordBatch) {
     store

@@ -230,13 +230,13 @@ fn lookups(case: &Case) -> Vec<FeatureLookup> {
 }
 
 /// The latest row with equal key and `ts <= spine_ts`, within the lookback: by brute force.
-fn as_of<'a, R>(
-    rows: &'a [R],
+fn as_of<R>(
+    rows: &[R],
     key_eq: impl Fn(&R) -> bool,
     ts_of: impl Fn(&R) -> i64,
     spine_ts: Option<i64>,
     lookback: Option<i64>,
-) -> Option<&'a R> {
+) -> Option<&R> {
     let t = spine_ts?;
     rows.iter()
         .filter(|r| key_eq(r) && ts_of(r) <= t && lookback.is_none_or(|lb| t - ts_of(r) <= lb))
