@@ -145,9 +145,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn init_logging(verbose: u8, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
+    // Library crates (deltalake, DataFusion) log internal details at warn; users see only ours.
     let default = match verbose {
-        0 => "warn",
-        1 => "info,fstore=info",
+        0 => "error,fstore_cli=warn,fstore_publish=warn,fstore_online=warn,fstore_offline=warn,fstore_serve=warn,fstore_training=warn",
+        1 => "warn,fstore_cli=info,fstore_publish=info,fstore_online=info,fstore_offline=info,fstore_serve=info,fstore_training=info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("FSTORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));

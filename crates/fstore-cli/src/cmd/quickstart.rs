@@ -144,7 +144,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         None => String::new(),
     };
     println!(
-        "\nNext, try:\n  fstore{cfg_flag} tables describe {TABLE}\n  fstore{cfg_flag} tables history {TABLE}\n  fstore{cfg_flag} tables read {TABLE} --version 0 --limit 5\n  fstore{cfg_flag} lookup {TABLE} --key PassengerId=3 --format json\n  fstore{cfg_flag} publish {TABLE} --store {store_name} --mode overwrite"
+        "\nNext, try (with `cargo run --bin fstore --` in place of `fstore` until you `cargo install --path crates/fstore-cli`):\n  fstore{cfg_flag} tables describe {TABLE}\n  fstore{cfg_flag} tables history {TABLE}\n  fstore{cfg_flag} tables read {TABLE} --version 0 --limit 5\n  fstore{cfg_flag} lookup {TABLE} --key PassengerId=3 --format json\n  fstore{cfg_flag} publish {TABLE} --store {store_name} --mode overwrite"
     );
     if let fstore_core::config::StoreConfig::Sqlite(s) = store_cfg {
         println!(
