@@ -45,7 +45,8 @@ pub fn batches(rows: usize, batch: usize, salt: u64) -> Vec<RecordBatch> {
                 .map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
         )));
         cols.push(Arc::new(BooleanArray::from_iter(
-            ids.iter().map(|&i| Some((i as u64 + salt) % 2 == 0)),
+            ids.iter()
+                .map(|&i| Some((i as u64 + salt).is_multiple_of(2))),
         )));
         out.push(RecordBatch::try_new(schema(), cols).expect("columns match schema"));
         start += n;

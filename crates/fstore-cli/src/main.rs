@@ -147,8 +147,12 @@ fn init_logging(verbose: u8, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     // Library crates (deltalake, DataFusion) log internal details at warn; users see only ours.
     let default = match verbose {
-        0 => "error,fstore_cli=warn,fstore_publish=warn,fstore_online=warn,fstore_offline=warn,fstore_serve=warn,fstore_training=warn",
-        1 => "warn,fstore_cli=info,fstore_publish=info,fstore_online=info,fstore_offline=info,fstore_serve=info,fstore_training=info",
+        0 => {
+            "error,fstore_cli=warn,fstore_publish=warn,fstore_online=warn,fstore_offline=warn,fstore_serve=warn,fstore_training=warn"
+        }
+        1 => {
+            "warn,fstore_cli=info,fstore_publish=info,fstore_online=info,fstore_offline=info,fstore_serve=info,fstore_training=info"
+        }
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("FSTORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
@@ -185,8 +189,14 @@ mod tests {
                 if sub.get_subcommands().next().is_some() {
                     walk(sub, &p);
                 } else {
-                    let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
-                    assert!(help.contains("fstore"), "`{p}` has no example in its --help");
+                    let help = sub
+                        .get_after_help()
+                        .map(|h| h.to_string())
+                        .unwrap_or_default();
+                    assert!(
+                        help.contains("fstore"),
+                        "`{p}` has no example in its --help"
+                    );
                 }
             }
         }

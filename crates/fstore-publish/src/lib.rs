@@ -29,14 +29,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("{0}")]
     BadOptions(String),
+    /// Boxed: the offline error is large and publish results travel through every call.
     #[error(transparent)]
-    Offline(#[from] fstore_offline::Error),
+    Offline(Box<fstore_offline::Error>),
     #[error(transparent)]
     Online(#[from] fstore_online::StoreError),
     #[error(transparent)]
     Core(#[from] fstore_core::Error),
     #[error(transparent)]
     Secrets(#[from] fstore_secrets::Error),
+}
+
+impl From<fstore_offline::Error> for Error {
+    fn from(e: fstore_offline::Error) -> Self {
+        Error::Offline(Box::new(e))
+    }
 }
 
 /// How to publish.

@@ -37,7 +37,7 @@ impl OutputFormat {
             "csv" => Ok(Self::Csv),
             "jsonl" | "json" | "ndjson" => Ok(Self::Jsonl),
             _ => Err(Error::BadRequest(format!(
-                "cannot tell the output format of `{}`: name a .parquet, .csv or .jsonl file",
+                "cannot tell the output format of `{}`: name a .parquet, .csv or .jsonl file (writing a training set to a Delta table is not supported yet)",
                 path.display()
             ))),
         }

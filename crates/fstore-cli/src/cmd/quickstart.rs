@@ -221,14 +221,12 @@ pub fn sample_schema() -> SchemaRef {
 
 /// `rows` sample passengers with ids starting at 1.
 pub fn sample_features(rows: usize, seed: u64) -> RecordBatch {
-    let mut rng = Rng(seed ^ 0x5EED_F5_70_4E);
-    let mut cols: (
-        Vec<i64>,
-        Vec<Option<f64>>,
-        Vec<i32>,
-        Vec<String>,
-        Vec<String>,
-    ) = Default::default();
+    let mut rng = Rng(seed ^ 0x005E_EDF5_704E);
+    let mut ids = Vec::with_capacity(rows);
+    let mut ages = Vec::with_capacity(rows);
+    let mut name_multiple = Vec::with_capacity(rows);
+    let mut prefixes = Vec::with_capacity(rows);
+    let mut sexes = Vec::with_capacity(rows);
     let mut sibsp = Vec::with_capacity(rows);
     let mut cabin = Vec::with_capacity(rows);
     let mut cabin_multi = Vec::with_capacity(rows);
@@ -240,18 +238,17 @@ pub fn sample_features(rows: usize, seed: u64) -> RecordBatch {
         let female = rng.below(100) < 35;
         let age = (rng.below(5) != 0).then(|| (rng.unit() * 70.0 + 1.0).round());
         let class = [1, 2, 3, 3, 3][rng.below(5) as usize];
-        cols.0.push(i as i64 + 1);
-        cols.1.push(age);
-        cols.2.push((rng.below(10) == 0) as i32);
+        ids.push(i as i64 + 1);
+        ages.push(age);
+        name_multiple.push((rng.below(10) == 0) as i32);
         let prefix = match (female, age) {
             (false, Some(a)) if a < 14.0 => "Master",
             (false, _) => ["Mr", "Mr", "Mr", "Dr", "Rev"][rng.below(5) as usize],
             (true, Some(a)) if a < 25.0 => "Miss",
             (true, _) => ["Mrs", "Mrs", "Miss"][rng.below(3) as usize],
         };
-        cols.3.push(prefix.to_string());
-        cols.4
-            .push(if female { "female" } else { "male" }.to_string());
+        prefixes.push(prefix.to_string());
+        sexes.push(if female { "female" } else { "male" }.to_string());
         sibsp.push(rng.below(4) as i32 * (rng.below(3) == 0) as i32);
         cabin.push(
             (class == 1 || rng.below(6) == 0)
@@ -271,11 +268,11 @@ pub fn sample_features(rows: usize, seed: u64) -> RecordBatch {
     RecordBatch::try_new(
         sample_schema(),
         vec![
-            Arc::new(Int64Array::from(cols.0)),
-            Arc::new(Float64Array::from(cols.1)),
-            Arc::new(Int32Array::from(cols.2)),
-            Arc::new(StringArray::from(cols.3)),
-            Arc::new(StringArray::from(cols.4)),
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(Float64Array::from(ages)),
+            Arc::new(Int32Array::from(name_multiple)),
+            Arc::new(StringArray::from(prefixes)),
+            Arc::new(StringArray::from(sexes)),
             Arc::new(Int32Array::from(sibsp)),
             Arc::new(StringArray::from(cabin)),
             Arc::new(Int32Array::from(cabin_multi)),

@@ -158,7 +158,11 @@ fn bad_inputs_are_rejected_and_nothing_is_written() {
     let before = s.versions("default.people");
     let cases: &[(&str, &str, &str)] = &[
         ("dup.csv", "id,age\n1,1\n1,2\n", "duplicate"),
-        ("nullkey.csv", "id,age\n,1\n2,2\n", "NULL in key column `id`"),
+        (
+            "nullkey.csv",
+            "id,age\n,1\n2,2\n",
+            "NULL in key column `id`",
+        ),
         ("nokey.csv", "age\n1\n", "id"),
         ("conflict.csv", "id,age\n1,old\n", "age"),
     ];

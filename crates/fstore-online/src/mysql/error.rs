@@ -84,6 +84,18 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
     let addr = target.addr();
     match e {
         mysql_async::Error::Server(s) => map_server(target, context, s.code, &s.message),
+        mysql_async::Error::Io(IoError::Io(io))
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            StoreError::new(
+                StoreErrorKind::Connection,
+                format!(
+                    "TLS with MySQL at {addr} failed ({context}): {io}; check the store's `tls` setting and the server certificate (verify-identity trusts the web roots plus the CA file in FSTORE_MYSQL_SSL_CA)"
+                ),
+            )
+        }
         mysql_async::Error::Io(IoError::Io(io)) => StoreError::new(
             StoreErrorKind::Connection,
             format!(
@@ -93,7 +105,7 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
         mysql_async::Error::Io(IoError::Tls(tls)) => StoreError::new(
             StoreErrorKind::Connection,
             format!(
-                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting and the server certificate"
+                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting and the server certificate (verify-identity trusts the web roots plus the CA file in FSTORE_MYSQL_SSL_CA)"
             ),
         ),
         mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => StoreError::new(
