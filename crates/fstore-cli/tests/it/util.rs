@@ -84,7 +84,7 @@ impl Scratch {
         let py = std::env::var("FSTORE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let out = Command::new(&py)
             .arg("-c")
-            .arg(code)
+            .arg(python_script(code))
             .current_dir(self.path())
             .output()
             .unwrap_or_else(|e| {
@@ -125,4 +125,11 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// Wraps a test's Python code so the interpreter leaves with `os._exit` once the output is flushed:
+/// the `deltalake` wheel sometimes aborts in its runtime's shutdown ("terminate called without an
+/// active exception") after the work is done, which would fail a correct test at random.
+fn python_script(code: &str) -> String {
+    format!("{code}\nimport os, sys\nsys.stdout.flush()\nsys.stderr.flush()\nos._exit(0)\n")
 }

@@ -32,7 +32,7 @@ fn python(code: &str) -> String {
     let py = std::env::var("FSTORE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = Command::new(&py)
         .arg("-c")
-        .arg(code)
+        .arg(python_script(code))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {py}: {e}; scripts/test installs what it needs"));
     assert!(
@@ -145,4 +145,11 @@ print(v0.num_rows, v0.column_names)
         "2 4 ['PassengerId', 'Name', 'Age', 'Fare', 'Embarked'] [None, 'C', None, 'S'] [\"PassengerId\"] Titanic passengers\n\
          3 ['PassengerId', 'Name', 'Age', 'Fare']"
     );
+}
+
+/// Wraps a test's Python code so the interpreter leaves with `os._exit` once the output is flushed:
+/// the `deltalake` wheel sometimes aborts in its runtime's shutdown ("terminate called without an
+/// active exception") after the work is done, which would fail a correct test at random.
+fn python_script(code: &str) -> String {
+    format!("{code}\nimport os, sys\nsys.stdout.flush()\nsys.stderr.flush()\nos._exit(0)\n")
 }
