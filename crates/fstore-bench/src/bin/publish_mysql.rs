@@ -13,7 +13,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::{Float64Type, Int64Type};
 use fstore_bench::{batches, report, schema, timed};
 use fstore_core::{NoProgress, TableName, TableSpec};
