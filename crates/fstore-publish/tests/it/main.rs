@@ -2,3 +2,4 @@
 //! writer/reader split, and the walk-through's path from Delta to MySQL.
 
 mod identities;
+mod walkthrough;
