@@ -39,8 +39,19 @@ impl std::fmt::Display for HistoryEntry {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        // The full schema and protocol are in the Delta log; a history line stays readable.
+        const MAX: usize = 80;
         for (k, v) in &self.parameters {
-            write!(f, "  {k}={}", plain(v))?;
+            if matches!(k.as_str(), "metadata" | "protocol" | "location") {
+                continue;
+            }
+            let text = plain(v);
+            if text.chars().count() > MAX {
+                let cut: String = text.chars().take(MAX).collect();
+                write!(f, "  {k}={cut}…")?;
+            } else {
+                write!(f, "  {k}={text}")?;
+            }
         }
         if !self.metrics.is_empty() {
             let m: Vec<String> = self
