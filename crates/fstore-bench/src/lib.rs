@@ -29,29 +29,34 @@ pub fn batches(rows: usize, batch: usize, salt: u64) -> Vec<RecordBatch> {
     while start < rows {
         let n = batch.min(rows - start);
         let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
-        let mut cols: Vec<arrow::array::ArrayRef> = vec![Arc::new(Int64Array::from(ids.clone()))];
-        for f in 0..6u64 {
-            cols.push(Arc::new(Float64Array::from_iter_values(ids.iter().map(
-                |&i| ((i as u64 * 31 + f * 7 + salt) % 10_007) as f64 / 7.0,
-            ))));
-        }
-        for f in 0..2u64 {
-            cols.push(Arc::new(Int64Array::from_iter_values(
-                ids.iter().map(|&i| (i as u64 * 17 + f + salt) as i64),
-            )));
-        }
-        cols.push(Arc::new(StringArray::from_iter_values(
-            ids.iter()
-                .map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
-        )));
-        cols.push(Arc::new(BooleanArray::from_iter(
-            ids.iter()
-                .map(|&i| Some((i as u64 + salt).is_multiple_of(2))),
-        )));
-        out.push(RecordBatch::try_new(schema(), cols).expect("columns match schema"));
+        out.push(rows_for(&ids, salt));
         start += n;
     }
     out
+}
+
+/// The rows of `ids` (the same values [`batches`] gives them for `salt`).
+pub fn rows_for(ids: &[i64], salt: u64) -> RecordBatch {
+    let mut cols: Vec<arrow::array::ArrayRef> = vec![Arc::new(Int64Array::from(ids.to_vec()))];
+    for f in 0..6u64 {
+        cols.push(Arc::new(Float64Array::from_iter_values(ids.iter().map(
+            |&i| ((i as u64 * 31 + f * 7 + salt) % 10_007) as f64 / 7.0,
+        ))));
+    }
+    for f in 0..2u64 {
+        cols.push(Arc::new(Int64Array::from_iter_values(
+            ids.iter().map(|&i| (i as u64 * 17 + f + salt) as i64),
+        )));
+    }
+    cols.push(Arc::new(StringArray::from_iter_values(
+        ids.iter()
+            .map(|&i| format!("category-{}", (i as u64 + salt) % 1000)),
+    )));
+    cols.push(Arc::new(BooleanArray::from_iter(
+        ids.iter()
+            .map(|&i| Some((i as u64 + salt).is_multiple_of(2))),
+    )));
+    RecordBatch::try_new(schema(), cols).expect("columns match schema")
 }
 
 /// Runs `f` and returns its result and duration.

@@ -10,6 +10,7 @@
 //! Invariant: every write validates its whole input (key presence, NULL keys, duplicate keys,
 //! types) before anything reaches storage.
 
+mod changes;
 mod conform;
 pub mod error;
 mod history;
@@ -20,6 +21,7 @@ mod store;
 mod table;
 mod write;
 
+pub use changes::{CDF_PROPERTY, CommitSummary, Coverage, TableChanges};
 pub use deltalake::DeltaTable;
 pub use error::{Error, ErrorKind, Result};
 pub use history::HistoryEntry;

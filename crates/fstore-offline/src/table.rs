@@ -11,8 +11,9 @@ use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::functions_window::expr_fn::row_number;
 use deltalake::datafusion::logical_expr::ExprFunctionExt;
-use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
+use deltalake::datafusion::prelude::{DataFrame, Expr, JoinType, SessionContext, ident, lit};
 use deltalake::delta_datafusion::create_session;
+use deltalake::logstore::LogStore;
 use fstore_core::{TableName, TableSpec};
 use url::Url;
 
@@ -20,6 +21,8 @@ use crate::error::{Error, Result};
 
 /// Name of the helper column used by [`FeatureTable::scan_latest`].
 const ROW_NUMBER_COLUMN: &str = "__fstore_row_number";
+/// Prefix of the key columns of [`FeatureTable::scan_latest_for_keys`]'s join.
+const KEY_COLUMN_PREFIX: &str = "__fstore_key_";
 
 /// A feature table opened at one version.
 #[derive(Clone, Debug)]
@@ -53,7 +56,7 @@ impl FeatureTable {
         columns: Option<&[String]>,
         filter: Option<&str>,
     ) -> Result<Vec<RecordBatch>> {
-        self.query(columns, filter, false).await
+        self.query(columns, filter, false, None).await
     }
 
     /// Like [`FeatureTable::scan`], but for a time-series table returns only the latest row per
@@ -64,7 +67,57 @@ impl FeatureTable {
         columns: Option<&[String]>,
         filter: Option<&str>,
     ) -> Result<Vec<RecordBatch>> {
-        self.query(columns, filter, true).await
+        self.query(columns, filter, true, None).await
+    }
+
+    /// [`FeatureTable::scan_latest`] restricted to the primary keys in `keys` (a batch holding
+    /// the primary-key columns, by name): the rows of those keys only.
+    pub async fn scan_latest_for_keys(
+        &self,
+        columns: Option<&[String]>,
+        filter: Option<&str>,
+        keys: &RecordBatch,
+    ) -> Result<Vec<RecordBatch>> {
+        if keys.num_rows() == 0 {
+            return Ok(Vec::new());
+        }
+        self.query(columns, filter, true, Some(keys)).await
+    }
+
+    /// The Delta table's id (its metadata id), which a re-created table does not share.
+    pub fn table_id(&self) -> Result<String> {
+        Ok(self
+            .delta
+            .snapshot()
+            .map_err(Error::delta("reading table metadata"))?
+            .metadata()
+            .id()
+            .to_string())
+    }
+
+    /// The newest version in the table's log (newer than [`FeatureTable::version`] when someone
+    /// committed since this handle was opened). Cheap: lists the log, reads no data.
+    pub async fn latest_version(&self) -> Result<i64> {
+        let v = self
+            .delta
+            .log_store()
+            .get_latest_version(self.version.max(0) as u64)
+            .await
+            .map_err(Error::delta(format!("reading the log of `{}`", self.name)))?;
+        Ok(v as i64)
+    }
+
+    /// Total size in bytes of the data files of this version.
+    pub fn data_bytes(&self) -> Result<u64> {
+        let snapshot = self
+            .delta
+            .snapshot()
+            .map_err(Error::delta("reading the table's files"))?;
+        Ok(snapshot
+            .log_data()
+            .into_iter()
+            .map(|f| u64::try_from(f.size()).unwrap_or(0))
+            .sum())
     }
 
     fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
@@ -95,6 +148,7 @@ impl FeatureTable {
         columns: Option<&[String]>,
         filter: Option<&str>,
         latest: bool,
+        keys: Option<&RecordBatch>,
     ) -> Result<Vec<RecordBatch>> {
         let output = self.output_columns(columns)?;
         let ctx: SessionContext = create_session().into_inner();
@@ -112,6 +166,9 @@ impl FeatureTable {
 
         if let Some(filter) = filter {
             df = self.apply_filter(&ctx, df, filter)?;
+        }
+        if let Some(keys) = keys {
+            df = self.semi_join(&ctx, df, keys)?;
         }
         if latest && let Some(ts) = &self.spec.timestamp_key {
             let rn = row_number()
@@ -145,7 +202,52 @@ impl FeatureTable {
             .collect()
     }
 
-    fn apply_filter(&self, ctx: &SessionContext, df: DataFrame, filter: &str) -> Result<DataFrame> {
+    /// Keeps the rows of `df` whose primary key is in `keys`.
+    fn semi_join(
+        &self,
+        ctx: &SessionContext,
+        df: DataFrame,
+        keys: &RecordBatch,
+    ) -> Result<DataFrame> {
+        let plan = df_error("planning the key lookup");
+        let mut fields = Vec::new();
+        let mut arrays = Vec::new();
+        let mut right = Vec::new();
+        for (i, k) in self.spec.primary_keys.iter().enumerate() {
+            let column = keys
+                .column_by_name(k)
+                .ok_or_else(|| Error::Internal(format!("the key batch lacks primary key `{k}`")))?;
+            // The key columns take the scan's types (strings may be read as views).
+            let want = df
+                .schema()
+                .field_with_unqualified_name(k)
+                .map_err(df_error("planning the key lookup"))?
+                .data_type()
+                .clone();
+            let column = cast(column, &want)
+                .map_err(Error::arrow(format!("converting key column `{k}`")))?;
+            let name = format!("{KEY_COLUMN_PREFIX}{i}");
+            fields.push(deltalake::arrow::datatypes::Field::new(&name, want, true));
+            arrays.push(column);
+            right.push(name);
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(Error::arrow("assembling the key batch"))?;
+        let keys_df = ctx
+            .read_batch(batch)
+            .map_err(df_error("planning the key lookup"))?;
+        let left: Vec<&str> = self.spec.primary_keys.iter().map(String::as_str).collect();
+        let right: Vec<&str> = right.iter().map(String::as_str).collect();
+        df.join(keys_df, JoinType::LeftSemi, &left, &right, None)
+            .map_err(plan)
+    }
+
+    pub(crate) fn apply_filter(
+        &self,
+        ctx: &SessionContext,
+        df: DataFrame,
+        filter: &str,
+    ) -> Result<DataFrame> {
         let bad = |e: DataFusionError| Error::BadFilter {
             table: self.name.to_string(),
             filter: filter.to_string(),
@@ -161,7 +263,7 @@ impl FeatureTable {
 
 /// Casts a result batch to the table's Arrow types (DataFusion reads strings as views and
 /// partition values as dictionaries).
-fn to_schema(batch: &RecordBatch, expected: &SchemaRef) -> Result<RecordBatch> {
+pub(crate) fn to_schema(batch: &RecordBatch, expected: &SchemaRef) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()

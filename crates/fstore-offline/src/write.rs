@@ -229,6 +229,70 @@ impl OfflineStore {
         Ok(result)
     }
 
+    /// Deletes the rows matching `predicate`, one SQL boolean expression over the table's
+    /// columns (as for [`FeatureTable::scan`]'s filter), in one commit. Deleting nothing commits
+    /// nothing.
+    pub async fn delete(&self, name: &TableName, predicate: &str) -> Result<WriteOutcome> {
+        let ft = self.open(name).await?;
+        let tname = name.to_string();
+        // Parse and type-check the predicate the way reads do, for the same clear errors.
+        let ctx: SessionContext = create_session().into_inner();
+        let provider = ft
+            .delta
+            .table_provider()
+            .await
+            .map_err(crate::table::df_error(format!("opening `{tname}`")))?;
+        let df = ctx
+            .read_table(provider)
+            .map_err(crate::table::df_error(format!("opening `{tname}`")))?;
+        ft.apply_filter(&ctx, df, predicate)?;
+        self.progress.set_stage("deleting");
+        let (table, metrics) = ft
+            .delta
+            .clone()
+            .delete()
+            .with_predicate(predicate.to_string())
+            .await
+            .map_err(Error::delta(format!("deleting from `{tname}`")))?;
+        let mut out = outcome(WriteMode::Merge, version_of(&table)?, 0);
+        out.rows_deleted = metrics.num_deleted_rows.map(|n| n as u64);
+        out.files_added = metrics.num_added_files as u64;
+        out.files_removed = metrics.num_removed_files as u64;
+        Ok(out)
+    }
+
+    /// Turns on Delta's change data feed (`delta.enableChangeDataFeed = true`) for `name`: later
+    /// merges, updates and deletes also write the changed rows to `_change_data/`, which lets an
+    /// incremental publish read only those. Returns the new version (the current one when it was
+    /// already on).
+    pub async fn enable_change_data_feed(&self, name: &TableName) -> Result<i64> {
+        let ft = self.open(name).await?;
+        let on = ft
+            .delta
+            .snapshot()
+            .map_err(Error::delta("reading table metadata"))?
+            .metadata()
+            .configuration()
+            .get(crate::CDF_PROPERTY)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if on {
+            return Ok(ft.version);
+        }
+        let table = ft
+            .delta
+            .clone()
+            .set_tbl_properties()
+            .with_properties(HashMap::from([(
+                crate::CDF_PROPERTY.to_string(),
+                "true".to_string(),
+            )]))
+            .await
+            .map_err(Error::delta(format!(
+                "enabling the change data feed of `{name}`"
+            )))?;
+        version_of(&table)
+    }
+
     async fn merge(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
         let tname = ft.name.to_string();
         let mut table = ft.delta;

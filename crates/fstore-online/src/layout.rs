@@ -62,6 +62,30 @@ impl OnlineLayout {
         self.primary_keys.iter().any(|k| k == name)
     }
 
+    /// The layout of a batch of keys: the primary-key columns only, in primary-key order (what
+    /// [`crate::ChangeSet::deletes`] holds).
+    pub fn keys_only(&self) -> Self {
+        Self {
+            table: self.table.clone(),
+            columns: self
+                .primary_keys
+                .iter()
+                .filter_map(|k| self.column(k).cloned())
+                .collect(),
+            primary_keys: self.primary_keys.clone(),
+            timestamp_key: None,
+        }
+    }
+
+    /// The same layout without the timestamp rule: upserts replace rows whatever their
+    /// timestamp (a complete resync).
+    pub fn without_timestamp_rule(&self) -> Self {
+        Self {
+            timestamp_key: None,
+            ..self.clone()
+        }
+    }
+
     /// Columns that are not primary keys (the timestamp key is one of them), in order.
     pub fn value_columns(&self) -> impl Iterator<Item = &OnlineColumn> {
         self.columns

@@ -18,7 +18,18 @@
 //!   primary key = layout primary keys, key columns NOT NULL.
 //! - `write` MUST record the published table in the store's bookkeeping table
 //!   ([`BOOKKEEPING_TABLE`]) only after the data it describes is committed (or in the same
-//!   transaction).
+//!   transaction), and a crash at any instant MUST leave a bookkeeping row that names a version
+//!   no newer than the data online (the recorded version only moves forward with its data).
+//! - `apply` with [`Rows::Changes`] MUST, in ONE transaction together with the bookkeeping row,
+//!   delete the given keys, then upsert the given rows (time-series never-regress rule as above);
+//!   with [`ChangeSet::complete`] it MUST also delete every online key absent from the rows and
+//!   replace rows whatever their timestamp (the online table then holds exactly the rows, on the
+//!   layout's columns). Deleting an absent key is not an error.
+//! - `apply` MUST check its [`Expect`] against the bookkeeping row while holding the table's
+//!   write lock (the same transaction on SQLite, the advisory lock on MySQL), and write nothing
+//!   but return [`Applied::Conflict`] when it does not hold. Writers of one table never
+//!   interleave: SQLite's single write transaction (with a busy timeout) and MySQL's
+//!   `GET_LOCK` per table serialise them.
 //! - Nothing half-written: input values the store cannot hold are rejected by [`validate_batches`]
 //!   before any statement runs; a failed write leaves the online table as it was and no staging
 //!   table behind.
@@ -79,6 +90,137 @@ pub struct PublishRecord {
     pub delta_version: i64,
 }
 
+/// Where the published rows came from, beyond [`PublishRecord`]: what the next publish compares
+/// to decide whether it may apply only the changes since [`PublishRecord::delta_version`].
+/// Kept as JSON in the bookkeeping row's `source_json` column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishSource {
+    /// The Delta table's id (its metadata id): a dropped and re-created table gets a new one.
+    pub table_id: String,
+    /// The filter the rows were selected with.
+    pub filter: Option<String>,
+    /// The published columns (keys included), in order.
+    pub columns: Vec<String>,
+}
+
+impl PublishSource {
+    /// Stable JSON for the bookkeeping table.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "table_id": self.table_id,
+            "filter": self.filter,
+            "columns": self.columns,
+        })
+        .to_string()
+    }
+
+    /// Parses [`PublishSource::to_json`] output; `None` when it is not one (a row written by
+    /// another tool, or damaged): the next publish is then a full one.
+    pub fn from_json(json: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(json).ok()?;
+        let columns = v["columns"]
+            .as_array()?
+            .iter()
+            .map(|c| c.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            table_id: v["table_id"].as_str()?.to_string(),
+            filter: match &v["filter"] {
+                serde_json::Value::Null => None,
+                f => Some(f.as_str()?.to_string()),
+            },
+            columns,
+        })
+    }
+}
+
+/// A precondition on the table's bookkeeping row, checked by [`Backend::apply`] under the table's
+/// write lock before anything is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// No condition (what [`Backend::write`] uses).
+    Any,
+    /// A row recording the same Delta table (same [`PublishSource::table_id`]) records at most
+    /// this version: a full publish never moves the recorded version backwards.
+    AtMost(i64),
+    /// The row records exactly this version of the same Delta table: an incremental publish
+    /// applies the changes since this version only onto this version.
+    Exactly(i64),
+}
+
+impl Expect {
+    /// Does the bookkeeping row `current` (None: no row) satisfy the condition for a write from
+    /// `source`?
+    pub fn holds(self, current: Option<&PublishedTable>, source: Option<&PublishSource>) -> bool {
+        let same_table = |p: &PublishedTable| match (&p.source, source) {
+            (Some(a), Some(b)) => a.table_id == b.table_id,
+            _ => false,
+        };
+        match self {
+            Expect::Any => true,
+            Expect::AtMost(v) => match current {
+                Some(p) if same_table(p) => p.delta_version <= v,
+                _ => true,
+            },
+            Expect::Exactly(v) => current.is_some_and(|p| same_table(p) && p.delta_version == v),
+        }
+    }
+}
+
+/// What [`Backend::apply`] writes besides the rows: the bookkeeping record, its source, and the
+/// precondition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteMeta {
+    pub record: PublishRecord,
+    pub source: Option<PublishSource>,
+    pub expect: Expect,
+}
+
+/// Changes to a published table, applied in merge mode in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeSet {
+    /// Rows to upsert (the layout's columns), applied after the deletes.
+    pub upserts: Vec<RecordBatch>,
+    /// Keys to delete first: batches holding the layout's primary-key columns (same names and
+    /// types as in the layout; other columns are ignored). A key may also be in `upserts`: it is
+    /// then replaced whatever its timestamp.
+    pub deletes: Vec<RecordBatch>,
+    /// `upserts` is the complete publication: also delete every online key absent from it, and
+    /// replace rows whatever their timestamp. `deletes` is then redundant.
+    pub complete: bool,
+}
+
+/// The rows of one [`Backend::apply`].
+#[derive(Clone, Debug)]
+pub enum Rows {
+    /// [`WriteMode::Merge`]: upsert.
+    Merge(Vec<RecordBatch>),
+    /// [`WriteMode::Overwrite`]: replace the table atomically.
+    Overwrite(Vec<RecordBatch>),
+    /// Deletes and upserts (recorded as mode `merge`).
+    Changes(ChangeSet),
+}
+
+impl Rows {
+    /// The mode the bookkeeping row records.
+    pub fn mode(&self) -> WriteMode {
+        match self {
+            Rows::Overwrite(_) => WriteMode::Overwrite,
+            Rows::Merge(_) | Rows::Changes(_) => WriteMode::Merge,
+        }
+    }
+}
+
+/// What [`Backend::apply`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Applied {
+    /// Committed together with the bookkeeping row.
+    Written(WriteReport),
+    /// The bookkeeping row did not meet the [`Expect`]; nothing was written. Holds the version
+    /// the row records (None: no row).
+    Conflict { recorded_version: Option<i64> },
+}
+
 /// What is known about a published online table: its layout (from the bookkeeping row) and the
 /// Delta version it holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +231,8 @@ pub struct PublishedTable {
     pub mode: String,
     /// Seconds since the epoch.
     pub published_at: i64,
+    /// Where the rows came from (None: recorded by an older fstore or another tool).
+    pub source: Option<PublishSource>,
 }
 
 /// Counts from one write, shaped like delta-rs's `MergeMetrics`.
@@ -121,7 +265,8 @@ pub struct LookupResult {
 /// Everything an online backend must do. See the module docs for the contract.
 #[allow(async_fn_in_trait)] // Backends are used through the closed `OnlineStore` enum, never `dyn`.
 pub trait Backend {
-    /// Writes `batches` (already validated, already latest-per-key) into `layout.table`.
+    /// Writes `batches` (already validated, already latest-per-key) into `layout.table`: [`Backend::apply`]
+    /// with no source and no precondition.
     async fn write(
         &self,
         layout: &OnlineLayout,
@@ -129,7 +274,32 @@ pub trait Backend {
         batches: Vec<RecordBatch>,
         record: &PublishRecord,
         progress: &dyn Progress,
-    ) -> Result<WriteReport>;
+    ) -> Result<WriteReport> {
+        let rows = match mode {
+            WriteMode::Merge => Rows::Merge(batches),
+            WriteMode::Overwrite => Rows::Overwrite(batches),
+        };
+        let meta = WriteMeta {
+            record: record.clone(),
+            source: None,
+            expect: Expect::Any,
+        };
+        match self.apply(layout, rows, &meta, progress).await? {
+            Applied::Written(r) => Ok(r),
+            // `Expect::Any` always holds.
+            Applied::Conflict { .. } => Ok(WriteReport::default()),
+        }
+    }
+
+    /// Writes `rows` into `layout.table` and records `meta` in the bookkeeping table, if the
+    /// bookkeeping row meets `meta.expect` (checked under the table's write lock).
+    async fn apply(
+        &self,
+        layout: &OnlineLayout,
+        rows: Rows,
+        meta: &WriteMeta,
+        progress: &dyn Progress,
+    ) -> Result<Applied>;
 
     /// Looks up feature rows by primary key. `keys[i]` holds one value per primary key, in the
     /// layout's primary-key order. `features = None` returns every non-key column.
@@ -185,15 +355,14 @@ impl OnlineStore {
 }
 
 impl Backend for OnlineStore {
-    async fn write(
+    async fn apply(
         &self,
         layout: &OnlineLayout,
-        mode: WriteMode,
-        batches: Vec<RecordBatch>,
-        record: &PublishRecord,
+        rows: Rows,
+        meta: &WriteMeta,
         progress: &dyn Progress,
-    ) -> Result<WriteReport> {
-        dispatch!(self, s => s.write(layout, mode, batches, record, progress).await)
+    ) -> Result<Applied> {
+        dispatch!(self, s => s.apply(layout, rows, meta, progress).await)
     }
 
     async fn lookup(

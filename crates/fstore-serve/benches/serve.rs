@@ -5,7 +5,8 @@
 //! 2. starts the real `fstore serve` binary on that store with the reader identity;
 //! 3. drives random single-key lookups at concurrency 1, 16 and 64 against it over HTTP, and the
 //!    same random single-key lookups straight against MariaDB (prepared statements, one pooled
-//!    connection per worker), each for a bounded time;
+//!    connection per worker), each for a bounded time; a third row does what the online store's
+//!    `lookup` does per call (read the bookkeeping row, then the key) to attribute the gap;
 //! 4. measures 100-key batch lookups both ways;
 //! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
 //!
@@ -113,11 +114,19 @@ async fn load(rows: i64, reload: bool) -> anyhow::Result<()> {
             .await?;
     }
     let store = MysqlStore::connect_url(&url(), DB, Default::default()).await?;
-    let have: Option<i64> = admin
+    let exists: Option<i64> = admin
         .query_first(format!(
-            "SELECT (SELECT COUNT(*) FROM `{DB}`.`{TABLE}`) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '{DB}' AND TABLE_NAME = '{TABLE}'"
+            "SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = '{DB}' AND TABLE_NAME = '{TABLE}'"
         ))
         .await?;
+    let have: Option<i64> = match exists {
+        Some(_) => {
+            admin
+                .query_first(format!("SELECT COUNT(*) FROM `{DB}`.`{TABLE}`"))
+                .await?
+        }
+        None => None,
+    };
     let published = store.describe(TABLE).await?.is_some();
     if have == Some(rows) && published && !reload {
         eprintln!("bench: reusing {rows} rows in {DB}.{TABLE}");
@@ -335,12 +344,15 @@ async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize)
     .await
 }
 
+/// Random lookups straight against MariaDB; with `bookkeeping`, each also reads the table's
+/// bookkeeping row first, as the online store's `lookup` does (the cost attribution row).
 async fn raw_phase(
     pool: &mysql_async::Pool,
     rows: i64,
     conc: usize,
     secs: f64,
     batch: usize,
+    bookkeeping: bool,
 ) -> Phase {
     // One connection per worker, held for the phase (as a pooled server would keep them warm).
     let mut conns = Vec::new();
@@ -366,6 +378,17 @@ async fn raw_phase(
                 .map(|_| mysql_async::Value::Int(1 + (xorshift(&mut s) % rows as u64) as i64))
                 .collect();
             let mut conn = conns[w].lock().await;
+            if bookkeeping
+                && conn
+                    .exec_first::<mysql_async::Row, _, _>(
+                        "SELECT * FROM _fstore_published WHERE online_table = ?",
+                        (TABLE,),
+                    )
+                    .await
+                    .is_err()
+            {
+                return false;
+            }
             conn.exec::<mysql_async::Row, _, _>(sql.as_str(), keys)
                 .await
                 .is_ok()
@@ -376,7 +399,7 @@ async fn raw_phase(
 
 fn line(what: &str, conc: usize, p: &Phase) {
     println!(
-        "{what:<22} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7}",
+        "{what:<24} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7}",
         p.qps(),
         p.pct(0.50),
         p.pct(0.99),
@@ -404,7 +427,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
     // Warm both paths (server caches, buffer pool, connections).
     eprintln!("bench: warming up");
     let _ = http_phase(&server.base, a.rows, 16.min(max_conc), 1.0, 1).await;
-    let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1).await;
+    let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1, false).await;
 
     println!();
     println!(
@@ -414,22 +437,24 @@ async fn run(a: Args) -> anyhow::Result<()> {
         a.secs
     );
     println!(
-        "{:<22} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7}",
         "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors"
     );
     let mut summary = Vec::new();
     for &c in &a.concurrency {
         let f = http_phase(&server.base, a.rows, c, a.secs, 1).await;
         line("fstore HTTP", c, &f);
-        let r = raw_phase(&pool, a.rows, c, a.secs, 1).await;
+        let r = raw_phase(&pool, a.rows, c, a.secs, 1, false).await;
         line("MariaDB direct", c, &r);
+        let r2 = raw_phase(&pool, a.rows, c, a.secs, 1, true).await;
+        line("MariaDB bookkeeping+key", c, &r2);
         summary.push((c, f.qps() / r.qps(), f.pct(0.99), r.pct(0.99)));
     }
     println!();
     println!("100-key batch lookups, concurrency 1");
     let f = http_phase(&server.base, a.rows, 1, a.secs, 100).await;
     line("fstore HTTP (100 keys)", 1, &f);
-    let r = raw_phase(&pool, a.rows, 1, a.secs, 100).await;
+    let r = raw_phase(&pool, a.rows, 1, a.secs, 100, false).await;
     line("MariaDB (100 keys)", 1, &r);
     println!();
     println!("ratio fstore/MariaDB QPS:");

@@ -250,11 +250,11 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let id = st.next_id.fetch_add(1, Ordering::Relaxed);
     let route = Route::of_path(req.uri().path());
     let method = req.method().clone();
-    let path = req.uri().path().chars().take(200).collect::<String>();
+    let uri = req.uri().clone();
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
+        .map(|c| c.0);
 
     let needs_auth = req.uri().path().starts_with("/v1/");
     let auth = match &st.opts.token {
@@ -296,20 +296,39 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
         resp.headers_mut().insert("x-request-id", v);
     }
     let latency_us = elapsed.as_micros() as u64;
-    match outcome.and_then(|o| o.error) {
+    let error = outcome.and_then(|o| o.error);
+    if let Some(e) = &error {
+        metrics.count_error(e.kind);
+    }
+    let level = match &error {
+        Some(e) if e.kind.is_server_error() => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    let logging = match level {
+        tracing::Level::ERROR => {
+            tracing::enabled!(target: "fstore_serve::access", tracing::Level::ERROR)
+        }
+        _ => tracing::enabled!(target: "fstore_serve::access", tracing::Level::INFO),
+    };
+    if !logging {
+        return resp;
+    }
+    let path: String = uri.path().chars().take(200).collect();
+    let peer = peer.map_or_else(|| "-".to_string(), |p| p.to_string());
+    let peer = peer.as_str();
+    match error {
         None => tracing::info!(
             target: "fstore_serve::access",
             request_id = id, method = %method, path = %path, route = route.label(),
-            status, latency_us, keys, peer = peer.as_deref().unwrap_or("-"),
+            status, latency_us, keys, peer,
             "request"
         ),
         Some(e) => {
-            metrics.count_error(e.kind);
             if e.kind.is_server_error() {
                 tracing::error!(
                     target: "fstore_serve::access",
                     request_id = id, method = %method, path = %path, route = route.label(),
-                    status, latency_us, peer = peer.as_deref().unwrap_or("-"),
+                    status, latency_us, peer,
                     error = %e.message, detail = e.detail.as_deref().unwrap_or(""),
                     "request failed"
                 );
@@ -317,7 +336,7 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
                 tracing::info!(
                     target: "fstore_serve::access",
                     request_id = id, method = %method, path = %path, route = route.label(),
-                    status, latency_us, peer = peer.as_deref().unwrap_or("-"),
+                    status, latency_us, peer,
                     error = %e.message,
                     "request rejected"
                 );

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deltalake::arrow::array::{
@@ -20,7 +20,7 @@ use deltalake::parquet::arrow::ArrowWriter;
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
-use fstore_core::{TableName, TableSpec};
+use fstore_core::{Progress, TableName, TableSpec};
 use fstore_offline::OfflineStore;
 use fstore_training::{FeatureLookup, Spine, TrainingOptions};
 
@@ -148,6 +148,27 @@ fn matched(path: &Path) -> Result<(usize, usize), BoxError> {
     Ok((rows, hits))
 }
 
+/// Records when each stage of the training set began, for a time breakdown.
+struct Stages(Mutex<Vec<(String, Instant)>>);
+
+impl Progress for Stages {
+    fn set_stage(&self, stage: &str) {
+        if let Ok(mut s) = self.0.lock() {
+            s.push((stage.to_string(), Instant::now()));
+        }
+    }
+}
+
+impl Stages {
+    fn print(&self, end: Instant) {
+        let Ok(s) = self.0.lock() else { return };
+        for (i, (stage, t)) in s.iter().enumerate() {
+            let next = s.get(i + 1).map_or(end, |n| n.1);
+            println!("    {stage:<40} {:>6.2}s", secs(next - *t));
+        }
+    }
+}
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -198,6 +219,7 @@ async fn main() -> Result<(), BoxError> {
     let out = dir.path().join("fstore.parquet");
     let lookup: FeatureLookup =
         "bench.history:lookup_key=id:timestamp_lookup_key=event_ts".parse()?;
+    let stages = Arc::new(Stages(Mutex::new(Vec::new())));
     let t = Instant::now();
     let set = fstore_training::training_set(
         &store,
@@ -205,12 +227,14 @@ async fn main() -> Result<(), BoxError> {
         vec![lookup],
         TrainingOptions {
             label: vec!["churned".into()],
+            progress: stages.clone(),
             ..Default::default()
         },
     )
     .await?;
     set.write(&out).await?;
     let fstore_time = t.elapsed();
+    let fstore_end = Instant::now();
     let (rows, hits) = matched(&out)?;
 
     // DuckDB, same files, same machine, same run.
@@ -243,6 +267,7 @@ async fn main() -> Result<(), BoxError> {
         secs(fstore_time),
         rows as f64 / secs(fstore_time)
     );
+    stages.print(fstore_end);
     println!(
         "  DuckDB ASOF LEFT JOIN (Parquet → Parquet) {:>7.2}s  {:>10.0} rows/s  ({duck_rows} rows, {duck_hits} matched)",
         duck_secs,

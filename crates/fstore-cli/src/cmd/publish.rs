@@ -1,9 +1,13 @@
-//! `fstore publish`: offline feature table → online store.
+//! `fstore publish`: offline feature table → online store, once or (`--watch`) continuously.
+
+use std::time::Duration;
 
 use fstore_core::TableName;
 use fstore_online::WriteMode;
 use fstore_publish::stores::{Identity, open_store};
-use fstore_publish::{PublishOptions, PublishReport, publish};
+use fstore_publish::{
+    Method, PublishOptions, PublishReport, WatchOptions, WatchUpdate, publish, watch,
+};
 
 use crate::cmd::tables::ModeArg;
 use crate::context::Context;
@@ -28,6 +32,16 @@ pub struct Args {
     /// Online table name (default: the feature table's name without the schema).
     #[arg(long, value_name = "NAME")]
     pub online_table: Option<String>,
+    /// Resend the whole table instead of the changes since the last publish (merge mode: also
+    /// deletes online keys the table no longer has).
+    #[arg(long)]
+    pub full: bool,
+    /// Keep running: publish every new Delta version as it commits, until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: how often to look for new versions, e.g. 2s, 500ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, requires = "watch")]
+    pub interval: Duration,
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
@@ -41,13 +55,100 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         online_table: a.online_table,
         filter: a.filter,
         features: a.features,
+        full: a.full,
     };
+    if a.watch {
+        return run_watch(
+            ctx,
+            &offline,
+            &store,
+            &store_name,
+            &a.name,
+            &opts,
+            a.interval,
+        )
+        .await;
+    }
     let progress = CliProgress::new(ctx.interactive, ctx.quiet);
     let result = publish(&offline, &store, &a.name, &opts, &progress).await;
     progress.finish();
     let report = result?;
     print_report(ctx, &store_name, &report);
     Ok(())
+}
+
+async fn run_watch(
+    ctx: &Context,
+    offline: &fstore_offline::OfflineStore,
+    store: &fstore_online::OnlineStore,
+    store_name: &str,
+    name: &TableName,
+    opts: &PublishOptions,
+    interval: Duration,
+) -> anyhow::Result<()> {
+    // Listen before the first publish, so a signal during it is not fatal.
+    let stop = shutdown_signal()?;
+    // Cycles print one line each; a progress bar would fight with them.
+    let progress = CliProgress::new(false, true);
+    ctx.say(format!(
+        "watching {name} → {store_name} every {:.1}s (Ctrl-C or SIGTERM stops)",
+        interval.as_secs_f64()
+    ));
+    watch(
+        offline,
+        store,
+        name,
+        opts,
+        &WatchOptions { interval },
+        &progress,
+        stop,
+        |u: &WatchUpdate| ctx.say(watch_line(u)),
+    )
+    .await?;
+    ctx.say(format!("stopped watching {name}"));
+    Ok(())
+}
+
+/// Resolves at the first SIGINT or SIGTERM (registered now, not when first polled).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// One line per watch cycle: what went online and the lag.
+fn watch_line(u: &WatchUpdate) -> String {
+    let r = &u.report;
+    let latency = u.latency.map_or_else(String::new, |d| {
+        format!(", {:.1}s after its commit", d.as_secs_f64())
+    });
+    let lag = u
+        .lag
+        .map_or_else(|| "?".to_string(), |d| format!("{:.1}s", d.as_secs_f64()));
+    format!(
+        "version {} online{latency} ({}: {} upserted, {} deleted, {:.2}s); lag: {lag}, {} version(s) behind",
+        r.delta_version,
+        r.method,
+        r.upserts,
+        r.write.deleted,
+        r.elapsed.as_secs_f64(),
+        u.versions_behind,
+    )
 }
 
 /// The closing summary of a publish.
@@ -59,12 +160,18 @@ pub fn print_report(ctx: &Context, store: &str, r: &PublishReport) {
     } else {
         0.0
     };
+    let versions = match &r.method {
+        Method::Incremental { from_version, .. } => {
+            format!("versions {}..={}", from_version + 1, r.delta_version)
+        }
+        _ => format!("Delta version {}", r.delta_version),
+    };
     ctx.say(format!(
-        "published {} (Delta version {}) to {store}:{} in {} mode\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
+        "published {} ({versions}) to {store}:{} in {} mode, {}\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
         r.feature_table,
-        r.delta_version,
         r.online_table,
         r.mode.as_str(),
+        r.method,
         r.rows_read,
         w.inserted,
         w.updated,
@@ -74,4 +181,48 @@ pub fn print_report(ctx: &Context, store: &str, r: &PublishReport) {
         secs,
         rate,
     ));
+}
+
+/// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 2s, 500ms, 1m)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(format!("`{text}` must be between 1ms and 24h"));
+    }
+    Ok(Duration::from_secs_f64(secs.max(0.001)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
 }

@@ -1,8 +1,11 @@
-//! End-to-end tests of the `fstore` binary: real Delta tables in a temp dir, real SQLite, the
-//! Python `deltalake` package as an independent Delta reader and writer.
+//! End-to-end tests of the `fstore` binary: real Delta tables in a temp dir, real SQLite (and, for
+//! crash safety and `publish --watch`, the MariaDB at `FSTORE_TEST_MYSQL_URL`), the Python
+//! `deltalake` package as an independent Delta reader and writer.
 
+mod crash;
 mod interop;
 mod publish;
 mod quickstart;
 mod tables;
 mod util;
+mod watch;

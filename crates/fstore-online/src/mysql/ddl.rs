@@ -10,7 +10,7 @@ use mysql_async::prelude::Queryable;
 use super::error::{Ctx, Target, server_code};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{BOOKKEEPING_TABLE, PublishRecord, PublishedTable, WriteMode};
+use crate::{BOOKKEEPING_TABLE, PublishRecord, PublishSource, PublishedTable, WriteMode};
 
 /// Prefix of the table an overwrite (and a first publish) builds before swapping it in.
 pub const SHADOW_PREFIX: &str = "_fstore_shadow_";
@@ -18,6 +18,8 @@ pub const SHADOW_PREFIX: &str = "_fstore_shadow_";
 pub const OLD_PREFIX: &str = "_fstore_old_";
 /// Prefix of the per-connection `TEMPORARY` staging table of a merge.
 pub const STAGE_PREFIX: &str = "_fstore_stage_";
+/// Prefix of the per-connection `TEMPORARY` table of keys a change set deletes.
+pub const KEYS_PREFIX: &str = "_fstore_keys_";
 
 /// `ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`: the options of every online table.
 pub const TABLE_OPTIONS: &str = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
@@ -55,6 +57,11 @@ pub fn old_name(table: &str) -> String {
 
 pub fn stage_name(table: &str) -> String {
     prefixed(STAGE_PREFIX, table)
+}
+
+/// The per-connection `TEMPORARY` table of keys a change set deletes.
+pub fn keys_name(table: &str) -> String {
+    prefixed(KEYS_PREFIX, table)
 }
 
 /// Name of the advisory lock (`GET_LOCK`) that serialises writers of one online table. MySQL 8
@@ -237,7 +244,8 @@ pub fn canonical_type(column_type: &str) -> String {
     }
 }
 
-/// Creates the bookkeeping table if it is missing (same columns as SQLite's).
+/// Creates the bookkeeping table if it is missing (same columns as SQLite's), and adds
+/// `source_json` to one made by an older fstore.
 pub async fn ensure_bookkeeping(conn: &mut Conn, t: &Target) -> Result<()> {
     conn.query_drop(format!(
         "CREATE TABLE IF NOT EXISTS {} (
@@ -247,117 +255,192 @@ pub async fn ensure_bookkeeping(conn: &mut Conn, t: &Target) -> Result<()> {
             layout_json LONGTEXT NOT NULL,
             mode VARCHAR(16) NOT NULL,
             published_at BIGINT NOT NULL,
+            source_json LONGTEXT NULL,
             PRIMARY KEY (online_table)
         ) {TABLE_OPTIONS}",
         quote_mysql(BOOKKEEPING_TABLE)
     ))
     .await
-    .ctx(t, "creating the bookkeeping table")
+    .ctx(t, "creating the bookkeeping table")?;
+    let has_source: Option<i64> = conn
+        .exec_first(
+            "SELECT 1 FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'source_json'",
+            (BOOKKEEPING_TABLE,),
+        )
+        .await
+        .ctx(t, "reading the columns of the bookkeeping table")?;
+    if has_source.is_none() {
+        conn.query_drop(format!(
+            "ALTER TABLE {} ADD COLUMN source_json LONGTEXT NULL",
+            quote_mysql(BOOKKEEPING_TABLE)
+        ))
+        .await
+        .ctx(t, "adding column source_json to the bookkeeping table")?;
+    }
+    Ok(())
 }
 
-/// Upserts the bookkeeping row of `layout.table` (inside the caller's transaction, if any).
+/// Upserts the bookkeeping row `row_name` (the online table, or its shadow table before a swap;
+/// see `write.rs`) describing `layout` (inside the caller's transaction, if any).
 pub async fn write_bookkeeping(
     conn: &mut Conn,
     t: &Target,
+    row_name: &str,
     layout: &OnlineLayout,
     mode: WriteMode,
     record: &PublishRecord,
+    source: Option<&PublishSource>,
 ) -> Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let source = source.map(PublishSource::to_json);
     conn.exec_drop(
         format!(
-            "INSERT INTO {} (online_table, feature_table, delta_version, layout_json, mode, published_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO {} (online_table, feature_table, delta_version, layout_json, mode, published_at, source_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON DUPLICATE KEY UPDATE feature_table = ?, delta_version = ?, layout_json = ?,
-               mode = ?, published_at = ?",
+               mode = ?, published_at = ?, source_json = ?",
             quote_mysql(BOOKKEEPING_TABLE)
         ),
-        (
-            layout.table.as_str(),
-            record.feature_table.as_str(),
-            record.delta_version,
-            layout.to_json(),
-            mode.as_str(),
-            now,
-            record.feature_table.as_str(),
-            record.delta_version,
-            layout.to_json(),
-            mode.as_str(),
-            now,
-        ),
+        vec![
+            mysql_async::Value::from(row_name),
+            record.feature_table.as_str().into(),
+            record.delta_version.into(),
+            layout.to_json().into(),
+            mode.as_str().into(),
+            now.into(),
+            source.clone().into(),
+            record.feature_table.as_str().into(),
+            record.delta_version.into(),
+            layout.to_json().into(),
+            mode.as_str().into(),
+            now.into(),
+            source.into(),
+        ],
     )
     .await
     .with_ctx(t, || format!("recording `{}` in the bookkeeping table", layout.table))
 }
 
-const SELECT_PUBLISHED: &str =
-    "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at FROM ";
+const SELECT_PUBLISHED: &str = "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at, source_json FROM ";
+/// For a bookkeeping table made by an older fstore (readers never alter it).
+const SELECT_PUBLISHED_OLD: &str = "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at, NULL FROM ";
 
-type PublishedRow = (String, String, i64, String, String, i64);
+type PublishedRow = (String, String, i64, String, String, i64, Option<String>);
 
 fn to_published(
-    (table, feature_table, delta_version, json, mode, published_at): PublishedRow,
+    name: &str,
+    (_, feature_table, delta_version, json, mode, published_at, source): PublishedRow,
 ) -> Result<PublishedTable> {
     Ok(PublishedTable {
-        layout: OnlineLayout::from_json(&table, &json)?,
+        layout: OnlineLayout::from_json(name, &json)?,
         feature_table,
         delta_version,
         mode,
         published_at,
+        source: source.as_deref().and_then(PublishSource::from_json),
     })
 }
 
+/// Bookkeeping rows (raw: shadow rows included) named `names`, or every row; empty when there
+/// is no bookkeeping table yet.
+async fn bookkeeping_rows(
+    conn: &mut Conn,
+    t: &Target,
+    names: Option<&[&str]>,
+) -> Result<Vec<PublishedRow>> {
+    let table = quote_mysql(BOOKKEEPING_TABLE);
+    let (clause, params) = match names {
+        Some(n) if !n.is_empty() => (
+            format!(" WHERE online_table IN ({})", vec!["?"; n.len()].join(", ")),
+            n.iter().map(|x| mysql_async::Value::from(*x)).collect(),
+        ),
+        Some(_) => return Ok(Vec::new()),
+        None => (String::new(), Vec::new()),
+    };
+    let mut rows = select_rows(conn, format!("{SELECT_PUBLISHED}{table}{clause}"), &params).await;
+    if matches!(&rows, Err(e) if server_code(e) == Some(1054)) {
+        rows = select_rows(
+            conn,
+            format!("{SELECT_PUBLISHED_OLD}{table}{clause}"),
+            &params,
+        )
+        .await;
+    }
+    match rows {
+        Ok(mut rows) => {
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(rows)
+        }
+        Err(e) if server_code(&e) == Some(1146) => Ok(Vec::new()),
+        Err(e) => Err(super::error::map(t, "reading the bookkeeping table", e)),
+    }
+}
+
+async fn select_rows(
+    conn: &mut Conn,
+    sql: String,
+    params: &[mysql_async::Value],
+) -> std::result::Result<Vec<PublishedRow>, mysql_async::Error> {
+    if params.is_empty() {
+        conn.query(sql).await
+    } else {
+        conn.exec(sql, params.to_vec()).await
+    }
+}
+
 /// The bookkeeping entry of `table`; `None` if absent (or no bookkeeping table yet).
+///
+/// A row recorded for the shadow table before an overwrite's swap stands for `table` once the
+/// swap happened (the shadow table is gone): see `write.rs`.
 pub async fn read_bookkeeping(
     conn: &mut Conn,
     t: &Target,
     table: &str,
 ) -> Result<Option<PublishedTable>> {
-    let row: std::result::Result<Option<PublishedRow>, _> = conn
-        .exec_first(
-            format!(
-                "{SELECT_PUBLISHED}{} WHERE online_table = ?",
-                quote_mysql(BOOKKEEPING_TABLE)
-            ),
-            (table,),
-        )
-        .await;
-    match row {
-        Ok(row) => row.map(to_published).transpose(),
-        Err(e) if server_code(&e) == Some(1146) => Ok(None),
-        Err(e) => Err(super::error::map(
-            t,
-            &format!("reading the bookkeeping row of `{table}`"),
-            e,
-        )),
+    let shadow = shadow_name(table);
+    let rows = bookkeeping_rows(conn, t, Some(&[table, &shadow])).await?;
+    let (mut own, mut pending) = (None, None);
+    for row in rows {
+        if row.0 == table {
+            own = Some(row);
+        } else if row.0 == shadow {
+            pending = Some(row);
+        }
     }
+    let row = match pending {
+        Some(p) if !table_exists(conn, t, &shadow).await? => Some(p),
+        _ => own,
+    };
+    row.map(|r| to_published(table, r)).transpose()
 }
 
-/// Every bookkeeping entry, by online table name.
+/// Every bookkeeping entry, by online table name (shadow rows resolved as in
+/// [`read_bookkeeping`]).
 pub async fn list_bookkeeping(conn: &mut Conn, t: &Target) -> Result<Vec<PublishedTable>> {
-    let rows: std::result::Result<Vec<PublishedRow>, _> = conn
-        .query(format!(
-            "{SELECT_PUBLISHED}{} ORDER BY online_table",
-            quote_mysql(BOOKKEEPING_TABLE)
-        ))
-        .await;
-    match rows {
-        Ok(rows) => rows.into_iter().map(to_published).collect(),
-        Err(e) if server_code(&e) == Some(1146) => Ok(Vec::new()),
-        Err(e) => Err(super::error::map(t, "listing the bookkeeping table", e)),
+    let rows = bookkeeping_rows(conn, t, None).await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        if row.0.starts_with(SHADOW_PREFIX) {
+            continue;
+        }
+        if let Some(p) = read_bookkeeping(conn, t, &row.0).await? {
+            out.push(p);
+        }
     }
+    Ok(out)
 }
 
+/// Removes the bookkeeping rows of `table` and of its shadow table.
 pub async fn delete_bookkeeping(conn: &mut Conn, t: &Target, table: &str) -> Result<()> {
     let r = conn
         .exec_drop(
             format!(
-                "DELETE FROM {} WHERE online_table = ?",
+                "DELETE FROM {} WHERE online_table IN (?, ?)",
                 quote_mysql(BOOKKEEPING_TABLE)
             ),
-            (table,),
+            (table, shadow_name(table)),
         )
         .await;
     match r {
@@ -369,6 +452,71 @@ pub async fn delete_bookkeeping(conn: &mut Conn, t: &Target, table: &str) -> Res
             e,
         )),
     }
+}
+
+/// Settles what an interrupted overwrite or first publish left in the bookkeeping table (run
+/// under the table's lock before a write): a shadow row whose shadow table still exists belongs
+/// to a swap that never happened and is dropped; one whose shadow table is gone belongs to a swap
+/// that happened and becomes the table's row.
+pub async fn settle_bookkeeping(conn: &mut Conn, t: &Target, table: &str) -> Result<()> {
+    let shadow = shadow_name(table);
+    let pending = bookkeeping_rows(conn, t, Some(&[&shadow])).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if table_exists(conn, t, &shadow).await? {
+        tracing::info!(
+            table,
+            "discarding the record of an overwrite that was interrupted before its swap"
+        );
+        return delete_bookkeeping_row(conn, t, &shadow).await;
+    }
+    tracing::info!(
+        table,
+        "completing the record of an overwrite that was interrupted after its swap"
+    );
+    promote_shadow_row(conn, t, table).await
+}
+
+pub async fn delete_bookkeeping_row(conn: &mut Conn, t: &Target, name: &str) -> Result<()> {
+    conn.exec_drop(
+        format!(
+            "DELETE FROM {} WHERE online_table = ?",
+            quote_mysql(BOOKKEEPING_TABLE)
+        ),
+        (name,),
+    )
+    .await
+    .with_ctx(t, || {
+        format!("removing `{name}` from the bookkeeping table")
+    })
+}
+
+/// In one transaction: the shadow table's row replaces `table`'s row.
+pub async fn promote_shadow_row(conn: &mut Conn, t: &Target, table: &str) -> Result<()> {
+    let shadow = shadow_name(table);
+    let ctx = || format!("recording the new `{table}` in the bookkeeping table");
+    conn.query_drop("START TRANSACTION")
+        .await
+        .with_ctx(t, ctx)?;
+    let done = async {
+        delete_bookkeeping_row(conn, t, table).await?;
+        conn.exec_drop(
+            format!(
+                "UPDATE {} SET online_table = ? WHERE online_table = ?",
+                quote_mysql(BOOKKEEPING_TABLE)
+            ),
+            (table, shadow.as_str()),
+        )
+        .await
+        .with_ctx(t, ctx)?;
+        conn.query_drop("COMMIT").await.with_ctx(t, ctx)
+    }
+    .await;
+    if done.is_err() {
+        let _ = conn.query_drop("ROLLBACK").await;
+    }
+    done
 }
 
 /// `SELECT COUNT(*) FROM name`.

@@ -28,7 +28,6 @@ mod write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arrow::record_batch::RecordBatch;
 use fstore_core::config::{MysqlConfig, TlsMode};
 use fstore_core::ident::quote_mysql;
 use fstore_core::{Progress, Value};
@@ -41,7 +40,7 @@ pub use self::error::Target;
 pub use self::load::{BulkMode, ROWS_PER_INSERT};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport};
+use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
 
 /// Session settings applied to every connection (and again after a reset).
 const SESSION_SETUP: [&str; 2] = [
@@ -408,15 +407,14 @@ fn url_config(opts: &mysql_async::Opts, database: &str) -> MysqlConfig {
 }
 
 impl Backend for MysqlStore {
-    async fn write(
+    async fn apply(
         &self,
         layout: &OnlineLayout,
-        mode: WriteMode,
-        batches: Vec<RecordBatch>,
-        record: &PublishRecord,
+        rows: Rows,
+        meta: &WriteMeta,
         progress: &dyn Progress,
-    ) -> Result<WriteReport> {
-        write::write(self, layout, mode, batches, record, progress).await
+    ) -> Result<Applied> {
+        write::apply(self, layout, rows, meta, progress).await
     }
 
     async fn lookup(
@@ -451,10 +449,11 @@ impl Backend for MysqlStore {
                 ddl::shadow_name(table),
                 ddl::old_name(table),
             ];
+            // The rows go first: a shadow row without its table would stand for the table.
+            ddl::delete_bookkeeping(&mut conn, t, table).await?;
             conn.query_drop(format!("DROP TABLE IF EXISTS {}", ddl::quoted_list(&names)))
                 .await
-                .with_ctx(t, || format!("dropping table `{table}`"))?;
-            ddl::delete_bookkeeping(&mut conn, t, table).await
+                .with_ctx(t, || format!("dropping table `{table}`"))
         }
         .await;
         let _ = ddl::unlock(&mut conn, t, table).await;

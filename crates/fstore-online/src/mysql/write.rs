@@ -1,12 +1,21 @@
-//! The MySQL write path: first publish, merge and overwrite.
+//! The MySQL write path: first publish, merge, change sets and overwrite.
 //!
 //! Every write holds the advisory lock `GET_LOCK('fstore:<db>.<table>')` so two publishes of one
-//! table never interleave, and runs on one pooled connection that is reset when it goes back to
-//! the pool (temporary tables, session state and the lock go with the reset).
+//! table never interleave (the second waits up to [`LOCK_WAIT_SECS`], then fails saying so), and
+//! runs on one pooled connection that is reset when it goes back to the pool (temporary tables,
+//! session state and the lock go with the reset). Under the lock it first settles what an
+//! interrupted swap left (see below), then checks the write's [`crate::Expect`] against the
+//! bookkeeping row.
 //!
-//! - First publish (no table yet): the rows are loaded into `_fstore_shadow_<t>`, which is then
-//!   renamed to `<t>`. Readers never see an empty or half-filled table, and a killed publish
-//!   leaves only a shadow table, which the next publish drops.
+//! - First publish (no table yet) and overwrite: the rows are loaded into `_fstore_shadow_<t>`;
+//!   the bookkeeping row is written for the *shadow* name; then one atomic
+//!   `RENAME TABLE [t TO _fstore_old_<t>,] _fstore_shadow_<t> TO t`; then, in one transaction,
+//!   the shadow row replaces the table's row; then the old table is dropped. Readers never see an
+//!   empty or half-filled table. `RENAME TABLE` commits implicitly, so the row cannot move in the
+//!   same transaction as the swap; instead a shadow row is resolved by whether its table still
+//!   exists: present = the swap never happened (row discarded, table dropped), absent = the swap
+//!   happened (row promoted). `describe` reads it the same way. So a crash at any instant leaves
+//!   a record that names exactly the data online.
 //! - Merge: the rows go into a `TEMPORARY` staging table (gone with the connection if anything
 //!   dies, and dropped explicitly after); then the online columns are compared with the layout
 //!   (missing ones are added, a different type is refused before anything is written); then ONE
@@ -15,16 +24,18 @@
 //!   `c = IF(t.ts IS NULL OR stage.ts >= t.ts, stage.c, t.c)` with the timestamp column assigned
 //!   last (MySQL and MariaDB evaluate assignments left to right), so an older event never
 //!   replaces a newer one.
-//! - Overwrite: the rows go into `_fstore_shadow_<t>`, then one atomic
-//!   `RENAME TABLE t TO _fstore_old_<t>, _fstore_shadow_<t> TO t`, then the old table is dropped
-//!   and the bookkeeping row written. `RENAME TABLE` commits implicitly, so the bookkeeping row
-//!   follows the data (the contract allows "after").
+//! - Change sets: like a merge, plus a `TEMPORARY` table of the keys to delete; the transaction
+//!   runs `DELETE t FROM t JOIN keys`, (complete sets) `DELETE t FROM t LEFT JOIN stage … WHERE
+//!   stage.key IS NULL`, the upsert (without the timestamp guard for complete sets) and the
+//!   bookkeeping row.
 //!
-//! Counts: merge counts rows inside the upsert's transaction: for time-series layouts one join of
-//! the staging table against the online table (inserted / updated / skipped-older); otherwise
-//! `COUNT(*)` before and after (inserted = growth, updated = the rest), much cheaper than a join. Overwrite counts kept keys with one
-//! join of the shadow table against the old table: `updated` = kept keys, `inserted` = new rows −
-//! kept, `deleted` = old rows − kept (exact; 0 kept when the primary key columns changed).
+//! Counts: merge counts rows inside the upsert's transaction: for time-series layouts and change
+//! sets one join of the staging table against the online table (inserted / updated /
+//! skipped-older; its cost grows with the staged rows); otherwise `COUNT(*)` before and after
+//! (inserted = growth, updated = the rest), much cheaper than a join of a large merge. Overwrite
+//! counts kept keys with one join of the shadow table against the old table: `updated` = kept
+//! keys, `inserted` = new rows − kept, `deleted` = old rows − kept (exact; 0 kept when the
+//! primary key columns changed).
 
 use std::time::Instant;
 
@@ -37,17 +48,17 @@ use mysql_async::prelude::Queryable;
 
 use super::MysqlStore;
 use super::ddl::{
-    self, canonical_type, create_table_sql, old_name, primary_keys, quoted_list, shadow_name,
-    stage_name,
+    self, canonical_type, create_table_sql, keys_name, old_name, primary_keys, quoted_list,
+    shadow_name, stage_name,
 };
 use super::error::{Ctx, Target};
-use super::load::{self, LoadJob, LoadStats};
+use super::load::{self, LoadJob, LoadStats, Prepared};
 use crate::arrow_values::prepare_columns;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::merge::{ExistingColumn, MergePlan, plan_merge};
 use crate::validate::validate_batches;
-use crate::{PublishRecord, WriteMode, WriteReport};
+use crate::{Applied, Rows, WriteMeta, WriteMode, WriteReport};
 
 /// Seconds a write waits for another writer of the same table.
 const LOCK_WAIT_SECS: u64 = 600;
@@ -87,14 +98,25 @@ async fn prepare(layout: &OnlineLayout, batches: Vec<RecordBatch>) -> Result<Vec
     })?
 }
 
-pub async fn write(
+/// What kind of write, with what it needs beyond the upsert rows.
+enum Job {
+    Merge,
+    Overwrite,
+    Changes {
+        /// Prepared key-layout columns of the keys to delete.
+        deletes: Prepared,
+        delete_rows: u64,
+        complete: bool,
+    },
+}
+
+pub async fn apply(
     store: &MysqlStore,
     layout: &OnlineLayout,
-    mode: WriteMode,
-    batches: Vec<RecordBatch>,
-    record: &PublishRecord,
+    rows: Rows,
+    meta: &WriteMeta,
     progress: &dyn Progress,
-) -> Result<WriteReport> {
+) -> Result<Applied> {
     let start = Instant::now();
     check_table_name(&layout.table)?;
     if layout.primary_keys.is_empty() {
@@ -107,6 +129,23 @@ pub async fn write(
         ));
     }
     progress.set_stage("validating");
+    let mode = rows.mode();
+    let (batches, job) = match rows {
+        Rows::Merge(b) => (b, Job::Merge),
+        Rows::Overwrite(b) => (b, Job::Overwrite),
+        Rows::Changes(c) => {
+            let delete_rows = c.deletes.iter().map(|b| b.num_rows() as u64).sum();
+            let deletes = std::sync::Arc::new(prepare(&layout.keys_only(), c.deletes).await?);
+            (
+                c.upserts,
+                Job::Changes {
+                    deletes,
+                    delete_rows,
+                    complete: c.complete,
+                },
+            )
+        }
+    };
     let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let prepared = std::sync::Arc::new(prepare(layout, batches).await?);
     progress.set_total(rows_in);
@@ -117,7 +156,7 @@ pub async fn write(
     conn.reset_connection(true);
     let table = layout.table.as_str();
     ddl::lock(&mut conn, t, table, LOCK_WAIT_SECS).await?;
-    let job = LoadJob {
+    let job_rows = LoadJob {
         target: t,
         table,
         layout,
@@ -130,14 +169,19 @@ pub async fn write(
         conn: &mut conn,
         store,
         t,
-        job,
+        job: job_rows,
+        meta,
     };
-    let result = w.run(mode, record).await;
+    let result = w.run(mode, job).await;
     let _ = ddl::unlock(&mut conn, t, table).await;
-    let mut report = result?;
-    report.rows_in = rows_in;
-    report.elapsed = start.elapsed();
-    Ok(report)
+    match result? {
+        Applied::Written(mut report) => {
+            report.rows_in = rows_in;
+            report.elapsed = start.elapsed();
+            Ok(Applied::Written(report))
+        }
+        conflict => Ok(conflict),
+    }
 }
 
 struct Writer<'a> {
@@ -145,12 +189,30 @@ struct Writer<'a> {
     store: &'a MysqlStore,
     t: &'a Target,
     job: LoadJob<'a>,
+    meta: &'a WriteMeta,
 }
 
 impl Writer<'_> {
-    async fn run(&mut self, mode: WriteMode, record: &PublishRecord) -> Result<WriteReport> {
+    async fn run(&mut self, mode: WriteMode, job: Job) -> Result<Applied> {
         let table = self.job.table;
         ddl::ensure_bookkeeping(self.conn, self.t).await?;
+        ddl::settle_bookkeeping(self.conn, self.t, table).await?;
+        let mut current = ddl::read_bookkeeping(self.conn, self.t, table).await?;
+        if current.is_some() && !ddl::table_exists(self.conn, self.t, table).await? {
+            // The table was dropped behind fstore's back: its record describes nothing.
+            tracing::warn!(table, "forgetting the record of an online table that no longer exists");
+            ddl::delete_bookkeeping(self.conn, self.t, table).await?;
+            current = None;
+        }
+        if !self
+            .meta
+            .expect
+            .holds(current.as_ref(), self.meta.source.as_ref())
+        {
+            return Ok(Applied::Conflict {
+                recorded_version: current.map(|c| c.delta_version),
+            });
+        }
         let shadow = shadow_name(table);
         let old = old_name(table);
         for leftover in [&shadow, &old] {
@@ -160,11 +222,27 @@ impl Writer<'_> {
             }
         }
         let exists = ddl::table_exists(self.conn, self.t, table).await?;
-        match (mode, exists) {
-            (_, false) => self.swap_in(mode, record, false).await,
-            (WriteMode::Overwrite, true) => self.swap_in(mode, record, true).await,
-            (WriteMode::Merge, true) => self.merge(record).await,
-        }
+        let report = match (job, exists) {
+            (_, false) => self.swap_in(mode, false).await?,
+            (Job::Overwrite, true) => self.swap_in(mode, true).await?,
+            (Job::Merge, true) => self.merge(None).await?,
+            (
+                Job::Changes {
+                    deletes,
+                    delete_rows,
+                    complete,
+                },
+                true,
+            ) => {
+                self.merge(Some(Deletes {
+                    prepared: deletes,
+                    rows: delete_rows,
+                    complete,
+                }))
+                .await?
+            }
+        };
+        Ok(Applied::Written(report))
     }
 
     async fn load_into(&mut self, target_table: &str) -> Result<LoadStats> {
@@ -186,13 +264,9 @@ impl Writer<'_> {
         .await
     }
 
-    /// First publish (`replace = false`) or overwrite (`replace = true`): shadow table + rename.
-    async fn swap_in(
-        &mut self,
-        mode: WriteMode,
-        record: &PublishRecord,
-        replace: bool,
-    ) -> Result<WriteReport> {
+    /// First publish (`replace = false`) or overwrite (`replace = true`): shadow table, its
+    /// bookkeeping row, rename, then the row is promoted to the table's (see the module docs).
+    async fn swap_in(&mut self, mode: WriteMode, replace: bool) -> Result<WriteReport> {
         let (t, layout) = (self.t, self.job.layout);
         let table = layout.table.as_str();
         let shadow = shadow_name(table);
@@ -207,6 +281,7 @@ impl Writer<'_> {
             .query_drop(create_table_sql(&shadow, layout, false))
             .await
             .with_ctx(t, || format!("creating table `{shadow}`"))?;
+        let mut recorded = false;
         let outcome = async {
             let stats = self.load_into(&shadow).await?;
             let mut report = WriteReport {
@@ -214,46 +289,67 @@ impl Writer<'_> {
                 ..WriteReport::default()
             };
             progress.set_stage("swapping tables");
-            if replace {
+            let rename = if replace {
                 let (old_rows, kept) = self.kept_keys(table, &shadow).await?;
                 report.updated = kept;
                 report.inserted = stats.rows.saturating_sub(kept);
                 report.deleted = old_rows.saturating_sub(kept);
-                self.conn
-                    .query_drop(format!(
-                        "RENAME TABLE {} TO {}, {} TO {}",
-                        quote_mysql(table),
-                        quote_mysql(&old),
-                        quote_mysql(&shadow),
-                        quote_mysql(table)
-                    ))
-                    .await
-                    .with_ctx(t, || format!("swapping the new rows into `{table}`"))?;
+                format!(
+                    "RENAME TABLE {} TO {}, {} TO {}",
+                    quote_mysql(table),
+                    quote_mysql(&old),
+                    quote_mysql(&shadow),
+                    quote_mysql(table)
+                )
             } else {
                 report.inserted = stats.rows;
-                self.conn
-                    .query_drop(format!(
-                        "RENAME TABLE {} TO {}",
-                        quote_mysql(&shadow),
-                        quote_mysql(table)
-                    ))
-                    .await
-                    .with_ctx(t, || format!("renaming the new table to `{table}`"))?;
-            }
+                format!(
+                    "RENAME TABLE {} TO {}",
+                    quote_mysql(&shadow),
+                    quote_mysql(table)
+                )
+            };
+            // Recorded for the shadow table first: until the rename, the row stands for a table
+            // readers do not see; after it, for the table (a crash in between is settled by
+            // `ddl::settle_bookkeeping`).
+            recorded = true;
+            ddl::write_bookkeeping(
+                self.conn,
+                t,
+                &shadow,
+                layout,
+                mode,
+                &self.meta.record,
+                self.meta.source.as_ref(),
+            )
+            .await?;
+            self.conn
+                .query_drop(rename)
+                .await
+                .with_ctx(t, || format!("swapping the new rows into `{table}`"))?;
             Ok::<_, StoreError>(report)
         }
         .await;
         let report = match outcome {
             Ok(r) => r,
             Err(e) => {
+                // The shadow row goes before the shadow table: a row without its table would mean
+                // "swapped".
+                if recorded
+                    && ddl::delete_bookkeeping_row(self.conn, t, &shadow)
+                        .await
+                        .is_err()
+                {
+                    return Err(e);
+                }
                 let _ = ddl::drop_table_if_exists(self.conn, t, &shadow).await;
                 return Err(e);
             }
         };
+        ddl::promote_shadow_row(self.conn, t, table).await?;
         if replace {
             ddl::drop_table_if_exists(self.conn, t, &old).await?;
         }
-        ddl::write_bookkeeping(self.conn, t, layout, mode, record).await?;
         Ok(report)
     }
 
@@ -281,7 +377,7 @@ impl Writer<'_> {
         Ok((old_rows, kept.unwrap_or(0).max(0) as u64))
     }
 
-    async fn merge_plan(&mut self, record: &PublishRecord) -> Result<MergePlan> {
+    async fn merge_plan(&mut self) -> Result<MergePlan> {
         let (t, layout) = (self.t, self.job.layout);
         let cols = ddl::table_columns(self.conn, t, &layout.table).await?;
         let book = ddl::read_bookkeeping(self.conn, t, &layout.table).await?;
@@ -302,22 +398,25 @@ impl Writer<'_> {
             &existing,
             &primary_keys(&cols),
             &|ftype, key| ftype.mysql_type(key),
-            &record.feature_table,
+            &self.meta.record.feature_table,
         )
     }
 
-    async fn merge(&mut self, record: &PublishRecord) -> Result<WriteReport> {
+    /// Merge, or (with `deletes`) a change set: staging tables, then one transaction.
+    async fn merge(&mut self, deletes: Option<Deletes>) -> Result<WriteReport> {
         let (t, layout) = (self.t, self.job.layout);
         let table = layout.table.as_str();
         // Refuse incompatible changes before anything moves.
-        let plan = self.merge_plan(record).await?;
+        let plan = self.merge_plan().await?;
         let stage = stage_name(table);
+        let keys = keys_name(table);
         let progress = self.job.progress;
         progress.set_stage("loading staging table");
+        let temporaries = [stage.clone(), keys.clone()];
         self.conn
             .query_drop(format!(
                 "DROP TEMPORARY TABLE IF EXISTS {}",
-                quote_mysql(&stage)
+                quoted_list(&temporaries)
             ))
             .await
             .with_ctx(t, || format!("dropping staging table `{stage}`"))?;
@@ -325,12 +424,41 @@ impl Writer<'_> {
             .query_drop(create_table_sql(&stage, layout, true))
             .await
             .with_ctx(t, || format!("creating staging table `{stage}`"))?;
-        let outcome = self.merge_staged(&stage, &plan, record).await;
+        let outcome = async {
+            if let Some(d) = &deletes
+                && d.rows > 0
+            {
+                let key_layout = layout.keys_only();
+                self.conn
+                    .query_drop(create_table_sql(&keys, &key_layout, true))
+                    .await
+                    .with_ctx(t, || format!("creating staging table `{keys}`"))?;
+                let job = LoadJob {
+                    target: t,
+                    table: &keys,
+                    layout: &key_layout,
+                    prepared: d.prepared.clone(),
+                    rows: d.rows,
+                    max_packet: self.job.max_packet,
+                    progress: &fstore_core::NoProgress,
+                };
+                load::load(
+                    self.conn,
+                    &job,
+                    self.store.bulk_mode(),
+                    self.store.server().local_infile,
+                )
+                .await?;
+            }
+            self.merge_staged(&stage, &keys, &plan, deletes.as_ref())
+                .await
+        }
+        .await;
         let dropped = self
             .conn
             .query_drop(format!(
                 "DROP TEMPORARY TABLE IF EXISTS {}",
-                quote_mysql(&stage)
+                quoted_list(&temporaries)
             ))
             .await
             .with_ctx(t, || format!("dropping staging table `{stage}`"));
@@ -342,8 +470,9 @@ impl Writer<'_> {
     async fn merge_staged(
         &mut self,
         stage: &str,
+        keys: &str,
         plan: &MergePlan,
-        record: &PublishRecord,
+        deletes: Option<&Deletes>,
     ) -> Result<WriteReport> {
         let (t, layout) = (self.t, self.job.layout);
         let table = layout.table.as_str();
@@ -381,12 +510,49 @@ impl Writer<'_> {
             .await
             .with_ctx(t, ctx)?;
         let total = stats.rows;
+        let complete = deletes.is_some_and(|d| d.complete);
+        let upsert_layout = if complete {
+            layout.without_timestamp_rule()
+        } else {
+            layout.clone()
+        };
         let applied = async {
-            if layout.timestamp_key.is_some() {
-                // Which rows an older event time keeps out needs the join.
+            if let Some(d) = deletes {
+                let tq = quote_mysql(table);
+                if d.rows > 0 {
+                    self.conn
+                        .query_drop(format!(
+                            "DELETE {tq} FROM {tq} JOIN {} AS k ON {}",
+                            quote_mysql(keys),
+                            join_on(&layout.primary_keys, &tq, "k")
+                        ))
+                        .await
+                        .with_ctx(t, || format!("deleting rows from `{table}`"))?;
+                    report.deleted += self.conn.affected_rows();
+                }
+                if d.complete {
+                    let first = quote_mysql(&layout.primary_keys[0]);
+                    self.conn
+                        .query_drop(format!(
+                            "DELETE {tq} FROM {tq} LEFT JOIN {} AS s ON {} WHERE s.{first} IS NULL",
+                            quote_mysql(stage),
+                            join_on(&layout.primary_keys, &tq, "s")
+                        ))
+                        .await
+                        .with_ctx(t, || {
+                            format!("deleting the rows of `{table}` that are no longer published")
+                        })?;
+                    report.deleted += self.conn.affected_rows();
+                }
+            }
+            // Which rows are new (and which an older event time keeps out) needs the join, whose
+            // cost grows with the staged rows; for large untimed merges two counts are cheaper.
+            let join_count =
+                upsert_layout.timestamp_key.is_some() || (deletes.is_some() && !complete);
+            if join_count {
                 let counts: Option<(i64, Option<i64>, Option<i64>)> = self
                     .conn
-                    .query_first(count_sql(table, stage, layout))
+                    .query_first(count_sql(table, stage, &upsert_layout))
                     .await
                     .with_ctx(t, || format!("comparing the new rows with `{table}`"))?;
                 let (_, matched, skipped) = counts.unwrap_or((0, None, None));
@@ -398,21 +564,30 @@ impl Writer<'_> {
                 report.updated = matched.saturating_sub(skipped);
                 report.skipped_older = skipped;
                 self.conn
-                    .query_drop(upsert_sql(table, stage, layout))
+                    .query_drop(upsert_sql(table, stage, &upsert_layout))
                     .await
                     .with_ctx(t, ctx)?;
             } else {
                 // Two counts cost a fraction of a join: inserted = growth, the rest updated.
                 let before = ddl::count_rows(self.conn, t, table).await?;
                 self.conn
-                    .query_drop(upsert_sql(table, stage, layout))
+                    .query_drop(upsert_sql(table, stage, &upsert_layout))
                     .await
                     .with_ctx(t, ctx)?;
                 let after = ddl::count_rows(self.conn, t, table).await?;
                 report.inserted = after.saturating_sub(before).min(total);
                 report.updated = total - report.inserted;
             }
-            ddl::write_bookkeeping(self.conn, t, &plan.recorded, WriteMode::Merge, record).await?;
+            ddl::write_bookkeeping(
+                self.conn,
+                t,
+                table,
+                &plan.recorded,
+                WriteMode::Merge,
+                &self.meta.record,
+                self.meta.source.as_ref(),
+            )
+            .await?;
             self.conn.query_drop("COMMIT").await.with_ctx(t, ctx)
         }
         .await;
@@ -422,6 +597,14 @@ impl Writer<'_> {
         }
         Ok(report)
     }
+}
+
+/// The keys a change set deletes.
+struct Deletes {
+    prepared: Prepared,
+    rows: u64,
+    /// Also delete every key absent from the staged rows.
+    complete: bool,
 }
 
 /// `o.k1 = s.k1 AND o.k2 = s.k2`.

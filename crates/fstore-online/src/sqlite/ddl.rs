@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::Ctx;
 use crate::error::Result;
 use crate::layout::OnlineLayout;
-use crate::{BOOKKEEPING_TABLE, PublishRecord, PublishedTable, WriteMode};
+use crate::{BOOKKEEPING_TABLE, PublishRecord, PublishSource, PublishedTable, WriteMode};
 
 /// Prefix of the staging table an overwrite builds before swapping it in.
 pub const SHADOW_PREFIX: &str = "_fstore_shadow_";
@@ -18,7 +18,17 @@ pub fn shadow_name(table: &str) -> String {
 /// `CREATE TABLE "name" (...) STRICT, WITHOUT ROWID` for `layout`: layout column order, key
 /// columns NOT NULL, primary key = layout primary keys.
 pub fn create_table_sql(name: &str, layout: &OnlineLayout) -> String {
-    let mut sql = format!("CREATE TABLE {} (", quote_sqlite(name));
+    format!(
+        "CREATE TABLE {} {}",
+        quote_sqlite(name),
+        columns_sql(layout)
+    )
+}
+
+/// `("a" INTEGER NOT NULL, …, PRIMARY KEY ("a")) STRICT, WITHOUT ROWID`: the part of
+/// [`create_table_sql`] after the name.
+pub fn columns_sql(layout: &OnlineLayout) -> String {
+    let mut sql = String::from("(");
     for c in &layout.columns {
         sql.push_str(&quote_sqlite(&c.name));
         sql.push(' ');
@@ -43,6 +53,8 @@ pub fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
         .join(", ")
 }
 
+/// Creates the bookkeeping table if it is missing, and adds `source_json` to one made by an
+/// older fstore.
 pub fn ensure_bookkeeping(conn: &Connection) -> Result<()> {
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {} (
@@ -51,11 +63,32 @@ pub fn ensure_bookkeeping(conn: &Connection) -> Result<()> {
             delta_version INTEGER NOT NULL,
             layout_json TEXT NOT NULL,
             mode TEXT NOT NULL,
-            published_at INTEGER NOT NULL
+            published_at INTEGER NOT NULL,
+            source_json TEXT
         ) STRICT",
         quote_sqlite(BOOKKEEPING_TABLE)
     ))
-    .ctx("creating the bookkeeping table")
+    .ctx("creating the bookkeeping table")?;
+    if !has_source_column(conn)? {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN source_json TEXT",
+            quote_sqlite(BOOKKEEPING_TABLE)
+        ))
+        .ctx("adding column source_json to the bookkeeping table")?;
+    }
+    Ok(())
+}
+
+/// Does the bookkeeping table have the `source_json` column (added after its first release)?
+fn has_source_column(conn: &Connection) -> Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM pragma_table_info(?1) WHERE name = 'source_json'",
+        [BOOKKEEPING_TABLE],
+        |_| Ok(()),
+    )
+    .optional()
+    .ctx("reading the columns of the bookkeeping table")
+    .map(|r| r.is_some())
 }
 
 pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
@@ -109,17 +142,19 @@ pub fn write_bookkeeping(
     layout: &OnlineLayout,
     mode: WriteMode,
     record: &PublishRecord,
+    source: Option<&PublishSource>,
 ) -> Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     conn.execute(
         &format!(
-            "INSERT INTO {} (online_table, feature_table, delta_version, layout_json, mode, published_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO {} (online_table, feature_table, delta_version, layout_json, mode, published_at, source_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (online_table) DO UPDATE SET feature_table = excluded.feature_table,
                delta_version = excluded.delta_version, layout_json = excluded.layout_json,
-               mode = excluded.mode, published_at = excluded.published_at",
+               mode = excluded.mode, published_at = excluded.published_at,
+               source_json = excluded.source_json",
             quote_sqlite(BOOKKEEPING_TABLE)
         ),
         params![
@@ -128,19 +163,31 @@ pub fn write_bookkeeping(
             record.delta_version,
             layout.to_json(),
             mode.as_str(),
-            now
+            now,
+            source.map(PublishSource::to_json)
         ],
     )
     .with_ctx(|| format!("recording `{}` in the bookkeeping table", layout.table))?;
     Ok(())
 }
 
-const SELECT_PUBLISHED: &str =
-    "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at FROM ";
+type PublishedRow = (String, String, i64, String, String, i64, Option<String>);
 
-fn published_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, i64, String, String, i64)> {
+/// The SELECT list of the bookkeeping table; `source_json` reads as NULL in a table made by an
+/// older fstore (readers never alter the table).
+fn select_published(conn: &Connection) -> Result<String> {
+    let source = if has_source_column(conn)? {
+        "source_json"
+    } else {
+        "NULL"
+    };
+    Ok(format!(
+        "SELECT online_table, feature_table, delta_version, layout_json, mode, published_at, {source} FROM {}",
+        quote_sqlite(BOOKKEEPING_TABLE)
+    ))
+}
+
+fn published_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PublishedRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -148,18 +195,12 @@ fn published_from_row(
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
 fn to_published(
-    (table, feature_table, delta_version, json, mode, published_at): (
-        String,
-        String,
-        i64,
-        String,
-        String,
-        i64,
-    ),
+    (table, feature_table, delta_version, json, mode, published_at, source): PublishedRow,
 ) -> Result<PublishedTable> {
     Ok(PublishedTable {
         layout: OnlineLayout::from_json(&table, &json)?,
@@ -167,6 +208,7 @@ fn to_published(
         delta_version,
         mode,
         published_at,
+        source: source.as_deref().and_then(PublishSource::from_json),
     })
 }
 
@@ -177,10 +219,7 @@ pub fn read_bookkeeping(conn: &Connection, table: &str) -> Result<Option<Publish
     }
     let row = conn
         .query_row(
-            &format!(
-                "{SELECT_PUBLISHED}{} WHERE online_table = ?1",
-                quote_sqlite(BOOKKEEPING_TABLE)
-            ),
+            &format!("{} WHERE online_table = ?1", select_published(conn)?),
             [table],
             published_from_row,
         )
@@ -196,8 +235,8 @@ pub fn list_bookkeeping(conn: &Connection) -> Result<Vec<PublishedTable>> {
     let ctx = "listing the bookkeeping table";
     let mut stmt = conn
         .prepare(&format!(
-            "{SELECT_PUBLISHED}{} ORDER BY online_table",
-            quote_sqlite(BOOKKEEPING_TABLE)
+            "{} ORDER BY online_table",
+            select_published(conn)?
         ))
         .ctx(ctx)?;
     let rows = stmt

@@ -12,9 +12,16 @@ pub fn map(context: &str, e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(err, Some(msg)) => format!("{msg} ({:?})", err.code),
         other => other.to_string(),
     };
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    );
     let hint = match kind {
         StoreErrorKind::PermissionDenied => {
             "; check that the SQLite file and its directory are writable by this user"
+        }
+        StoreErrorKind::Connection if busy => {
+            "; another process (e.g. another publish to this store) kept the database locked for the whole wait; try again when it has finished"
         }
         StoreErrorKind::Connection => "; check the path of the SQLite file",
         _ => "",

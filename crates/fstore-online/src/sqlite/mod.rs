@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arrow::record_batch::RecordBatch;
 use fstore_core::{Progress, Value};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
@@ -23,7 +22,7 @@ use tokio::sync::mpsc;
 use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Backend, LookupResult, PublishRecord, PublishedTable, WriteMode, WriteReport};
+use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
 
 pub use ddl::SHADOW_PREFIX;
 
@@ -194,22 +193,21 @@ impl Progress for ChannelProgress {
 }
 
 impl Backend for SqliteStore {
-    async fn write(
+    async fn apply(
         &self,
         layout: &OnlineLayout,
-        mode: WriteMode,
-        batches: Vec<RecordBatch>,
-        record: &PublishRecord,
+        rows: Rows,
+        meta: &WriteMeta,
         progress: &dyn Progress,
-    ) -> Result<WriteReport> {
+    ) -> Result<Applied> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let layout = layout.clone();
-        let record = record.clone();
+        let meta = meta.clone();
         let inner = self.inner.clone();
         let task = tokio::task::spawn_blocking(move || {
             let sink = ChannelProgress(tx);
             let mut conn = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-            write::write(&mut conn, &layout, mode, &batches, &record, &sink)
+            write::apply(&mut conn, &layout, rows, &meta, &sink)
         });
         // The channel closes when the task ends (its sender is dropped).
         while let Some(msg) = rx.recv().await {

@@ -1,10 +1,12 @@
-//! The SQLite write path: first publish, merge (upsert) and overwrite (shadow table + swap), each
-//! in one transaction together with the bookkeeping row.
+//! The SQLite write path: first publish, merge (upsert), change sets (deletes, then upserts) and
+//! overwrite (shadow table + swap), each in one `IMMEDIATE` transaction together with the
+//! bookkeeping row and its precondition check. SQLite has one writer at a time: a second publisher
+//! waits for the write lock (up to the busy timeout) and then sees the first one's bookkeeping
+//! row, so two publishes of one table never interleave.
 
 use std::time::Instant;
 
 use arrow::array::ArrayRef;
-use arrow::record_batch::RecordBatch;
 use fstore_core::Progress;
 use fstore_core::ident::quote_sqlite;
 use rusqlite::types::Null;
@@ -19,7 +21,7 @@ use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::merge::{ExistingColumn, plan_merge};
 use crate::validate::validate_batches;
-use crate::{PublishRecord, WriteMode, WriteReport};
+use crate::{Applied, PublishRecord, Rows, WriteMeta, WriteReport};
 
 /// Rows bound into one multi-row `INSERT` statement (fewer statement executions per row).
 const ROWS_PER_STATEMENT: usize = 64;
@@ -34,24 +36,39 @@ enum InsertKind {
     Upsert,
 }
 
-/// Writes `batches` into `layout.table` (see the crate docs for the contract).
-pub fn write(
+/// Temporary table (per connection) holding the keys of a change set's upserts.
+const KEYS_TABLE: &str = "_fstore_keys";
+
+/// Writes `rows` into `layout.table` with its bookkeeping row, in one transaction, if the
+/// bookkeeping row meets `meta.expect` (see the crate docs for the contract).
+pub fn apply(
     conn: &mut Connection,
     layout: &OnlineLayout,
-    mode: WriteMode,
-    batches: &[RecordBatch],
-    record: &PublishRecord,
+    rows: Rows,
+    meta: &WriteMeta,
     progress: &dyn Progress,
-) -> Result<WriteReport> {
+) -> Result<Applied> {
     let start = Instant::now();
     check_table_name(&layout.table)?;
     progress.set_stage("validating");
-    validate_batches(layout, batches)?;
+    let mode = rows.mode();
+    let (kind, batches, deletes, complete) = match rows {
+        Rows::Merge(b) => (Kind::Merge, b, Vec::new(), false),
+        Rows::Overwrite(b) => (Kind::Overwrite, b, Vec::new(), false),
+        Rows::Changes(c) => (Kind::Changes, c.upserts, c.deletes, c.complete),
+    };
+    validate_batches(layout, &batches)?;
+    let key_layout = layout.keys_only();
+    validate_batches(&key_layout, &deletes)?;
     let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     progress.set_total(rows_in);
     let prepared: Vec<Vec<ArrayRef>> = batches
         .iter()
         .map(|b| prepare_columns(layout, b))
+        .collect::<Result<_>>()?;
+    let prepared_deletes: Vec<Vec<ArrayRef>> = deletes
+        .iter()
+        .map(|b| prepare_columns(&key_layout, b))
         .collect::<Result<_>>()?;
 
     let table = layout.table.as_str();
@@ -59,6 +76,22 @@ pub fn write(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx("starting the write transaction")?;
     ddl::ensure_bookkeeping(&tx)?;
+    let mut current = ddl::read_bookkeeping(&tx, table)?;
+    if current.is_some() && !ddl::table_exists(&tx, table)? {
+        // The table was dropped behind fstore's back: its record describes nothing.
+        tracing::warn!(table, "forgetting the record of an online table that no longer exists");
+        ddl::delete_bookkeeping(&tx, table)?;
+        current = None;
+    }
+    if !meta.expect.holds(current.as_ref(), meta.source.as_ref()) {
+        // Only a stale record may have been removed; the rows are untouched.
+        tx.commit()
+            .with_ctx(|| format!("committing the check of `{table}`"))?;
+        return Ok(Applied::Conflict {
+            recorded_version: current.map(|c| c.delta_version),
+        });
+    }
+    let record = &meta.record;
     let shadow = shadow_name(table);
     if ddl::table_exists(&tx, &shadow)? {
         tracing::info!(table = %shadow, "dropping a staging table left by an interrupted publish");
@@ -70,7 +103,7 @@ pub fn write(
         ..WriteReport::default()
     };
 
-    let recorded = match (mode, exists) {
+    let recorded = match (kind, exists) {
         (_, false) => {
             progress.set_stage("writing");
             create_table(&tx, table, layout)?;
@@ -86,17 +119,9 @@ pub fn write(
             report.inserted = written;
             layout.clone()
         }
-        (WriteMode::Merge, true) => {
+        (Kind::Merge, true) => {
             let plan = merge_plan(&tx, layout, record)?;
-            for c in &plan.add {
-                tx.execute_batch(&format!(
-                    "ALTER TABLE {} ADD COLUMN {} {}",
-                    quote_sqlite(table),
-                    quote_sqlite(&c.name),
-                    c.ftype.sqlite_type()
-                ))
-                .with_ctx(|| format!("adding column `{}` to `{table}`", c.name))?;
-            }
+            add_columns(&tx, table, &plan)?;
             progress.set_stage("merging");
             let before = ddl::count_rows(&tx, table)?;
             let applied = insert_rows(
@@ -114,7 +139,58 @@ pub fn write(
             report.skipped_older = rows_in.saturating_sub(applied);
             plan.recorded
         }
-        (WriteMode::Overwrite, true) => {
+        (Kind::Changes, true) => {
+            let plan = merge_plan(&tx, layout, record)?;
+            add_columns(&tx, table, &plan)?;
+            progress.set_stage("deleting");
+            report.deleted = delete_keys(&tx, table, &key_layout, &prepared_deletes)?;
+            // The upserts' keys, to count what is new and (complete) to find what is gone.
+            let keys_of_upserts: Vec<Vec<ArrayRef>> = batches
+                .iter()
+                .map(|b| prepare_columns(&key_layout, b))
+                .collect::<Result<_>>()?;
+            tx.execute_batch(&format!(
+                "DROP TABLE IF EXISTS temp.{q}; CREATE TEMP TABLE {q} {}",
+                ddl::columns_sql(&key_layout),
+                q = quote_sqlite(KEYS_TABLE)
+            ))
+            .ctx("creating a temporary key table")?;
+            insert_rows(
+                &tx,
+                KEYS_TABLE,
+                &key_layout,
+                &keys_of_upserts,
+                InsertKind::Plain,
+                &fstore_core::NoProgress,
+                &mut 0,
+            )?;
+            if complete {
+                report.deleted += delete_absent(&tx, table, layout)?;
+            }
+            let matched = count_present_keys(&tx, table, layout)?;
+            progress.set_stage("merging");
+            let upsert_layout = if complete {
+                layout.without_timestamp_rule()
+            } else {
+                layout.clone()
+            };
+            let applied = insert_rows(
+                &tx,
+                table,
+                &upsert_layout,
+                &prepared,
+                InsertKind::Upsert,
+                progress,
+                &mut report.bytes,
+            )?;
+            tx.execute_batch(&format!("DROP TABLE temp.{}", quote_sqlite(KEYS_TABLE)))
+                .ctx("dropping the temporary key table")?;
+            report.inserted = rows_in.saturating_sub(matched);
+            report.updated = applied.saturating_sub(report.inserted);
+            report.skipped_older = rows_in.saturating_sub(applied);
+            plan.recorded
+        }
+        (Kind::Overwrite, true) => {
             progress.set_stage("writing shadow table");
             create_table(&tx, &shadow, layout)?;
             insert_rows(
@@ -142,11 +218,105 @@ pub fn write(
             layout.clone()
         }
     };
-    ddl::write_bookkeeping(&tx, &recorded, mode, record)?;
+    ddl::write_bookkeeping(&tx, &recorded, mode, record, meta.source.as_ref())?;
     tx.commit()
         .with_ctx(|| format!("committing the write of `{table}`"))?;
     report.elapsed = start.elapsed();
-    Ok(report)
+    Ok(Applied::Written(report))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Merge,
+    Overwrite,
+    Changes,
+}
+
+fn add_columns(conn: &Connection, table: &str, plan: &crate::merge::MergePlan) -> Result<()> {
+    for c in &plan.add {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            quote_sqlite(table),
+            quote_sqlite(&c.name),
+            c.ftype.sqlite_type()
+        ))
+        .with_ctx(|| format!("adding column `{}` to `{table}`", c.name))?;
+    }
+    Ok(())
+}
+
+/// `"t"."k1" = "x"."k1" AND …` over the primary keys.
+fn keys_match(layout: &OnlineLayout, a: &str, b: &str) -> String {
+    layout
+        .primary_keys
+        .iter()
+        .map(|k| format!("{a}.{q} = {b}.{q}", q = quote_sqlite(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// Deletes every key of `prepared` (key-layout columns) from `table`; returns the rows deleted.
+fn delete_keys(
+    conn: &Connection,
+    table: &str,
+    key_layout: &OnlineLayout,
+    prepared: &[Vec<ArrayRef>],
+) -> Result<u64> {
+    if prepared.is_empty() {
+        return Ok(0);
+    }
+    let ctx = || format!("deleting rows from `{table}`");
+    let cond = key_layout
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", quote_sqlite(&c.name), i + 1))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let mut stmt = conn
+        .prepare(&format!("DELETE FROM {} WHERE {cond}", quote_sqlite(table)))
+        .with_ctx(ctx)?;
+    let (mut buf, mut bytes, mut deleted) = (String::new(), 0u64, 0u64);
+    for arrays in prepared {
+        let cols = Col::all(key_layout, arrays)?;
+        let n = arrays.first().map_or(0, |a| a.len());
+        for row in 0..n {
+            bind_row(&mut stmt, &cols, row, 1, &mut buf, &mut bytes).with_ctx(ctx)?;
+            deleted += stmt.raw_execute().with_ctx(ctx)? as u64;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes the rows of `table` whose key is not in the temporary key table.
+fn delete_absent(conn: &Connection, table: &str, layout: &OnlineLayout) -> Result<u64> {
+    let t = quote_sqlite(table);
+    conn.execute(
+        &format!(
+            "DELETE FROM {t} WHERE NOT EXISTS (SELECT 1 FROM temp.{k} AS k WHERE {})",
+            keys_match(layout, "k", &t),
+            k = quote_sqlite(KEYS_TABLE)
+        ),
+        [],
+    )
+    .with_ctx(|| format!("deleting the rows of `{table}` that are no longer published"))
+    .map(|n| n as u64)
+}
+
+/// How many keys of the temporary key table `table` holds.
+fn count_present_keys(conn: &Connection, table: &str, layout: &OnlineLayout) -> Result<u64> {
+    let t = quote_sqlite(table);
+    conn.query_row(
+        &format!(
+            "SELECT count(*) FROM temp.{k} AS k WHERE EXISTS (SELECT 1 FROM {t} WHERE {})",
+            keys_match(layout, "k", &t),
+            k = quote_sqlite(KEYS_TABLE)
+        ),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .with_ctx(|| format!("counting the keys already in `{table}`"))
+    .map(|n| n.max(0) as u64)
 }
 
 /// Online table names are validated identifiers; names starting with `_fstore_` are reserved for

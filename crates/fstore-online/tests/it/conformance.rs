@@ -20,7 +20,8 @@ use arrow::datatypes::{DataType, Field, Int32Type};
 use arrow::record_batch::RecordBatch;
 use fstore_core::{FeatureType, NoProgress, TableSpec, Value};
 use fstore_online::{
-    Backend, OnlineLayout, OnlineStore, PublishRecord, StoreErrorKind, WriteMode, WriteReport,
+    Applied, Backend, ChangeSet, Expect, OnlineLayout, OnlineStore, PublishRecord, PublishSource,
+    Rows, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
 };
 
 /// A column of an online table as the database reports it.
@@ -82,6 +83,12 @@ macro_rules! conformance_tests {
                 bookkeeping_holds_the_published_version,
                 drop_table_is_idempotent,
                 health_round_trips,
+                changes_delete_then_upsert_in_one_write,
+                changes_create_the_table_when_it_is_missing,
+                complete_changes_make_the_table_exactly_the_rows,
+                time_series_changes_replace_keys_that_lost_their_newest_row,
+                writes_check_the_recorded_version_and_write_nothing_on_conflict,
+                a_failed_change_set_writes_nothing,
             );
         }
     };
@@ -1003,4 +1010,302 @@ pub async fn drop_table_is_idempotent<H: Harness>(h: &H) {
 
 pub async fn health_round_trips<H: Harness>(h: &H) {
     h.store().await.health().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change sets (incremental publishing) and preconditions
+
+fn source(table_id: &str) -> PublishSource {
+    PublishSource {
+        table_id: table_id.into(),
+        filter: Some("score > 0".into()),
+        columns: vec!["id".into(), "name".into(), "score".into()],
+    }
+}
+
+fn meta(version: i64, expect: Expect) -> WriteMeta {
+    WriteMeta {
+        record: record(version),
+        source: Some(source("t-1")),
+        expect,
+    }
+}
+
+fn changes(upserts: Vec<RecordBatch>, deletes: Vec<RecordBatch>, complete: bool) -> Rows {
+    Rows::Changes(ChangeSet {
+        upserts,
+        deletes,
+        complete,
+    })
+}
+
+fn ids(v: &[i64]) -> RecordBatch {
+    batch(vec![("id", arr(Int64Array::from(v.to_vec())))])
+}
+
+async fn apply(store: &OnlineStore, l: &OnlineLayout, rows: Rows, m: WriteMeta) -> WriteReport {
+    match store.apply(l, rows, &m, &NoProgress).await.unwrap() {
+        Applied::Written(r) => r,
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+pub async fn changes_delete_then_upsert_in_one_write<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(
+        &[1, 2, 3],
+        &["a", "b", "c"],
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let l = layout(&b, &["id"], None);
+    let m = meta(1, Expect::Any);
+    apply(&store, &l, Rows::Merge(vec![b]), m).await;
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!(d.source, Some(source("t-1")));
+
+    // Update 2, insert 4, delete 3 (and 99, which is not online: not an error).
+    let up = people(&[2, 4], &["B", "d"], &[Some(20.0), None]);
+    let r = apply(
+        &store,
+        &l,
+        changes(vec![up], vec![ids(&[3, 99])], false),
+        meta(2, Expect::Exactly(1)),
+    )
+    .await;
+    assert_counts(&r, 2, 1, 1, 0, 1);
+    assert_eq!(
+        sorted(h.rows(TABLE).await),
+        vec![
+            vec![s("1"), s("a"), s("1")],
+            vec![s("2"), s("B"), s("20")],
+            vec![s("4"), s("d"), None],
+        ]
+    );
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!((d.delta_version, d.mode.as_str()), (2, "merge"));
+    // Deletes only, and a key batch with extra columns (ignored).
+    let r = apply(
+        &store,
+        &l,
+        changes(vec![], vec![people(&[1], &["x"], &[None])], false),
+        meta(3, Expect::Exactly(2)),
+    )
+    .await;
+    assert_counts(&r, 0, 0, 0, 0, 1);
+    assert_eq!(h.rows(TABLE).await.len(), 2);
+    assert!(staging_tables(&h.tables().await).is_empty());
+}
+
+pub async fn changes_create_the_table_when_it_is_missing<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1, 2], &["a", "b"], &[None, Some(2.5)]);
+    let l = layout(&b, &["id"], None);
+    let r = apply(
+        &store,
+        &l,
+        changes(vec![b], vec![ids(&[7])], false),
+        meta(4, Expect::AtMost(4)),
+    )
+    .await;
+    assert_counts(&r, 2, 2, 0, 0, 0);
+    assert_eq!(h.rows(TABLE).await.len(), 2);
+    assert_eq!(
+        store.describe(TABLE).await.unwrap().unwrap().delta_version,
+        4
+    );
+}
+
+pub async fn complete_changes_make_the_table_exactly_the_rows<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let ts = |v: Vec<i64>| arr(TimestampMicrosecondArray::from(v).with_timezone("UTC"));
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2, 3]))),
+        ("ts", ts(vec![10, 10, 10])),
+        ("v", arr(Int64Array::from(vec![1, 1, 1]))),
+        ("extra", arr(StringArray::from(vec!["x", "y", "z"]))),
+    ]);
+    let wide = layout(&b, &["id"], Some("ts"));
+    apply(&store, &wide, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    // The publication has no `extra`: kept keys keep it; 1 goes; 2 goes back in time; 4 is new.
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![2, 3, 4]))),
+        ("ts", ts(vec![5, 10, 1])),
+        ("v", arr(Int64Array::from(vec![2, 3, 4]))),
+    ]);
+    let narrow = layout(&b, &["id"], Some("ts"));
+    let r = apply(
+        &store,
+        &narrow,
+        changes(vec![b], vec![], true),
+        meta(2, Expect::AtMost(2)),
+    )
+    .await;
+    assert_counts(&r, 3, 1, 2, 0, 1);
+    let rows = sorted(h.rows(TABLE).await);
+    let got: Vec<(Option<String>, Option<String>, Option<String>)> = rows
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[3].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("2"), s("2"), s("y")),
+            (s("3"), s("3"), s("z")),
+            (s("4"), s("4"), None),
+        ]
+    );
+    let got = store
+        .lookup(TABLE, &[vec![Value::Int(2)]], Some(&["ts".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(got.rows, vec![Some(vec![Value::Timestamp(5)])]);
+    // Complete and empty: the table is emptied, and stays.
+    let r = apply(
+        &store,
+        &narrow,
+        changes(vec![], vec![], true),
+        meta(3, Expect::AtMost(3)),
+    )
+    .await;
+    assert_eq!(r.deleted, 3);
+    assert!(h.rows(TABLE).await.is_empty());
+    assert!(h.tables().await.iter().any(|t| t == TABLE));
+}
+
+pub async fn time_series_changes_replace_keys_that_lost_their_newest_row<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let ts = |v: Vec<i64>| arr(TimestampMicrosecondArray::from(v).with_timezone("UTC"));
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2]))),
+        ("ts", ts(vec![10_000_000, 10_000_000])),
+        ("v", arr(Int64Array::from(vec![1, 1]))),
+    ]);
+    let l = layout(&b, &["id"], Some("ts"));
+    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    // 1 lost its newest row offline: deleted and replaced by an older one. 2 gets an older
+    // row without a delete: never regresses.
+    let up = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2]))),
+        ("ts", ts(vec![5_000_000, 5_000_000])),
+        ("v", arr(Int64Array::from(vec![7, 7]))),
+    ]);
+    let r = apply(
+        &store,
+        &l,
+        changes(vec![up], vec![ids(&[1])], false),
+        meta(2, Expect::Exactly(1)),
+    )
+    .await;
+    assert_eq!((r.deleted, r.inserted, r.skipped_older), (1, 1, 1));
+    let got = store
+        .lookup(TABLE, &[1, 2].map(|i| vec![Value::Int(i)]), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        got.rows,
+        vec![
+            Some(vec![Value::Timestamp(5_000_000), Value::Int(7)]),
+            Some(vec![Value::Timestamp(10_000_000), Value::Int(1)]),
+        ]
+    );
+}
+
+pub async fn writes_check_the_recorded_version_and_write_nothing_on_conflict<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1], &["a"], &[None]);
+    let l = layout(&b, &["id"], None);
+    // Exactly(..) needs a row: none yet.
+    let got = store
+        .apply(
+            &l,
+            changes(vec![b.clone()], vec![], false),
+            &meta(1, Expect::Exactly(0)),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        Applied::Conflict {
+            recorded_version: None
+        }
+    );
+    assert!(!h.tables().await.iter().any(|t| t == TABLE));
+    apply(&store, &l, Rows::Merge(vec![b]), meta(5, Expect::AtMost(5))).await;
+
+    let other = people(&[1, 2], &["z", "z"], &[None, None]);
+    for (rows, expect) in [
+        (
+            changes(vec![other.clone()], vec![ids(&[1])], false),
+            Expect::Exactly(4),
+        ),
+        (Rows::Merge(vec![other.clone()]), Expect::AtMost(4)),
+        (Rows::Overwrite(vec![other.clone()]), Expect::AtMost(4)),
+    ] {
+        let got = store
+            .apply(&l, rows, &meta(6, expect), &NoProgress)
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Conflict {
+                recorded_version: Some(5)
+            },
+            "{expect:?}"
+        );
+        assert_eq!(h.rows(TABLE).await, vec![vec![s("1"), s("a"), None]]);
+        assert_eq!(
+            store.describe(TABLE).await.unwrap().unwrap().delta_version,
+            5
+        );
+    }
+    // Another Delta table (re-created under the same name) is not held to the old versions.
+    let m = WriteMeta {
+        source: Some(source("t-2")),
+        ..meta(1, Expect::AtMost(1))
+    };
+    apply(&store, &l, Rows::Overwrite(vec![other]), m).await;
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!(
+        (d.delta_version, d.source.unwrap().table_id.as_str()),
+        (1, "t-2")
+    );
+    assert!(staging_tables(&h.tables().await).is_empty());
+}
+
+pub async fn a_failed_change_set_writes_nothing<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(&[1, 2], &["a", "b"], &[None, None]);
+    let l = layout(&b, &["id"], None);
+    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    // A NaN among the upserts: refused before the deletes run.
+    let bad = people(&[3], &["c"], &[Some(f64::NAN)]);
+    let e = store
+        .apply(
+            &l,
+            changes(vec![bad], vec![ids(&[1])], false),
+            &meta(2, Expect::Exactly(1)),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::InvalidData);
+    // A NULL key among the deletes.
+    let null_key = batch(vec![("id", arr(Int64Array::from(vec![Some(2), None])))]);
+    let e = store
+        .apply(
+            &l,
+            changes(vec![], vec![null_key], false),
+            &meta(2, Expect::Exactly(1)),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::InvalidData);
+    assert_eq!(h.rows(TABLE).await.len(), 2);
+    assert_eq!(
+        store.describe(TABLE).await.unwrap().unwrap().delta_version,
+        1
+    );
+    assert!(staging_tables(&h.tables().await).is_empty());
 }

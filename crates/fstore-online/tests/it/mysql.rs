@@ -1673,3 +1673,82 @@ async fn tls_modes_against_a_tls_server() {
         .await
         .unwrap();
 }
+
+/// A swap interrupted between its shadow row and the rename, or between the rename and the
+/// promotion of the row, is read and settled by whether the shadow table still exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_swap_is_settled_by_whether_its_shadow_table_exists() {
+    let mut d = db("an_interrupted_swap_is_settled").await;
+    let b = id_batch(&[1, 2], &[("x", vec![Some(1.0), Some(2.0)])]);
+    let l = layout("t", &b, &["id"], None);
+    d.write(&l, WriteMode::Merge, vec![b.clone()])
+        .await
+        .unwrap();
+    let shadow_row = |version: i64| {
+        format!(
+            "INSERT INTO _fstore_published SELECT '_fstore_shadow_t', feature_table, {version}, layout_json, 'overwrite', published_at, source_json FROM _fstore_published WHERE online_table = 't'"
+        )
+    };
+    // Crashed before the rename: the shadow table and its row exist; the table is the old one.
+    d.admin
+        .query_drop("CREATE TABLE _fstore_shadow_t LIKE t")
+        .await
+        .unwrap();
+    d.admin.query_drop(shadow_row(9)).await.unwrap();
+    assert_eq!(
+        d.store.describe("t").await.unwrap().unwrap().delta_version,
+        7
+    );
+    let r = d
+        .write(&l, WriteMode::Merge, vec![b.clone()])
+        .await
+        .unwrap();
+    assert_eq!(r.updated, 2);
+    assert_eq!(d.tables().await, ["_fstore_published", "t"]);
+    assert_eq!(
+        d.rows("SELECT online_table, delta_version FROM _fstore_published")
+            .await,
+        [[Some("t".to_string()), Some("7".to_string())]]
+    );
+
+    // Crashed after the rename: the shadow row exists, its table does not; the row stands for
+    // the table, for readers and for the next write.
+    d.admin.query_drop(shadow_row(9)).await.unwrap();
+    let seen = d.store.describe("t").await.unwrap().unwrap();
+    assert_eq!((seen.delta_version, seen.mode.as_str()), (9, "overwrite"));
+    let all = d.store.list().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].delta_version, 9);
+    d.write(&l, WriteMode::Merge, vec![b]).await.unwrap();
+    assert_eq!(
+        d.rows("SELECT online_table, delta_version FROM _fstore_published")
+            .await,
+        [[Some("t".to_string()), Some("7".to_string())]]
+    );
+    d.finish().await;
+}
+
+/// A bookkeeping table made before `source_json` existed is read as is and upgraded by the next
+/// write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_bookkeeping_table_is_read_and_upgraded() {
+    let mut d = db("an_old_bookkeeping_table_is_read_and_upgraded").await;
+    let b = id_batch(&[1], &[("x", vec![Some(1.0)])]);
+    let l = layout("t", &b, &["id"], None);
+    d.write(&l, WriteMode::Merge, vec![b.clone()])
+        .await
+        .unwrap();
+    d.admin
+        .query_drop("ALTER TABLE _fstore_published DROP COLUMN source_json")
+        .await
+        .unwrap();
+    let seen = d.store.describe("t").await.unwrap().unwrap();
+    assert_eq!((seen.delta_version, seen.source), (7, None));
+    assert_eq!(d.store.list().await.unwrap().len(), 1);
+    d.write(&l, WriteMode::Merge, vec![b]).await.unwrap();
+    assert_eq!(
+        d.one("SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_fstore_published' AND COLUMN_NAME = 'source_json'").await,
+        Some("1".to_string())
+    );
+    d.finish().await;
+}

@@ -346,3 +346,44 @@ async fn the_store_and_its_futures_are_send() {
     is_send(&health);
     is_send(&drop);
 }
+
+/// A bookkeeping table made before `source_json` existed is read as is and upgraded by the next
+/// write.
+#[tokio::test]
+async fn an_old_bookkeeping_table_is_read_and_upgraded() {
+    let h = SqliteHarness::new().await.expect("sqlite harness");
+    let store = h.store().await;
+    let b =
+        RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)])
+            .unwrap();
+    let l = layout_of(&b, &["id"], None);
+    store
+        .write(
+            &l,
+            WriteMode::Merge,
+            vec![b.clone()],
+            &record(1),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+    h.conn()
+        .execute_batch("ALTER TABLE _fstore_published DROP COLUMN source_json")
+        .unwrap();
+    let seen = store.describe("t").await.unwrap().unwrap();
+    assert_eq!((seen.delta_version, seen.source), (1, None));
+    assert_eq!(store.list().await.unwrap().len(), 1);
+    store
+        .write(&l, WriteMode::Merge, vec![b], &record(2), &NoProgress)
+        .await
+        .unwrap();
+    let n: i64 = h
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('_fstore_published') WHERE name = 'source_json'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}

@@ -2,4 +2,5 @@
 //! writer/reader split, and the walk-through's path from Delta to MySQL.
 
 mod identities;
+mod incremental;
 mod walkthrough;

@@ -1,0 +1,603 @@
+//! What changed in a feature table between two versions, read from the Delta log: the rows to
+//! upsert and the keys to delete so that a copy of the table's published view at the old version
+//! becomes the view at the new one (what an incremental publish applies).
+//!
+//! The published view of a version is `latest_per_key(filter(snapshot))` on the published
+//! columns. Changes come from delta-rs' change-data-feed reader, which uses the change data files
+//! (`_change_data/`) of commits that wrote them (tables with `delta.enableChangeDataFeed`) and
+//! otherwise the commit's added files (as inserts) and removed files (as deletes), both with
+//! `dataChange`. Every change row is filtered with the publish filter, then netted per row key
+//! (primary keys plus the timestamp key) in commit order, deletes before inserts within a commit:
+//! a key's state before the range is its first event's pre-image (or absent when that event is
+//! an insert), its state after is its last event's post-image (or absent). Rows whose state did
+//! not change are dropped, so a file rewritten by a copy-on-write merge costs reading, not
+//! writing. Keys present before and absent after are deletes.
+//!
+//! Time-series tables publish the latest row per primary key: a primary key whose changed rows
+//! are all additions keeps the latest of them (the online store's never-regress rule keeps a
+//! newer online row); a primary key that lost a row is looked up again in the new snapshot and
+//! replaced by its latest remaining row (or deleted when none is left).
+//!
+//! The range is not covered — and the caller publishes the whole view instead — when a commit
+//! file is gone (log cleanup after a checkpoint), a commit changes the published columns' types,
+//! the partitioning or the table id, a commit uses deletion vectors or column mapping, a data
+//! file the range needs was vacuumed, or the change data feed was switched off inside the range.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use deltalake::arrow::compute::{cast, interleave};
+use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
+use deltalake::arrow::row::{RowConverter, Rows, SortField};
+use deltalake::datafusion::prelude::{Expr, SessionContext, ident};
+use deltalake::delta_datafusion::DeltaCdfTableProvider;
+use deltalake::delta_datafusion::create_session;
+use deltalake::kernel::{Action, Version};
+use deltalake::logstore::{LogStore, get_actions};
+
+use crate::error::{Error, Result};
+use crate::table::{FeatureTable, df_error, to_schema};
+
+/// Column of the change feed holding `insert`, `delete`, `update_preimage`, `update_postimage`.
+const CHANGE_TYPE: &str = "_change_type";
+/// Column of the change feed holding the commit version.
+const COMMIT_VERSION: &str = "_commit_version";
+/// The table property that makes writers record change data files.
+pub const CDF_PROPERTY: &str = "delta.enableChangeDataFeed";
+/// Rows per output batch.
+const BATCH_ROWS: usize = 65_536;
+
+/// Whether the log covers a range of versions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Coverage<T> {
+    Covered(T),
+    /// The range cannot be read incrementally; the reason, for the user.
+    NotCovered(String),
+}
+
+impl<T> Coverage<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Coverage<U> {
+        match self {
+            Coverage::Covered(t) => Coverage::Covered(f(t)),
+            Coverage::NotCovered(why) => Coverage::NotCovered(why),
+        }
+    }
+}
+
+/// One commit of a range, from its log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    pub version: i64,
+    /// The writer's commit time, when recorded.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Bytes of data files an incremental read of this commit reads (change data files, or the
+    /// added and removed data files).
+    pub bytes: u64,
+    /// Does the commit change rows (files added or removed with `dataChange`, or change data)?
+    pub data_change: bool,
+}
+
+/// The net change of the published view between two versions.
+#[derive(Clone, Debug)]
+pub struct TableChanges {
+    pub from_version: i64,
+    pub to_version: i64,
+    /// Rows to upsert, on the requested columns. A primary key also in `deletes` is to be
+    /// replaced (deleted first) whatever its timestamp.
+    pub upserts: Vec<RecordBatch>,
+    /// Primary keys (the spec's primary-key columns, timestamp key excluded) to delete first.
+    pub deletes: Vec<RecordBatch>,
+    /// Change rows read from the log (before netting).
+    pub change_rows: u64,
+    /// Did any commit of the range provide change data files?
+    pub used_change_data: bool,
+}
+
+impl TableChanges {
+    pub fn upsert_rows(&self) -> u64 {
+        self.upserts.iter().map(|b| b.num_rows() as u64).sum()
+    }
+
+    pub fn delete_rows(&self) -> u64 {
+        self.deletes.iter().map(|b| b.num_rows() as u64).sum()
+    }
+}
+
+impl FeatureTable {
+    /// The commits after `from` up to this handle's version, or why the log does not cover them
+    /// for the published `columns` (see the module docs).
+    pub async fn commits_since(
+        &self,
+        from: i64,
+        columns: &[String],
+    ) -> Result<Coverage<Vec<CommitSummary>>> {
+        Ok(self.read_range(from, columns).await?.map(|r| r.commits))
+    }
+
+    /// The net change of the published view (`columns`, `filter`, latest per key) from version
+    /// `from` to this handle's version, or why it cannot be read from the log.
+    pub async fn changes_since(
+        &self,
+        from: i64,
+        columns: &[String],
+        filter: Option<&str>,
+    ) -> Result<Coverage<TableChanges>> {
+        let range = match self.read_range(from, columns).await? {
+            Coverage::Covered(r) => r,
+            Coverage::NotCovered(why) => return Ok(Coverage::NotCovered(why)),
+        };
+        let mut out = TableChanges {
+            from_version: from,
+            to_version: self.version,
+            upserts: Vec::new(),
+            deletes: Vec::new(),
+            change_rows: 0,
+            used_change_data: range.change_data,
+        };
+        let Some(start) = range.first_data_version else {
+            return Ok(Coverage::Covered(out));
+        };
+        let batches = match self.read_change_rows(start, columns, filter).await {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok(Coverage::NotCovered(format!(
+                    "the changes since version {from} cannot be read ({e}); their data files may have been vacuumed"
+                )));
+            }
+        };
+        out.change_rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let netted = net(&batches, columns, &self.spec.row_keys())?;
+        self.finish(&mut out, netted, columns, filter).await?;
+        Ok(Coverage::Covered(out))
+    }
+
+    /// Reads the log entries of `(from, self.version]` and checks that they can be read
+    /// incrementally.
+    async fn read_range(&self, from: i64, columns: &[String]) -> Result<Coverage<Range>> {
+        let to = self.version;
+        if from > to {
+            return Ok(Coverage::NotCovered(format!(
+                "version {from} is newer than the table's latest version {to}"
+            )));
+        }
+        let snapshot = self
+            .delta
+            .snapshot()
+            .map_err(Error::delta("reading table metadata"))?;
+        let metadata = snapshot.metadata();
+        let table_id = metadata.id().to_string();
+        let partitions = metadata.partition_columns().to_vec();
+        let schema = metadata
+            .parse_schema()
+            .map_err(|e| Error::Internal(format!("reading the table schema: {e}")))?;
+        let log_store = self.delta.log_store();
+        let mut range = Range {
+            commits: Vec::new(),
+            first_data_version: None,
+            change_data: false,
+        };
+        for v in (from + 1)..=to {
+            let version = v as Version;
+            let Some(bytes) = log_store
+                .read_commit_entry(version)
+                .await
+                .map_err(Error::delta(format!("reading commit {v}")))?
+            else {
+                return Ok(Coverage::NotCovered(format!(
+                    "the Delta log no longer has commit {v} (cleaned up after a checkpoint)"
+                )));
+            };
+            let actions = get_actions(version, &bytes)
+                .map_err(Error::delta(format!("parsing commit {v}")))?;
+            let mut summary = CommitSummary {
+                version: v,
+                timestamp: None,
+                bytes: 0,
+                data_change: false,
+            };
+            let (mut cdc_bytes, mut file_bytes, mut has_metadata) = (0u64, 0u64, false);
+            let mut cdf_here = None;
+            for action in &actions {
+                match action {
+                    Action::CommitInfo(ci) => {
+                        summary.timestamp = ci
+                            .in_commit_timestamp
+                            .or(ci.timestamp)
+                            .and_then(DateTime::<Utc>::from_timestamp_millis);
+                    }
+                    Action::Metadata(md) => {
+                        has_metadata = true;
+                        cdf_here = md
+                            .configuration()
+                            .get(CDF_PROPERTY)
+                            .map(|v| v.to_ascii_lowercase());
+                        if md.id() != table_id {
+                            return Ok(Coverage::NotCovered(format!(
+                                "commit {v} replaced the table (new table id)"
+                            )));
+                        }
+                        if md.partition_columns() != partitions.as_slice() {
+                            return Ok(Coverage::NotCovered(format!(
+                                "commit {v} changed the partition columns"
+                            )));
+                        }
+                        let old = md.parse_schema().map_err(|e| {
+                            Error::Internal(format!("reading commit {v}'s schema: {e}"))
+                        })?;
+                        for c in columns {
+                            let same = match (old.field(c), schema.field(c)) {
+                                (Some(a), Some(b)) => a.data_type() == b.data_type(),
+                                _ => false,
+                            };
+                            if !same {
+                                return Ok(Coverage::NotCovered(format!(
+                                    "commit {v} changed the schema of column `{c}`"
+                                )));
+                            }
+                        }
+                    }
+                    Action::Add(a) if a.data_change => {
+                        if a.deletion_vector.is_some() {
+                            return Ok(Coverage::NotCovered(format!(
+                                "commit {v} uses deletion vectors"
+                            )));
+                        }
+                        file_bytes += u64::try_from(a.size).unwrap_or(0);
+                        summary.data_change = true;
+                    }
+                    Action::Remove(r) if r.data_change => {
+                        if r.deletion_vector.is_some() {
+                            return Ok(Coverage::NotCovered(format!(
+                                "commit {v} uses deletion vectors"
+                            )));
+                        }
+                        file_bytes += r.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
+                        summary.data_change = true;
+                    }
+                    Action::Cdc(c) => {
+                        cdc_bytes += u64::try_from(c.size).unwrap_or(0);
+                        summary.data_change = true;
+                    }
+                    _ => {}
+                }
+            }
+            if cdc_bytes > 0 {
+                range.change_data = true;
+                summary.bytes = cdc_bytes;
+            } else {
+                summary.bytes = file_bytes;
+            }
+            if summary.data_change && range.first_data_version.is_none() {
+                // delta-rs' change feed refuses to start at a commit whose metadata lacks the
+                // feed's property; later metadata commits are fine unless they switch it off.
+                if has_metadata && cdf_here.as_deref() != Some("true") {
+                    return Ok(Coverage::NotCovered(format!(
+                        "commit {v} changes the table's metadata and its rows at once"
+                    )));
+                }
+                range.first_data_version = Some(v);
+            } else if range.first_data_version.is_some() && cdf_here.as_deref() == Some("false") {
+                return Ok(Coverage::NotCovered(format!(
+                    "commit {v} switched the change data feed off"
+                )));
+            }
+            range.commits.push(summary);
+        }
+        Ok(Coverage::Covered(range))
+    }
+
+    /// Change rows of `[start, self.version]`: the requested columns, then the change type and
+    /// commit version, filtered.
+    async fn read_change_rows(
+        &self,
+        start: i64,
+        columns: &[String],
+        filter: Option<&str>,
+    ) -> Result<Vec<RecordBatch>> {
+        let ctx: SessionContext = create_session().into_inner();
+        self.delta
+            .update_datafusion_session(&ctx.state())
+            .map_err(Error::delta(format!("preparing to read `{}`", self.name)))?;
+        let builder = self
+            .delta
+            .clone()
+            .scan_cdf()
+            .with_starting_version(start as Version)
+            .with_ending_version(self.version as Version);
+        let provider = DeltaCdfTableProvider::try_new(builder).map_err(Error::delta(format!(
+            "reading the changes of `{}`",
+            self.name
+        )))?;
+        let mut df = ctx
+            .read_table(Arc::new(provider))
+            .map_err(df_error(format!("reading the changes of `{}`", self.name)))?;
+        if let Some(filter) = filter {
+            df = self.apply_filter(&ctx, df, filter)?;
+        }
+        let mut select: Vec<Expr> = columns.iter().map(ident).collect();
+        select.push(ident(CHANGE_TYPE));
+        select.push(ident(COMMIT_VERSION));
+        let batches = df
+            .select(select)
+            .map_err(df_error("planning the change read"))?
+            .collect()
+            .await
+            .map_err(df_error(format!("reading the changes of `{}`", self.name)))?;
+        let mut fields = Vec::with_capacity(columns.len() + 2);
+        for c in columns {
+            fields.push(
+                self.schema
+                    .field_with_name(c)
+                    .map_err(Error::arrow(format!("column `{c}`")))?
+                    .clone(),
+            );
+        }
+        fields.push(deltalake::arrow::datatypes::Field::new(
+            CHANGE_TYPE,
+            DataType::Utf8,
+            true,
+        ));
+        fields.push(deltalake::arrow::datatypes::Field::new(
+            COMMIT_VERSION,
+            DataType::Int64,
+            true,
+        ));
+        let expected: SchemaRef = Arc::new(Schema::new(fields));
+        batches.iter().map(|b| to_schema(b, &expected)).collect()
+    }
+
+    /// Turns netted rows into upserts and deletes (time-series tables: latest per primary key,
+    /// keys that lost a row looked up again).
+    async fn finish(
+        &self,
+        out: &mut TableChanges,
+        netted: Netted<'_>,
+        columns: &[String],
+        filter: Option<&str>,
+    ) -> Result<()> {
+        let pk_idx: Vec<usize> = self
+            .spec
+            .primary_keys
+            .iter()
+            .map(|k| index_of(columns, k))
+            .collect::<Result<_>>()?;
+        let Some(ts) = &self.spec.timestamp_key else {
+            out.upserts = gather(netted.batches, &netted.present, None)?;
+            out.deletes = gather(netted.batches, &netted.removed, Some(&pk_idx))?;
+            return Ok(());
+        };
+        let ts_idx = index_of(columns, ts)?;
+        let pk_conv = converter(netted.batches, &pk_idx)?;
+        let pk_rows: Vec<Rows> = netted
+            .batches
+            .iter()
+            .map(|b| convert(&pk_conv, b, &pk_idx))
+            .collect::<Result<_>>()?;
+        let ts_conv = converter(netted.batches, &[ts_idx])?;
+        let ts_rows: Vec<Rows> = netted
+            .batches
+            .iter()
+            .map(|b| convert(&ts_conv, b, &[ts_idx]))
+            .collect::<Result<_>>()?;
+        // Primary keys that lost a row: replaced by what the snapshot still has.
+        let mut lost: HashMap<_, (u32, u32)> = HashMap::new();
+        for &(b, r) in &netted.removed {
+            lost.entry(pk_rows[b as usize].row(r as usize))
+                .or_insert((b, r));
+        }
+        // The latest added row of every other primary key (NULL timestamps sort first).
+        let mut latest: HashMap<_, (u32, u32)> = HashMap::new();
+        for &(b, r) in &netted.present {
+            let pk = pk_rows[b as usize].row(r as usize);
+            if lost.contains_key(&pk) {
+                continue;
+            }
+            match latest.entry(pk) {
+                Entry::Vacant(e) => {
+                    e.insert((b, r));
+                }
+                Entry::Occupied(mut e) => {
+                    let (ob, or) = *e.get();
+                    if ts_rows[b as usize].row(r as usize) > ts_rows[ob as usize].row(or as usize) {
+                        e.insert((b, r));
+                    }
+                }
+            }
+        }
+        let mut keep: Vec<(u32, u32)> = latest.into_values().collect();
+        keep.sort_unstable();
+        out.upserts = gather(netted.batches, &keep, None)?;
+        let mut lost: Vec<(u32, u32)> = lost.into_values().collect();
+        lost.sort_unstable();
+        out.deletes = gather(netted.batches, &lost, Some(&pk_idx))?;
+        for keys in &out.deletes {
+            let again = self
+                .scan_latest_for_keys(Some(columns), filter, keys)
+                .await?;
+            out.upserts
+                .extend(again.into_iter().filter(|b| b.num_rows() > 0));
+        }
+        Ok(())
+    }
+}
+
+/// What [`FeatureTable::read_range`] found.
+struct Range {
+    commits: Vec<CommitSummary>,
+    /// The first commit that changes rows.
+    first_data_version: Option<i64>,
+    change_data: bool,
+}
+
+fn index_of(columns: &[String], name: &str) -> Result<usize> {
+    columns.iter().position(|c| c == name).ok_or_else(|| {
+        Error::Internal(format!("key column `{name}` is not among the read columns"))
+    })
+}
+
+/// The netted change: row positions `(batch, row)` into `batches`.
+struct Netted<'a> {
+    batches: &'a [RecordBatch],
+    /// Rows present after the range whose state changed (or that are new).
+    present: Vec<(u32, u32)>,
+    /// Rows present before the range and absent after (their last pre-image).
+    removed: Vec<(u32, u32)>,
+}
+
+fn converter(batches: &[RecordBatch], idx: &[usize]) -> Result<RowConverter> {
+    let fields = match batches.first() {
+        Some(b) => idx
+            .iter()
+            .map(|&i| SortField::new(b.column(i).data_type().clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    RowConverter::new(fields).map_err(Error::arrow("comparing changed rows"))
+}
+
+fn convert(conv: &RowConverter, batch: &RecordBatch, idx: &[usize]) -> Result<Rows> {
+    let cols: Vec<ArrayRef> = idx.iter().map(|&i| batch.column(i).clone()).collect();
+    conv.convert_columns(&cols)
+        .map_err(Error::arrow("comparing changed rows"))
+}
+
+/// Nets change rows (the requested columns, then change type and commit version) per row key.
+fn net<'a>(
+    batches: &'a [RecordBatch],
+    columns: &[String],
+    row_keys: &[String],
+) -> Result<Netted<'a>> {
+    let mut netted = Netted {
+        batches,
+        present: Vec::new(),
+        removed: Vec::new(),
+    };
+    if batches.is_empty() {
+        return Ok(netted);
+    }
+    let n = columns.len();
+    let key_idx: Vec<usize> = row_keys
+        .iter()
+        .map(|k| index_of(columns, k))
+        .collect::<Result<_>>()?;
+    let value_idx: Vec<usize> = (0..n).collect();
+    let key_conv = converter(batches, &key_idx)?;
+    let value_conv = converter(batches, &value_idx)?;
+    let mut key_rows = Vec::with_capacity(batches.len());
+    let mut value_rows = Vec::with_capacity(batches.len());
+    // (commit version, 0 = pre-image / 1 = post-image, batch, row)
+    let mut events: Vec<(i64, u8, u32, u32)> = Vec::new();
+    for (bi, b) in batches.iter().enumerate() {
+        key_rows.push(convert(&key_conv, b, &key_idx)?);
+        value_rows.push(convert(&value_conv, b, &value_idx)?);
+        let kinds = b.column(n).as_string::<i32>();
+        let versions = b
+            .column(n + 1)
+            .as_primitive::<deltalake::arrow::datatypes::Int64Type>();
+        for r in 0..b.num_rows() {
+            let rank = match kinds.is_valid(r).then(|| kinds.value(r)) {
+                Some("insert" | "update_postimage") => 1,
+                Some("delete" | "update_preimage") => 0,
+                other => {
+                    return Err(Error::Internal(format!(
+                        "unknown change type {other:?} in the change data feed"
+                    )));
+                }
+            };
+            let version = if versions.is_valid(r) {
+                versions.value(r)
+            } else {
+                0
+            };
+            events.push((version, rank, bi as u32, r as u32));
+        }
+    }
+    events.sort_unstable();
+    struct State {
+        /// The pre-image of the first event, if it was one (present before the range).
+        before: Option<(u32, u32)>,
+        /// The post-image of the last event, if it was one (present after the range).
+        after: Option<(u32, u32)>,
+    }
+    let mut states: HashMap<_, State> = HashMap::with_capacity(events.len());
+    for &(_, rank, b, r) in &events {
+        let key = key_rows[b as usize].row(r as usize);
+        let post = (rank == 1).then_some((b, r));
+        match states.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(State {
+                    before: (rank == 0).then_some((b, r)),
+                    after: post,
+                });
+            }
+            Entry::Occupied(mut e) => e.get_mut().after = post,
+        }
+    }
+    for s in states.into_values() {
+        match (s.before, s.after) {
+            (Some((b0, r0)), Some((b1, r1))) => {
+                if value_rows[b0 as usize].row(r0 as usize)
+                    != value_rows[b1 as usize].row(r1 as usize)
+                {
+                    netted.present.push((b1, r1));
+                }
+            }
+            (None, Some(after)) => netted.present.push(after),
+            (Some(before), None) => netted.removed.push(before),
+            (None, None) => {}
+        }
+    }
+    netted.present.sort_unstable();
+    netted.removed.sort_unstable();
+    Ok(netted)
+}
+
+/// The rows at `positions` (all requested columns, or only `only`), in batches of at most
+/// [`BATCH_ROWS`] rows.
+fn gather(
+    batches: &[RecordBatch],
+    positions: &[(u32, u32)],
+    only: Option<&[usize]>,
+) -> Result<Vec<RecordBatch>> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let n_data = first.num_columns().saturating_sub(2);
+    let idx: Vec<usize> = match only {
+        Some(i) => i.to_vec(),
+        None => (0..n_data).collect(),
+    };
+    let schema = Arc::new(
+        first
+            .schema()
+            .project(&idx)
+            .map_err(Error::arrow("selecting changed columns"))?,
+    );
+    let mut out = Vec::new();
+    for chunk in positions.chunks(BATCH_ROWS) {
+        let indices: Vec<(usize, usize)> = chunk
+            .iter()
+            .map(|&(b, r)| (b as usize, r as usize))
+            .collect();
+        let mut cols = Vec::with_capacity(idx.len());
+        for &i in &idx {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+            let col =
+                interleave(&arrays, &indices).map_err(Error::arrow("gathering changed rows"))?;
+            let want = schema.field(cols.len()).data_type();
+            cols.push(if col.data_type() == want {
+                col
+            } else {
+                cast(&col, want).map_err(Error::arrow("gathering changed rows"))?
+            });
+        }
+        out.push(
+            RecordBatch::try_new(schema.clone(), cols)
+                .map_err(Error::arrow("assembling changed rows"))?,
+        );
+    }
+    Ok(out)
+}
