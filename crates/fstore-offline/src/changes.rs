@@ -601,3 +601,87 @@ fn gather(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use deltalake::arrow::array::{Int64Array, StringArray};
+    use deltalake::arrow::datatypes::Field;
+
+    use super::*;
+
+    /// Change rows `(id, v, change type, version)`.
+    fn feed(rows: &[(i64, i64, &str, i64)]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("v", DataType::Int64, true),
+            Field::new(CHANGE_TYPE, DataType::Utf8, true),
+            Field::new(COMMIT_VERSION, DataType::Int64, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3))),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn ids(batches: &[RecordBatch], at: &[(u32, u32)]) -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = at
+            .iter()
+            .map(|&(b, r)| {
+                let b = &batches[b as usize];
+                let col = |i: usize| {
+                    b.column(i)
+                        .as_primitive::<deltalake::arrow::datatypes::Int64Type>()
+                        .value(r as usize)
+                };
+                (col(0), col(1))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn netting_keeps_the_first_pre_image_and_the_last_post_image() {
+        let cols = ["id".to_string(), "v".to_string()];
+        // Out of order on purpose: the netting sorts by version, pre-images first.
+        let batches = [
+            feed(&[
+                (1, 11, "insert", 2), // 1: rewritten in v1 unchanged, updated in v2
+                (1, 10, "delete", 1),
+                (1, 10, "insert", 1),
+                (1, 10, "update_preimage", 2),
+                (2, 20, "delete", 1), // 2: rewritten unchanged: dropped
+                (2, 20, "insert", 1),
+                (3, 30, "delete", 2), // 3: deleted
+            ]),
+            feed(&[
+                (4, 40, "insert", 1), // 4: new, then deleted: nothing
+                (4, 40, "delete", 3),
+                (5, 50, "insert", 3),          // 5: new
+                (6, 60, "update_preimage", 3), // 6: updated to the same value: dropped
+                (6, 60, "update_postimage", 3),
+            ]),
+        ];
+        let n = net(&batches, &cols, &["id".to_string()]).unwrap();
+        assert_eq!(ids(&batches, &n.present), [(1, 11), (5, 50)]);
+        assert_eq!(ids(&batches, &n.removed), [(3, 30)]);
+        let up = gather(&batches, &n.present, None).unwrap();
+        assert_eq!(up[0].num_columns(), 2);
+        assert_eq!(up[0].num_rows(), 2);
+        let keys = gather(&batches, &n.removed, Some(&[0])).unwrap();
+        assert_eq!(keys[0].schema().field(0).name(), "id");
+    }
+
+    #[test]
+    fn unknown_change_types_are_an_error() {
+        let cols = ["id".to_string(), "v".to_string()];
+        let batches = [feed(&[(1, 1, "merge", 1)])];
+        assert!(net(&batches, &cols, &["id".to_string()]).is_err());
+    }
+}

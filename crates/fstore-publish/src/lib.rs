@@ -640,7 +640,13 @@ mod tests {
 
     #[test]
     fn chunks_group_commits_up_to_the_byte_budget() {
-        let c = [commit(3, 40), commit(4, 50), commit(5, 0), commit(6, 200), commit(7, 10)];
+        let c = [
+            commit(3, 40),
+            commit(4, 50),
+            commit(5, 0),
+            commit(6, 200),
+            commit(7, 10),
+        ];
         assert_eq!(chunk_ends(&c, 100), [5, 6, 7]);
         assert_eq!(chunk_ends(&c, 1000), [7]);
         assert_eq!(chunk_ends(&c[..1], 1), [3]);

@@ -200,7 +200,10 @@ impl Writer<'_> {
         let mut current = ddl::read_bookkeeping(self.conn, self.t, table).await?;
         if current.is_some() && !ddl::table_exists(self.conn, self.t, table).await? {
             // The table was dropped behind fstore's back: its record describes nothing.
-            tracing::warn!(table, "forgetting the record of an online table that no longer exists");
+            tracing::warn!(
+                table,
+                "forgetting the record of an online table that no longer exists"
+            );
             ddl::delete_bookkeeping(self.conn, self.t, table).await?;
             current = None;
         }

@@ -79,7 +79,10 @@ pub fn apply(
     let mut current = ddl::read_bookkeeping(&tx, table)?;
     if current.is_some() && !ddl::table_exists(&tx, table)? {
         // The table was dropped behind fstore's back: its record describes nothing.
-        tracing::warn!(table, "forgetting the record of an online table that no longer exists");
+        tracing::warn!(
+            table,
+            "forgetting the record of an online table that no longer exists"
+        );
         ddl::delete_bookkeeping(&tx, table)?;
         current = None;
     }

@@ -739,7 +739,10 @@ async fn partitioned_tables_publish_incrementally(kind: Kind) {
             &TableName::parse(t).expect("name"),
             TableSpec::new(vec!["id".into()], None).expect("spec"),
             schema.clone(),
-            vec![rides(&[1, 2, 3], "paris", 10.5), rides(&[4, 5], "lyon", 7.25)],
+            vec![
+                rides(&[1, 2, 3], "paris", 10.5),
+                rides(&[4, 5], "lyon", 7.25),
+            ],
             vec!["city".into()],
         )
         .await
