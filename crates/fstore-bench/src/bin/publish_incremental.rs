@@ -33,7 +33,7 @@ fn changed_ids(rows: usize) -> (Vec<i64>, Vec<i64>) {
     // Multiplying by a prime coprime to `rows` visits distinct ids.
     let prime = [104_729u64, 7_919, 1_299_709]
         .into_iter()
-        .find(|p| rows % p != 0)
+        .find(|p| !rows.is_multiple_of(*p))
         .unwrap_or(1);
     let ids: Vec<i64> = (0..total as u64)
         .map(|k| ((k * prime + 17) % rows) as i64)
