@@ -42,6 +42,7 @@
 pub mod arrow_values;
 pub mod error;
 pub mod layout;
+pub mod lookup_plan;
 pub mod merge;
 pub mod validate;
 

@@ -1,6 +1,6 @@
 //! The SQLite read path: lookups by primary key, decoded with the bookkeeping layout's types.
 
-use std::collections::HashMap;
+use crate::lookup_plan::{KeyPlan, bad_request, missing_table, plan};
 
 use fstore_core::ident::quote_sqlite;
 use fstore_core::value::{parse_date, parse_timestamp};
@@ -13,7 +13,7 @@ use super::error::Ctx;
 use crate::LookupResult;
 use crate::arrow_values::{parse_decimal, write_date, write_decimal, write_timestamp};
 use crate::error::{Result, StoreError, StoreErrorKind};
-use crate::layout::{OnlineColumn, OnlineLayout};
+use crate::layout::OnlineColumn;
 
 /// Most keys bound into one lookup statement.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -23,19 +23,6 @@ const KEYS_PER_STATEMENT: usize = 500;
 enum KeyAtom {
     Int(i64),
     Text(String),
-}
-
-fn bad_request(message: String) -> StoreError {
-    StoreError::new(StoreErrorKind::BadRequest, message)
-}
-
-pub fn missing_table(table: &str) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::MissingTable,
-        format!(
-            "`{table}` is not published in this store; run `fstore publish <schema>.<table>` to publish it (see `fstore online list` for what is)"
-        ),
-    )
 }
 
 /// Converts a requested key value to its stored form, or explains why it cannot match.
@@ -148,29 +135,6 @@ pub fn decode(table: &str, column: &OnlineColumn, v: ValueRef<'_>) -> Result<Val
     })
 }
 
-/// Resolves the requested feature names (all non-key columns when `None`).
-fn select_features<'a>(
-    layout: &'a OnlineLayout,
-    features: Option<&[String]>,
-) -> Result<Vec<&'a OnlineColumn>> {
-    match features {
-        None => Ok(layout.value_columns().collect()),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                layout.column(n).ok_or_else(|| {
-                    let known: Vec<&str> = layout.columns.iter().map(|c| c.name.as_str()).collect();
-                    bad_request(format!(
-                        "unknown feature `{n}` in `{}`; its columns are: {}",
-                        layout.table,
-                        known.join(", ")
-                    ))
-                })
-            })
-            .collect(),
-    }
-}
-
 pub fn lookup(
     conn: &mut Connection,
     table: &str,
@@ -181,48 +145,14 @@ pub fn lookup(
     let tx = conn.transaction().ctx("starting a read transaction")?;
     let published = ddl::read_bookkeeping(&tx, table)?.ok_or_else(|| missing_table(table))?;
     let layout = published.layout;
-    let selected = select_features(&layout, features)?;
-    let key_cols: Vec<&OnlineColumn> = layout
-        .primary_keys
-        .iter()
-        .map(|k| {
-            layout.column(k).ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::Database,
-                    format!("bookkeeping row for `{table}` lacks key column `{k}`; republish with --mode overwrite"),
-                )
-            })
-        })
-        .collect::<Result<_>>()?;
-
-    // Convert and deduplicate the keys; `slots[i]` is the unique key of request `i`.
-    let mut unique: HashMap<Vec<KeyAtom>, usize> = HashMap::with_capacity(keys.len());
-    let mut order: Vec<Vec<KeyAtom>> = Vec::new();
-    let mut slots = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        if key.len() != key_cols.len() {
-            return Err(bad_request(format!(
-                "key #{} has {} value(s) but `{table}` has {} primary key(s) ({})",
-                i + 1,
-                key.len(),
-                key_cols.len(),
-                layout.primary_keys.join(", ")
-            )));
-        }
-        let atoms = key_cols
-            .iter()
-            .zip(key)
-            .map(|(c, v)| key_atom(c, v))
-            .collect::<Result<Vec<_>>>()?;
-        let next = order.len();
-        let slot = *unique.entry(atoms.clone()).or_insert(next);
-        if slot == next {
-            order.push(atoms);
-        }
-        slots.push(slot);
-    }
-    let columns: Vec<(String, FeatureType)> =
-        selected.iter().map(|c| (c.name.clone(), c.ftype)).collect();
+    let KeyPlan {
+        selected,
+        key_cols,
+        order,
+        unique,
+        slots,
+        columns,
+    } = plan(&layout, table, keys, features, key_atom)?;
     if order.is_empty() {
         return Ok(LookupResult {
             columns,
