@@ -6,6 +6,7 @@ mod crash;
 mod interop;
 mod publish;
 mod quickstart;
+mod secrets;
 mod tables;
 mod util;
 mod watch;
