@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target}"
-exec cargo run --quiet --release -p fstore-bench --bin publish_mysql -- "${1:-1000000}"
+# One build for every bench script (the same packages, so the same features: no rebuild).
+cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+exec "$CARGO_TARGET_DIR/release/publish_mysql" "${1:-1000000}"

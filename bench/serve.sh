@@ -6,8 +6,9 @@
 # Usage: bench/serve.sh [ROWS] [SECS]    (MariaDB: $FSTORE_TEST_MYSQL_URL, default root@127.0.0.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target-release}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target}"
 export FSTORE_TEST_MYSQL_URL="${FSTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
-cargo build --quiet --release -p fstore-cli --bin fstore
-exec cargo bench --quiet -p fstore-serve --bench serve -- \
+# One build for every bench script (the same packages, so the same features: no rebuild).
+cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+exec "$CARGO_TARGET_DIR/release/serve" \
   --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}"

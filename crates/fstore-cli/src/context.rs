@@ -33,9 +33,6 @@ impl Context {
 impl Context {
     /// The offline store named by the configuration (and `--offline-root`).
     pub fn offline(&self) -> anyhow::Result<fstore_offline::OfflineStore> {
-        Ok(fstore_offline::OfflineStore::new(
-            &self.config.offline.root,
-            Default::default(),
-        )?)
+        Ok(fstore_publish::stores::open_offline(&self.config)?)
     }
 }

@@ -47,6 +47,9 @@ pub struct OfflineConfig {
     pub allow_http: Option<bool>,
     #[serde(default, deserialize_with = "de_opt_prefix")]
     pub credentials_secret_prefix: Option<SecretPrefix>,
+    /// Commit even when the S3 service cannot be shown to honour conditional writes: safe only
+    /// when a single process ever writes under the root.
+    pub allow_unsafe_commits: Option<bool>,
 }
 
 impl Default for OfflineConfig {
@@ -57,6 +60,7 @@ impl Default for OfflineConfig {
             endpoint: None,
             allow_http: None,
             credentials_secret_prefix: None,
+            allow_unsafe_commits: None,
         }
     }
 }

@@ -170,6 +170,44 @@ pub enum Error {
     #[error("input has an inconsistent schema: {0}")]
     InconsistentInput(String),
 
+    #[error(
+        "no S3 credentials for {location} (endpoint {endpoint}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a web identity), or put the keys in a secret scope and set `credentials_secret_prefix = \"<scope>/<prefix>\"` in [offline] (secrets `<prefix>-access-key-id`, `<prefix>-secret-access-key`)"
+    )]
+    S3NoCredentials { location: String, endpoint: String },
+
+    #[error(
+        "the bucket `{bucket}` of {location} does not exist (endpoint {endpoint}); create it (e.g. `aws s3 mb s3://{bucket}`) or fix [offline] root / the table path"
+    )]
+    S3NoSuchBucket {
+        bucket: String,
+        location: String,
+        endpoint: String,
+    },
+
+    #[error(
+        "access to {location} was denied ({code}) for the credentials from {credentials}; check those credentials and that their policy allows s3:ListBucket on bucket `{bucket}` and s3:GetObject, s3:PutObject, s3:DeleteObject under the prefix"
+    )]
+    S3AccessDenied {
+        location: String,
+        code: String,
+        credentials: String,
+        bucket: String,
+    },
+
+    #[error(
+        "cannot reach the S3 endpoint {endpoint} for {location}; check that the service is running and `endpoint` in [offline] (or AWS_ENDPOINT_URL)"
+    )]
+    S3Unreachable { location: String, endpoint: String },
+
+    #[error(
+        "refusing to commit to {location}: the S3 service at {endpoint} cannot guarantee that two writers never overwrite each other's Delta commits: {why}. Use a service that honours conditional writes (If-None-Match: *), such as AWS S3 or MinIO; if only one process ever writes under this root, set `allow_unsafe_commits = true` in [offline] (or AWS_S3_ALLOW_UNSAFE_RENAME=true)"
+    )]
+    S3UnsafeCommits {
+        location: String,
+        endpoint: String,
+        why: String,
+    },
+
     // ---------------------------------------------------------------- environment
     #[error("cannot access {path}: {source}")]
     Io {
@@ -238,7 +276,12 @@ impl Error {
             | E::TimeTravel { .. }
             | E::UnsupportedInput { .. }
             | E::BadInputFile { .. }
-            | E::InconsistentInput(_) => ErrorKind::BadInput,
+            | E::InconsistentInput(_)
+            | E::S3NoCredentials { .. }
+            | E::S3NoSuchBucket { .. }
+            | E::S3AccessDenied { .. }
+            | E::S3UnsafeCommits { .. } => ErrorKind::BadInput,
+            E::S3Unreachable { .. } => ErrorKind::Environment,
             E::Io { .. } | E::Delta { .. } | E::Storage { .. } => ErrorKind::Environment,
             E::Arrow { .. } | E::DataFusion { .. } | E::Internal(_) => ErrorKind::Internal,
         }

@@ -3,7 +3,8 @@
 //! `<root>/<schema>/<table>.fstore-link` that point at tables registered from elsewhere.
 //!
 //! Everything here goes through `object_store` (via deltalake's factories), so an `s3://` root
-//! works the same way once deltalake is built with the matching storage feature.
+//! works the same way as a local one; what is particular to S3 (options, credentials, the
+//! up-front checks) lives in `s3.rs`.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -17,6 +18,7 @@ use fstore_core::TableName;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::s3::{self, S3Root, S3Settings};
 
 /// Suffix of the link files that register tables stored outside the root.
 pub const LINK_SUFFIX: &str = ".fstore-link";
@@ -28,6 +30,8 @@ pub(crate) struct Root {
     url: Url,
     options: HashMap<String, String>,
     store: ObjectStoreRef,
+    /// Set for `s3://` roots.
+    s3: Option<S3Root>,
 }
 
 impl std::fmt::Debug for Root {
@@ -43,12 +47,30 @@ impl std::fmt::Debug for Root {
 }
 
 impl Root {
+    #[cfg(test)]
     pub(crate) fn parse(root: &str, options: HashMap<String, String>) -> Result<Self> {
+        Self::parse_with(root, options, &S3Settings::default())
+    }
+
+    /// Parses `root`; `settings` apply to `s3://` locations (the root, and tables registered
+    /// from S3 paths).
+    pub(crate) fn parse_with(
+        root: &str,
+        options: HashMap<String, String>,
+        settings: &S3Settings,
+    ) -> Result<Self> {
+        s3::register_handlers();
         let url = root_url(root)?;
+        let mut options = s3::storage_options(settings, options);
+        let s3 = if s3::is_s3(&url) {
+            Some(S3Root::new(&url, &mut options, settings)?)
+        } else {
+            None
+        };
         let store = store_for(&url, &options).map_err(|e| Error::InvalidRoot {
             root: root.to_string(),
             reason: format!(
-                "{e} (this build of fstore supports local paths and file:// URLs; object stores need deltalake's storage feature for `{}`)",
+                "{e} (fstore supports local paths, file:// URLs and s3://bucket/prefix; not `{}`)",
                 url.scheme()
             ),
         })?;
@@ -56,7 +78,31 @@ impl Root {
             url,
             options,
             store,
+            s3,
         })
+    }
+
+    /// For object-store roots: checks once that the root can be listed, so a missing bucket,
+    /// denied access or a dead endpoint is reported as such before any command proceeds.
+    pub(crate) async fn check(&self) -> Result<()> {
+        match &self.s3 {
+            Some(s3) => s3.check_reachable().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Before a commit to the table at `url`: on S3, that concurrent commits cannot be lost. The
+    /// check is about the service, so it also covers tables registered from elsewhere on it.
+    pub(crate) async fn check_commit(&self, url: &Url) -> Result<()> {
+        match &self.s3 {
+            Some(s3) if s3::is_s3(url) => s3.check_commits_are_safe().await,
+            _ => Ok(()),
+        }
+    }
+
+    /// A clearer error for a storage failure under this root, if it is a setup problem.
+    pub(crate) fn classify(&self, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
+        self.s3.as_ref().and_then(|s3| s3.classify(e))
     }
 
     pub(crate) fn url(&self) -> &Url {
@@ -93,6 +139,7 @@ impl Root {
 
     /// The URL a registered table's link points at, if there is a link.
     pub(crate) async fn read_link(&self, name: &TableName) -> Result<Option<Url>> {
+        self.check().await?;
         let path = Self::link_path(name);
         let bytes = match self.store.get(&path).await {
             Ok(r) => r
@@ -170,8 +217,42 @@ impl Root {
         Ok(())
     }
 
+    /// Whether the table directory `url` holds a `_delta_log`. Asked before loading a table from
+    /// object storage, where the Delta kernel would otherwise log an error for every table that
+    /// does not exist yet.
+    pub(crate) async fn has_delta_log(&self, url: &Url) -> Result<bool> {
+        use futures::StreamExt;
+        let (store, prefix) = match url.as_str().strip_prefix(self.url.as_str()) {
+            Some(rel) => (
+                self.store.clone(),
+                ObjectPath::from_iter(
+                    rel.split('/')
+                        .filter(|p| !p.is_empty())
+                        .chain(["_delta_log"]),
+                ),
+            ),
+            // A table registered from elsewhere: a store of its own, with the same options.
+            None => (
+                store_for(url, &self.options).map_err(|e| Error::InvalidRoot {
+                    root: display_url(url),
+                    reason: e.to_string(),
+                })?,
+                ObjectPath::from("_delta_log"),
+            ),
+        };
+        match store.list(Some(&prefix)).next().await {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(object_store::Error::NotFound { .. })) => Ok(false),
+            Some(Err(e)) => Err(self
+                .classify(&e)
+                .unwrap_or_else(|| Error::storage(format!("listing {prefix}"))(e))),
+        }
+    }
+
     /// Every `<schema>/<table>` holding a `_delta_log`, and every link, as `(name, is_link)`.
     pub(crate) async fn list(&self) -> Result<Vec<(TableName, bool)>> {
+        self.check().await?;
         let mut out = Vec::new();
         let schemas = self.list_dir(None).await?;
         for schema_dir in schemas.common_prefixes {

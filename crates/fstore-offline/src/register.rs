@@ -60,6 +60,7 @@ impl OfflineStore {
             });
         }
         spec.validate_against(arrow_schema_of(&table)?.as_ref())?;
+        self.root.check_commit(&target).await?;
 
         // Description first: the properties commit is what makes the table a feature table, so
         // a failure in between leaves a plain Delta table that can be registered again.

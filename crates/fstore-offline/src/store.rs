@@ -18,6 +18,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::history::{self, HistoryEntry};
 use crate::location::{Root, display_url};
+use crate::s3::S3Settings;
 use crate::table::FeatureTable;
 
 /// Which version of a table to open.
@@ -35,6 +36,8 @@ pub enum TimeTravel {
 pub struct OfflineStore {
     pub(crate) root: Root,
     pub(crate) progress: Arc<dyn Progress>,
+    /// Whether [`OfflineStore::create`] turns on Delta's change data feed (default: on).
+    pub(crate) change_data_feed: bool,
 }
 
 impl std::fmt::Debug for OfflineStore {
@@ -57,10 +60,31 @@ impl OfflineStore {
     /// directory; the directory is created when the first table is) or a URL such as `file:///`.
     /// `storage_options` are passed to every Delta table (object-store credentials, endpoint, ...).
     pub fn new(root: &str, storage_options: HashMap<String, String>) -> Result<Self> {
+        Self::with_settings(root, storage_options, &S3Settings::default())
+    }
+
+    /// Like [`OfflineStore::new`], with the `[offline]` settings for `s3://` locations (region,
+    /// endpoint, plain HTTP, credentials from a secret scope). Checks what needs no network
+    /// (e.g. that some credentials are configured for a custom endpoint); the first operation
+    /// then checks the bucket once.
+    pub fn with_settings(
+        root: &str,
+        storage_options: HashMap<String, String>,
+        settings: &S3Settings,
+    ) -> Result<Self> {
         Ok(Self {
-            root: Root::parse(root, storage_options)?,
+            root: Root::parse_with(root, storage_options, settings)?,
             progress: Arc::new(NoProgress),
+            change_data_feed: true,
         })
+    }
+
+    /// Whether tables this store creates record Delta's change data feed
+    /// (`delta.enableChangeDataFeed`; default on). With it, an incremental publish reads only the
+    /// changed rows; without it, the rows of every data file a commit rewrote.
+    pub fn with_change_data_feed(mut self, on: bool) -> Self {
+        self.change_data_feed = on;
+        self
     }
 
     /// Reports the progress of long writes into `progress`.
@@ -100,14 +124,25 @@ impl OfflineStore {
         {
             return Ok(None);
         }
+        if url.scheme() != "file" && !self.root.has_delta_log(url).await? {
+            return Ok(None);
+        }
         let mut table = DeltaTableBuilder::from_url(url.clone())
             .and_then(|b| b.with_storage_options(self.root.options().clone()).build())
-            .map_err(Error::delta(context()))?;
+            .map_err(|e| self.delta_error(context(), e))?;
         match table.load().await {
             Ok(()) => Ok(Some(table)),
             Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(e) => Err(Error::delta(context())(e)),
+            Err(e) => Err(self.delta_error(context(), e)),
         }
+    }
+
+    /// A Delta failure as an error: a setup problem of an S3 root (missing bucket, denied
+    /// access, ...) as such, anything else as a storage error with `context`.
+    pub(crate) fn delta_error(&self, context: String, e: DeltaTableError) -> Error {
+        self.root
+            .classify(&e)
+            .unwrap_or_else(|| Error::delta(context)(e))
     }
 
     /// Opens a feature table at its latest version.

@@ -47,6 +47,17 @@ impl FeatureTable {
         &self.delta
     }
 
+    /// Whether the table records Delta's change data feed (`delta.enableChangeDataFeed`) at
+    /// this version.
+    pub fn change_data_feed(&self) -> bool {
+        self.delta.snapshot().is_ok_and(|s| {
+            s.metadata()
+                .configuration()
+                .get(crate::CDF_PROPERTY)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        })
+    }
+
     /// Reads rows. `columns` selects exactly those columns in that order (`None` or an empty
     /// list: all columns); `filter` is one SQL boolean expression over the table's columns,
     /// e.g. `Age > 30 AND Sex = 'female'` (column names are case-sensitive; quote unusual ones

@@ -82,7 +82,8 @@ pub struct WriteOutcome {
 impl OfflineStore {
     /// Creates a feature table at `<root>/<schema>/<table>` with `schema`, recording `spec` in the
     /// table's properties and description, and writes `batches` (which must have `schema`) in the
-    /// same commit.
+    /// same commit. The change data feed is on unless turned off with
+    /// [`OfflineStore::with_change_data_feed`].
     pub async fn create(
         &self,
         name: &TableName,
@@ -107,6 +108,7 @@ impl OfflineStore {
             });
         }
         let url = place.url;
+        self.root.check_commit(&url).await?;
 
         self.progress.set_stage("writing data files");
         let adds = if prepared.rows > 0 {
@@ -128,12 +130,21 @@ impl OfflineStore {
             "numFiles": adds.len(),
             "numOutputRows": prepared.rows,
         });
+        let mut configuration: Vec<(String, Option<String>)> = spec
+            .to_properties()
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        // On by default: publishing follows a table's changes by reading only the changed rows.
+        if self.change_data_feed {
+            configuration.push((crate::CDF_PROPERTY.to_string(), Some("true".to_string())));
+        }
         let mut builder = table
             .create()
             .with_table_name(tname.clone())
             .with_columns(kernel_schema.fields().cloned())
             .with_partition_columns(partition_columns)
-            .with_configuration(spec.to_properties().into_iter().map(|(k, v)| (k, Some(v))))
+            .with_configuration(configuration)
             .with_raise_if_key_not_exists(false)
             .with_commit_properties(
                 CommitProperties::default()
@@ -220,6 +231,7 @@ impl OfflineStore {
         };
         self.progress.set_stage("validating input");
         let prepared = conform::prepare(name, &ft.spec, Some(&ft.schema), &input_schema, batches)?;
+        self.root.check_commit(&ft.location).await?;
         self.progress.set_total(prepared.rows);
         let result = match mode {
             WriteMode::Merge => self.merge(ft, prepared).await?,
@@ -246,6 +258,7 @@ impl OfflineStore {
             .read_table(provider)
             .map_err(crate::table::df_error(format!("opening `{tname}`")))?;
         ft.apply_filter(&ctx, df, predicate)?;
+        self.root.check_commit(&ft.location).await?;
         self.progress.set_stage("deleting");
         let (table, metrics) = ft
             .delta
@@ -267,17 +280,10 @@ impl OfflineStore {
     /// already on).
     pub async fn enable_change_data_feed(&self, name: &TableName) -> Result<i64> {
         let ft = self.open(name).await?;
-        let on = ft
-            .delta
-            .snapshot()
-            .map_err(Error::delta("reading table metadata"))?
-            .metadata()
-            .configuration()
-            .get(crate::CDF_PROPERTY)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if on {
+        if ft.change_data_feed() {
             return Ok(ft.version);
         }
+        self.root.check_commit(&ft.location).await?;
         let table = ft
             .delta
             .clone()

@@ -303,10 +303,23 @@ pub trait Backend {
     ) -> Result<Applied>;
 
     /// Looks up feature rows by primary key. `keys[i]` holds one value per primary key, in the
-    /// layout's primary-key order. `features = None` returns every non-key column.
+    /// layout's primary-key order. `features = None` returns every non-key column. Reads the
+    /// table's layout from the bookkeeping table first; a server that caches layouts calls
+    /// [`Backend::lookup_in`].
     async fn lookup(
         &self,
         table: &str,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult>;
+
+    /// [`Backend::lookup`] with a layout the caller already holds (one round trip, no
+    /// bookkeeping read). When the layout is stale (a publish dropped a column, changed a type or
+    /// the table) the lookup fails with `BadRequest`, `MissingTable` or `Database`: re-read it
+    /// with [`Backend::describe`] and retry.
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
         keys: &[Vec<Value>],
         features: Option<&[String]>,
     ) -> Result<LookupResult>;
@@ -373,6 +386,15 @@ impl Backend for OnlineStore {
         features: Option<&[String]>,
     ) -> Result<LookupResult> {
         dispatch!(self, s => s.lookup(table, keys, features).await)
+    }
+
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        dispatch!(self, s => s.lookup_in(layout, keys, features).await)
     }
 
     async fn describe(&self, table: &str) -> Result<Option<PublishedTable>> {

@@ -27,6 +27,9 @@ pub struct MergePlan {
     /// The layout of the online table after the merge (existing columns in table order, then the
     /// added ones): what the bookkeeping row records, so lookups can read every column.
     pub recorded: OnlineLayout,
+    /// Does the online table have columns this merge does not write (which must keep their
+    /// values)?
+    pub untouched_columns: bool,
 }
 
 /// Compares the online table (`existing`, in table order; primary-key columns in key order via
@@ -92,7 +95,9 @@ pub fn plan_merge(
         })
         .collect();
     columns.extend(add.iter().cloned());
+    let untouched_columns = existing.iter().any(|e| layout.column(&e.name).is_none());
     Ok(MergePlan {
+        untouched_columns,
         add,
         recorded: OnlineLayout {
             table: layout.table.clone(),

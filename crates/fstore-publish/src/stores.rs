@@ -1,4 +1,5 @@
-//! Opens the configured online store with the right identity.
+//! Opens the configured online store with the right identity, and the offline store with the
+//! object-storage credentials `[offline]` names.
 //!
 //! Write credentials are used only to publish and read credentials only to look up, as in the
 //! walk-through: publishing also checks that the read secrets exist (as Databricks does), so a
@@ -9,8 +10,9 @@ use std::path::Path;
 
 use fstore_core::SecretPrefix;
 use fstore_core::config::{Config, DEFAULT_DATA_DIR, MysqlConfig, StoreConfig};
+use fstore_offline::{OfflineStore, S3Credentials, S3Settings};
 use fstore_online::OnlineStore;
-use fstore_secrets::{Secrets, credentials};
+use fstore_secrets::{SecretStore, Secrets, credentials};
 
 use crate::{Error, Result};
 
@@ -69,6 +71,51 @@ async fn open_mysql(
         fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret())
             .await?,
     )
+}
+
+/// Secret key suffixes of object-store credentials under a `credentials_secret_prefix`.
+pub const ACCESS_KEY_ID_SUFFIX: &str = "access-key-id";
+pub const SECRET_ACCESS_KEY_SUFFIX: &str = "secret-access-key";
+/// Optional: temporary credentials also need their session token.
+pub const SESSION_TOKEN_SUFFIX: &str = "session-token";
+
+/// Opens the offline store `config` names (`[offline]`): its root, and for `s3://` locations the
+/// region, endpoint and credentials — from the secret scope `credentials_secret_prefix` when
+/// set (`<prefix>-access-key-id`, `<prefix>-secret-access-key`, optionally
+/// `<prefix>-session-token`), else the AWS credential chain.
+pub fn open_offline(config: &Config) -> Result<OfflineStore> {
+    let o = &config.offline;
+    let mut settings = S3Settings {
+        region: o.region.clone(),
+        endpoint: o.endpoint.clone(),
+        allow_http: o.allow_http.unwrap_or(false),
+        allow_unsafe_commits: o.allow_unsafe_commits.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(prefix) = &o.credentials_secret_prefix {
+        let secrets = Secrets::from_config(&config.secrets, Path::new(DEFAULT_DATA_DIR))?;
+        let get = |suffix: &str| secrets.get(&prefix.scope, &prefix.key(suffix));
+        let access_key_id = get(ACCESS_KEY_ID_SUFFIX)?;
+        let secret_access_key = get(SECRET_ACCESS_KEY_SUFFIX)?;
+        let session_token = match get(SESSION_TOKEN_SUFFIX) {
+            Ok(t) => Some(t.expose_secret().to_string()),
+            Err(
+                fstore_secrets::Error::MissingKey { .. } | fstore_secrets::Error::EnvMissing { .. },
+            ) => None,
+            Err(e) => return Err(e.into()),
+        };
+        settings.credentials = Some(S3Credentials {
+            access_key_id: access_key_id.expose_secret().to_string(),
+            secret_access_key: secret_access_key.expose_secret().to_string(),
+            session_token,
+        });
+        settings.credentials_source = Some(format!("secret scope {prefix}"));
+    }
+    Ok(OfflineStore::with_settings(
+        &o.root,
+        Default::default(),
+        &settings,
+    )?)
 }
 
 /// The secret prefix `identity` uses on store `name`, or why it has none.

@@ -1,8 +1,8 @@
 //! [`Lookups`]: feature lookups with JSON keys and type-faithful results, in process — what the
 //! HTTP handlers call, and what a Rust program embedding fstore can call without HTTP.
 //!
-//! Each table named in a request costs exactly one [`Backend::lookup`] call (the backends turn it
-//! into one query). Keys are typed by the table's layout, which is cached: a cached layout older
+//! Each table named in a request costs exactly one [`Backend::lookup_in`] call with the cached
+//! layout (the backends turn it into one query, no bookkeeping read). Keys are typed by the table's layout, which is cached: a cached layout older
 //! than [`LookupOptions::layout_ttl`] is still used while a background task re-reads it
 //! (`Backend::describe`), so a publish (merge or overwrite) never stalls serving. When the store
 //! rejects a lookup made with a cached layout (a publish changed the table), the layout is
@@ -315,7 +315,7 @@ impl Lookups {
             let r = self
                 .inner
                 .store
-                .lookup(&published.layout.table, &keys, features)
+                .lookup_in(&published.layout, &keys, features)
                 .await;
             self.inner.metrics.observe_db(DbOp::Lookup, start.elapsed());
             match r {
@@ -327,11 +327,15 @@ impl Lookups {
                         result,
                     });
                 }
+                // A stale cached layout shows as a missing table or column, or as a value of
+                // another type (an overwrite changed a column's type): re-read and retry once.
                 Err(e)
                     if !retried
                         && matches!(
                             e.kind,
-                            StoreErrorKind::BadRequest | StoreErrorKind::MissingTable
+                            StoreErrorKind::BadRequest
+                                | StoreErrorKind::MissingTable
+                                | StoreErrorKind::Database
                         ) =>
                 {
                     retried = true;

@@ -10,6 +10,12 @@
 //! writes only the changes). After each incremental publish the online row count and a sample of
 //! updated and deleted keys are checked.
 //!
+//! The incremental publish touches rows spread over the whole table (1% of the rows is most of
+//! its pages), so its time depends on whether the table fits in the server's buffer pool
+//! (MariaDB's default is 128 MiB; the 1,000,000-row table takes about 150 MiB). The bench prints
+//! the pool size; `FSTORE_BENCH_BUFFER_POOL_MB=N` sets `innodb_buffer_pool_size` for the run and
+//! restores it afterwards.
+//!
 //! `cargo run --release -p fstore-bench --bin publish_incremental -- [ROWS]`
 //! (server from `FSTORE_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306`)
 
@@ -43,12 +49,14 @@ fn changed_ids(rows: usize) -> (Vec<i64>, Vec<i64>) {
 
 fn line(name: &str, d: Duration, r: &PublishReport) {
     println!(
-        "{name:<34} {:>8.2}s  {} — {} rows read, {} upserted, {} deleted",
+        "{name:<22} {:>7.2}s  {} — {} rows read ({:.2}s), {} upserted, {} deleted ({:.2}s online)",
         d.as_secs_f64(),
         r.method,
         r.rows_read,
+        r.read_elapsed.as_secs_f64(),
         r.upserts,
-        r.write.deleted
+        r.write.deleted,
+        r.write.elapsed.as_secs_f64(),
     );
 }
 
@@ -73,16 +81,13 @@ fn run(
     cdf: bool,
 ) -> anyhow::Result<(Duration, Duration)> {
     let name = TableName::parse(&format!("bench.{table}"))?;
-    rt.block_on(offline.create(
+    rt.block_on(offline.clone().with_change_data_feed(cdf).create(
         &name,
         TableSpec::new(vec!["id".into()], None)?,
         schema(),
         batches(rows, 65_536, 0),
         vec![],
     ))?;
-    if cdf {
-        rt.block_on(offline.enable_change_data_feed(&name))?;
-    }
     let opts = PublishOptions::default();
     let (r, full) = timed(|| rt.block_on(publish(offline, store, &name, &opts, &NoProgress)));
     let r = r?;
@@ -165,15 +170,18 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let dir = tempfile::tempdir()?;
     println!(
-        "incremental publish to MySQL/MariaDB ({url}): {rows} rows × 10 features, then {}% of the rows changed ({} build)",
-        1,
+        "incremental publish to MySQL/MariaDB ({url}): {rows} rows × 10 features, then 1% of the rows changed ({} build)",
         if cfg!(debug_assertions) {
             "debug"
         } else {
             "release"
         }
     );
-    rt.block_on(async {
+    let pool_mb: Option<u64> = std::env::var("FSTORE_BENCH_BUFFER_POOL_MB")
+        .ok()
+        .map(|v| v.parse())
+        .transpose()?;
+    let original_pool = rt.block_on(async {
         let mut c = mysql_async::Conn::from_url(url.as_str()).await?;
         c.query_drop(format!("DROP DATABASE IF EXISTS `{DB}`"))
             .await?;
@@ -182,8 +190,27 @@ fn main() -> anyhow::Result<()> {
         ))
         .await?;
         c.query_drop("SET GLOBAL local_infile = 1").await.ok();
+        let pool: Option<u64> = c.query_first("SELECT @@innodb_buffer_pool_size").await?;
+        let pool = pool.unwrap_or(0);
+        if let Some(mb) = pool_mb {
+            c.query_drop(format!("SET GLOBAL innodb_buffer_pool_size = {}", mb << 20))
+                .await?;
+        }
+        let now: Option<u64> = c.query_first("SELECT @@innodb_buffer_pool_size").await?;
+        println!(
+            "server buffer pool: {} MiB{}",
+            now.unwrap_or(0) >> 20,
+            if pool_mb.is_some() {
+                format!(
+                    " (set by FSTORE_BENCH_BUFFER_POOL_MB; was {} MiB)",
+                    pool >> 20
+                )
+            } else {
+                String::new()
+            }
+        );
         c.disconnect().await?;
-        anyhow::Ok(())
+        anyhow::Ok(pool)
     })?;
     let offline = OfflineStore::new(
         dir.path().join("offline").to_str().unwrap_or("offline"),
@@ -195,10 +222,24 @@ fn main() -> anyhow::Result<()> {
         MysqlOptions::from_env(),
     ))?);
 
-    println!("\n== with the change data feed (delta.enableChangeDataFeed = true)");
-    let (full_cdf, incr_cdf) = run(&rt, &offline, &store, rows, "features_cdf", true)?;
-    println!("\n== without it (rows of removed and added files compared)");
-    let (full_files, incr_files) = run(&rt, &offline, &store, rows, "features_files", false)?;
+    let result = (|| {
+        println!("\n== with the change data feed (delta.enableChangeDataFeed = true)");
+        let cdf = run(&rt, &offline, &store, rows, "features_cdf", true)?;
+        println!("\n== without it (rows of removed and added files compared)");
+        let files = run(&rt, &offline, &store, rows, "features_files", false)?;
+        anyhow::Ok((cdf, files))
+    })();
+    if pool_mb.is_some() {
+        rt.block_on(async {
+            let mut c = mysql_async::Conn::from_url(url.as_str()).await?;
+            c.query_drop(format!(
+                "SET GLOBAL innodb_buffer_pool_size = {original_pool}"
+            ))
+            .await?;
+            anyhow::Ok(())
+        })?;
+    }
+    let ((full_cdf, incr_cdf), (full_files, incr_files)) = result?;
 
     println!("\nsummary ({rows} rows, 1% changed):");
     for (what, full, incr) in [

@@ -44,10 +44,23 @@ pub struct Project {
     database: String,
     user: String,
     password: String,
+    /// More environment for every command (object-storage credentials).
+    env: Vec<(String, String)>,
 }
 
 impl Project {
     pub fn new(store: Store, test: &str) -> Self {
+        Self::with_offline(store, test, "[offline]\nroot = \"offline\"\n", Vec::new())
+    }
+
+    /// A project whose `[offline]` section is `offline` (e.g. an `s3://` root), running every
+    /// command with `env` added.
+    pub fn with_offline(
+        store: Store,
+        test: &str,
+        offline: &str,
+        env: Vec<(String, String)>,
+    ) -> Self {
         let scratch = Scratch::new();
         let mut h = DefaultHasher::new();
         test.hash(&mut h);
@@ -88,7 +101,7 @@ impl Project {
         };
         scratch.file(
             "fstore.toml",
-            &format!("[offline]\nroot = \"offline\"\n[secrets]\nbackend = \"env\"\n{store_config}"),
+            &format!("{offline}[secrets]\nbackend = \"env\"\n{store_config}"),
         );
         Self {
             scratch,
@@ -96,6 +109,7 @@ impl Project {
             database,
             user,
             password,
+            env,
         }
     }
 
@@ -108,7 +122,8 @@ impl Project {
                 &self.password,
             )
             // Keep the output quiet and deterministic.
-            .env("FSTORE_LOG", "error");
+            .env("FSTORE_LOG", "error")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

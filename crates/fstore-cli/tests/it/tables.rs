@@ -24,6 +24,24 @@ fn create_people(s: &Scratch) {
 }
 
 #[test]
+fn create_without_the_change_data_feed() {
+    let s = Scratch::new();
+    s.run(&[
+        "tables",
+        "create",
+        "default.users",
+        "-k",
+        "user_id",
+        "--schema",
+        "user_id:bigint,age:int",
+        "--no-change-data-feed",
+    ])
+    .ok();
+    let d = s.run(&["tables", "describe", "default.users"]).ok().stdout;
+    assert!(d.contains("change feed:   off"), "{d}");
+}
+
+#[test]
 fn create_write_read_describe_history_list_drop() {
     let s = Scratch::new();
     create_people(&s);
@@ -34,6 +52,7 @@ fn create_write_read_describe_history_list_drop() {
         "{d}"
     );
     assert!(d.contains("age") && d.contains("bigint"), "{d}");
+    assert!(d.contains("change feed:   on"), "on by default: {d}");
 
     // Merge updates only the given columns, inserts new keys and evolves the schema.
     let ch = s.file("changes.csv", "id,age,city\n2,46,lyon\n4,19,nice\n");

@@ -67,6 +67,8 @@ pub type Prepared = Arc<Vec<Vec<ArrayRef>>>;
 pub struct LoadStats {
     pub rows: u64,
     pub bytes: u64,
+    /// Rows that replaced a row with the same key ([`load_data_replacing`] only).
+    pub replaced: u64,
     /// Which path actually ran (`LoadData` or `Insert`).
     pub used: Option<BulkMode>,
 }
@@ -100,9 +102,11 @@ pub async fn load(
     }
     match mode {
         BulkMode::Insert => insert_rows(conn, job).await,
-        BulkMode::LoadData => load_data(conn, job).await.map_err(LoadError::into_store),
+        BulkMode::LoadData => load_data(conn, job, false)
+            .await
+            .map_err(LoadError::into_store),
         BulkMode::Auto if !local_infile => insert_rows(conn, job).await,
-        BulkMode::Auto => match load_data(conn, job).await {
+        BulkMode::Auto => match load_data(conn, job, false).await {
             Ok(s) => Ok(s),
             Err(LoadError::Refused(e)) => {
                 tracing::info!(
@@ -115,6 +119,33 @@ pub async fn load(
             Err(LoadError::Other(e)) => Err(e),
         },
     }
+}
+
+/// `LOAD DATA … REPLACE INTO TABLE`: every row replaces the row with its key, if any, in one
+/// statement that joins the caller's transaction (the merge fast path: no staging table).
+/// `Ok(None)` when the server refuses `LOAD DATA LOCAL` (nothing was loaded).
+pub async fn load_data_replacing(conn: &mut Conn, job: &LoadJob<'_>) -> Result<Option<LoadStats>> {
+    if job.rows == 0 {
+        return Ok(Some(LoadStats {
+            used: Some(BulkMode::LoadData),
+            ..LoadStats::default()
+        }));
+    }
+    match load_data(conn, job, true).await {
+        Ok(s) => Ok(Some(s)),
+        Err(LoadError::Refused(_)) => Ok(None),
+        Err(LoadError::Other(e)) => Err(e),
+    }
+}
+
+/// The counters of a `LOAD DATA` OK packet: `Records: 3  Deleted: 1  Skipped: 0  Warnings: 0`.
+fn load_info(info: &str) -> Option<(u64, u64, u64)> {
+    let mut it = info.split_whitespace();
+    let mut field = |name: &str| -> Option<u64> {
+        (it.next()? == name).then_some(())?;
+        it.next()?.parse().ok()
+    };
+    Some((field("Records:")?, field("Deleted:")?, field("Skipped:")?))
 }
 
 enum LoadError {
@@ -137,9 +168,9 @@ impl From<StoreError> for LoadError {
     }
 }
 
-/// The `LOAD DATA` statement for `layout` into `table`: binary columns go through `@v<i>` and
-/// `UNHEX`.
-pub fn load_data_sql(table: &str, layout: &OnlineLayout) -> String {
+/// The `LOAD DATA` statement for `layout` into `table` (`REPLACE INTO` when `replace`): binary
+/// columns go through `@v<i>` and `UNHEX`.
+pub fn load_data_sql(table: &str, layout: &OnlineLayout, replace: bool) -> String {
     let mut cols = Vec::with_capacity(layout.columns.len());
     let mut sets = Vec::new();
     for (i, c) in layout.columns.iter().enumerate() {
@@ -151,8 +182,9 @@ pub fn load_data_sql(table: &str, layout: &OnlineLayout) -> String {
         }
     }
     let mut sql = format!(
-        "LOAD DATA LOCAL INFILE 'fstore-stream' INTO TABLE {} CHARACTER SET utf8mb4 \
+        "LOAD DATA LOCAL INFILE 'fstore-stream' {}INTO TABLE {} CHARACTER SET utf8mb4 \
          FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+        if replace { "REPLACE " } else { "" },
         quote_mysql(table),
         cols.join(", ")
     );
@@ -166,6 +198,7 @@ pub fn load_data_sql(table: &str, layout: &OnlineLayout) -> String {
 async fn load_data(
     conn: &mut Conn,
     job: &LoadJob<'_>,
+    replace: bool,
 ) -> std::result::Result<LoadStats, LoadError> {
     let t = job.target;
     let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
@@ -194,7 +227,7 @@ async fn load_data(
     let encoder =
         tokio::task::spawn_blocking(move || encode_tsv(&layout, &prepared, &tx, &counter));
 
-    let sql = load_data_sql(job.table, job.layout);
+    let sql = load_data_sql(job.table, job.layout, replace);
     let result = {
         let query = conn.query_drop(sql);
         tokio::pin!(query);
@@ -241,7 +274,15 @@ async fn load_data(
     };
     let (rows, bytes) = encoded_stats?;
     job.progress.inc(rows.saturating_sub(reported));
-    let loaded = conn.affected_rows();
+    // A replaced row counts twice in the affected rows; the OK packet's info has the counters.
+    let (loaded, replaced) = if replace {
+        match load_info(&conn.info()) {
+            Some((records, deleted, skipped)) => (records.saturating_sub(skipped), deleted),
+            None => (0, 0),
+        }
+    } else {
+        (conn.affected_rows(), 0)
+    };
     let warnings = conn.get_warnings();
     if warnings > 0 || loaded != job.rows || rows != job.rows {
         let detail: Vec<(String, u32, String)> = conn
@@ -266,6 +307,7 @@ async fn load_data(
     Ok(LoadStats {
         rows,
         bytes,
+        replaced,
         used: Some(BulkMode::LoadData),
     })
 }
@@ -575,6 +617,7 @@ async fn insert_rows(conn: &mut Conn, job: &LoadJob<'_>) -> Result<LoadStats> {
     Ok(LoadStats {
         rows,
         bytes,
+        replaced: 0,
         used: Some(BulkMode::Insert),
     })
 }
@@ -633,8 +676,19 @@ mod tests {
             primary_keys: vec!["id".into()],
             timestamp_key: None,
         };
-        let sql = load_data_sql("s", &layout);
+        let sql = load_data_sql("s", &layout, false);
         assert!(sql.ends_with("(`id`, @v1) SET `b` = UNHEX(@v1)"), "{sql}");
+        assert!(sql.contains("'fstore-stream' INTO TABLE `s`"), "{sql}");
+        let sql = load_data_sql("s", &layout, true);
+        assert!(
+            sql.contains("'fstore-stream' REPLACE INTO TABLE `s`"),
+            "{sql}"
+        );
+        assert_eq!(
+            load_info("Records: 3  Deleted: 1  Skipped: 0  Warnings: 0"),
+            Some((3, 1, 0))
+        );
+        assert_eq!(load_info(""), None);
         assert!(
             sql.contains("FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"),
             "{sql}"

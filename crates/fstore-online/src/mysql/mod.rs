@@ -51,6 +51,9 @@ const SESSION_SETUP: [&str; 2] = [
 /// Prepared statements kept per connection (lookups use a handful of IN-list sizes per table).
 const STMT_CACHE: usize = 256;
 
+/// How long an idle pooled connection is kept (MySQL's own `wait_timeout` is 8 hours).
+const POOL_IDLE_TTL: Duration = Duration::from_secs(300);
+
 /// Which server family answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
@@ -82,6 +85,10 @@ pub struct MysqlOptions {
     pub bulk: BulkMode,
     /// Extra CA certificates (PEM) trusted for `verify-identity`, e.g. the Amazon RDS bundle.
     pub ca_file: Option<PathBuf>,
+    /// Never switch to the server's Unix socket. By default a connection to a server on this
+    /// machine moves to its socket (`@@socket`), which is faster than loopback TCP; tests that
+    /// cut the TCP path to simulate an outage turn that off.
+    pub tcp_only: bool,
 }
 
 impl MysqlOptions {
@@ -92,6 +99,7 @@ impl MysqlOptions {
             ca_file: std::env::var_os("FSTORE_MYSQL_SSL_CA")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            tcp_only: false,
         }
     }
 }
@@ -102,7 +110,14 @@ pub struct MysqlStore {
     target: Target,
     server: ServerInfo,
     bulk: BulkMode,
+    /// Smallest merge that goes straight into the table by `LOAD DATA … REPLACE`.
+    replace_min_rows: u64,
 }
+
+/// Merges of at least this many rows take the `LOAD DATA … REPLACE` path when they can (see
+/// `write.rs`): below it, a staging table and a join that counts new keys cost less than two
+/// counts of the whole table.
+pub const REPLACE_MIN_ROWS: u64 = 100_000;
 
 /// rustls needs one process-wide crypto provider when several are compiled in (deltalake brings
 /// aws-lc-rs, mysql_async ring); without it, building a TLS config panics.
@@ -173,11 +188,16 @@ impl MysqlStore {
                 .pass(Some(password))
                 .db_name(Some(cfg.database.clone()))
                 .tcp_nodelay(true)
+                .prefer_socket(!options.tcp_only)
                 .stmt_cache_size(STMT_CACHE)
                 .setup(SESSION_SETUP.iter().map(|s| s.to_string()).collect())
                 .pool_opts(
+                    // Idle connections stay pooled for a while: a server answering lookups would
+                    // otherwise open a new connection (a TCP and auth handshake) per request. A
+                    // pooled connection the server closed is detected and replaced on checkout.
                     PoolOpts::default()
                         .with_constraints(constraints)
+                        .with_inactive_connection_ttl(POOL_IDLE_TTL)
                         .with_reset_connection(false),
                 )
                 .ssl_opts(ssl)
@@ -324,6 +344,7 @@ impl MysqlStore {
             target,
             server,
             bulk,
+            replace_min_rows: REPLACE_MIN_ROWS,
         })
     }
 
@@ -349,6 +370,16 @@ impl MysqlStore {
     /// Chooses how writes move rows (tests force each path with this).
     pub fn set_bulk_mode(&mut self, mode: BulkMode) {
         self.bulk = mode;
+    }
+
+    /// Smallest merge written by `LOAD DATA … REPLACE` straight into the table (default
+    /// [`REPLACE_MIN_ROWS`]; tests set 0 to run that path on small tables).
+    pub fn set_replace_min_rows(&mut self, rows: u64) {
+        self.replace_min_rows = rows;
+    }
+
+    pub fn replace_min_rows(&self) -> u64 {
+        self.replace_min_rows
     }
 
     /// The connection pool, for tools and tests that need raw SQL on the store's server.
@@ -425,6 +456,16 @@ impl Backend for MysqlStore {
     ) -> Result<LookupResult> {
         let mut conn = self.conn().await?;
         read::lookup(&mut conn, &self.target, table, keys, features).await
+    }
+
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        let mut conn = self.conn().await?;
+        read::lookup_in(&mut conn, &self.target, layout, keys, features).await
     }
 
     async fn describe(&self, table: &str) -> Result<Option<PublishedTable>> {

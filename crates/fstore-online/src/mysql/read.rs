@@ -15,7 +15,7 @@ use super::error::{Target, server_code};
 use crate::LookupResult;
 use crate::arrow_values::{f32_to_f64_shortest, parse_decimal, write_decimal};
 use crate::error::{Result, StoreError, StoreErrorKind};
-use crate::layout::OnlineColumn;
+use crate::layout::{OnlineColumn, OnlineLayout};
 
 /// Most keys bound into one lookup statement.
 pub const KEYS_PER_STATEMENT: usize = 1000;
@@ -195,6 +195,7 @@ fn where_in(keys: &[String], n: usize) -> String {
     }
 }
 
+/// A lookup that reads the layout from the bookkeeping table first (two round trips).
 pub async fn lookup(
     conn: &mut Conn,
     t: &Target,
@@ -205,7 +206,19 @@ pub async fn lookup(
     let published = ddl::read_bookkeeping(conn, t, table)
         .await?
         .ok_or_else(|| missing_table(table))?;
-    let layout = published.layout;
+    lookup_in(conn, t, &published.layout, keys, features).await
+}
+
+/// A lookup with a layout the caller holds: one prepared statement per
+/// [`KEYS_PER_STATEMENT`] keys (one round trip for a usual request).
+pub async fn lookup_in(
+    conn: &mut Conn,
+    t: &Target,
+    layout: &OnlineLayout,
+    keys: &[Vec<Value>],
+    features: Option<&[String]>,
+) -> Result<LookupResult> {
+    let table = layout.table.as_str();
     let KeyPlan {
         selected,
         key_cols,
@@ -213,7 +226,7 @@ pub async fn lookup(
         unique,
         slots,
         columns,
-    } = plan(&layout, table, keys, features, key_atom)?;
+    } = plan(layout, table, keys, features, key_atom)?;
     if order.is_empty() {
         return Ok(LookupResult {
             columns,
@@ -248,6 +261,12 @@ pub async fn lookup(
         let rows: Vec<mysql_async::Row> = match conn.exec(sql, params).await {
             Ok(rows) => rows,
             Err(e) if server_code(&e) == Some(1146) => return Err(missing_table(table)),
+            // A publish dropped or renamed a column since the caller read the layout.
+            Err(e) if server_code(&e) == Some(1054) => {
+                return Err(bad_request(format!(
+                    "the layout of `{table}` changed since it was read (a column is gone); read it again"
+                )));
+            }
             Err(e) => return Err(super::error::map(t, &ctx(), e)),
         };
         for row in rows {

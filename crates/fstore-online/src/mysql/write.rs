@@ -16,7 +16,11 @@
 //!   exists: present = the swap never happened (row discarded, table dropped), absent = the swap
 //!   happened (row promoted). `describe` reads it the same way. So a crash at any instant leaves
 //!   a record that names exactly the data online.
-//! - Merge: the rows go into a `TEMPORARY` staging table (gone with the connection if anything
+//! - Merge of whole rows (no timestamp rule, every online column published, `LOAD DATA`
+//!   allowed): ONE transaction runs `LOAD DATA … REPLACE INTO TABLE t` straight into the table
+//!   and upserts the bookkeeping row; InnoDB replaces a row whose key is the only unique index in
+//!   place, so this costs about one bulk load (a staging table would cost two).
+//! - Any other merge: the rows go into a `TEMPORARY` staging table (gone with the connection if anything
 //!   dies, and dropped explicitly after); then the online columns are compared with the layout
 //!   (missing ones are added, a different type is refused before anything is written); then ONE
 //!   transaction runs `INSERT INTO t (…) SELECT … FROM stage ON DUPLICATE KEY UPDATE …` and
@@ -30,19 +34,19 @@
 //!   bookkeeping row.
 //!
 //! Counts: merge counts rows inside the upsert's transaction: for time-series layouts and change
-//! sets one join of the staging table against the online table (inserted / updated /
-//! skipped-older; its cost grows with the staged rows); otherwise `COUNT(*)` before and after
-//! (inserted = growth, updated = the rest), much cheaper than a join of a large merge. Overwrite
-//! counts kept keys with one join of the shadow table against the old table: `updated` = kept
-//! keys, `inserted` = new rows − kept, `deleted` = old rows − kept (exact; 0 kept when the
-//! primary key columns changed).
+//! sets of up to [`JOIN_COUNT_MAX_ROWS`] rows one join of the staging table against the online
+//! table (inserted / updated / skipped-older; its cost grows with the staged rows); otherwise
+//! `COUNT(*)` before and after (inserted = growth, updated = the rest), much cheaper than a join
+//! of a large merge. Overwrite counts kept keys with one join of the shadow table against the old
+//! table: `updated` = kept keys, `inserted` = new rows − kept, `deleted` = old rows − kept (exact;
+//! 0 kept when the primary key columns changed).
 
 use std::time::Instant;
 
 use arrow::array::ArrayRef;
 use arrow::record_batch::RecordBatch;
-use fstore_core::Progress;
 use fstore_core::ident::quote_mysql;
+use fstore_core::{FeatureType, Progress};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
@@ -52,13 +56,17 @@ use super::ddl::{
     shadow_name, stage_name,
 };
 use super::error::{Ctx, Target};
-use super::load::{self, LoadJob, LoadStats, Prepared};
+use super::load::{self, BulkMode, LoadJob, LoadStats, Prepared};
 use crate::arrow_values::prepare_columns;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::merge::{ExistingColumn, MergePlan, plan_merge};
 use crate::validate::validate_batches;
 use crate::{Applied, Rows, WriteMeta, WriteMode, WriteReport};
+
+/// Change sets of at most this many rows count new keys with a join of the staged rows against
+/// the table (cost grows with the change); larger ones count the table before and after.
+const JOIN_COUNT_MAX_ROWS: u64 = 100_000;
 
 /// Seconds a write waits for another writer of the same table.
 const LOCK_WAIT_SECS: u64 = 600;
@@ -407,14 +415,72 @@ impl Writer<'_> {
 
     /// Merge, or (with `deletes`) a change set: staging tables, then one transaction.
     async fn merge(&mut self, deletes: Option<Deletes>) -> Result<WriteReport> {
-        let (t, layout) = (self.t, self.job.layout);
-        let table = layout.table.as_str();
         // Refuse incompatible changes before anything moves.
         let plan = self.merge_plan().await?;
+        if self.can_replace(&plan, deletes.as_ref())
+            && let Some(report) = self.merge_with(&plan, deletes.as_ref(), true).await?
+        {
+            return Ok(report);
+        }
+        let report = self.merge_with(&plan, deletes.as_ref(), false).await?;
+        report.ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::Database,
+                format!("merging into `{}` loaded nothing", self.job.layout.table),
+            )
+        })
+    }
+
+    /// Can the upsert be `LOAD DATA … REPLACE INTO TABLE t` (the fast path)? Only when it would
+    /// replace whole rows exactly as the upsert does: no timestamp rule, every column of the
+    /// online table in the rows (none left unpublished), not a complete set (whose upsert must
+    /// follow a delete of everything else), and a server that takes `LOAD DATA`.
+    ///
+    /// Also only for keys of integer, date or timestamp columns: string keys that differ only by
+    /// trailing spaces are one key to MySQL (PAD SPACE), and `REPLACE` would silently keep one
+    /// where the staging table's primary key reports the duplicate. And only for large merges
+    /// (see [`super::REPLACE_MIN_ROWS`]), since counting new rows costs two table counts here.
+    fn can_replace(&self, plan: &MergePlan, deletes: Option<&Deletes>) -> bool {
+        let layout = self.job.layout;
+        let load_data = match self.store.bulk_mode() {
+            BulkMode::Insert => false,
+            BulkMode::LoadData => true,
+            BulkMode::Auto => self.store.server().local_infile,
+        };
+        let exact_keys = layout.primary_keys.iter().all(|k| {
+            layout.column(k).is_some_and(|c| {
+                matches!(
+                    c.ftype,
+                    FeatureType::SmallInt
+                        | FeatureType::Int
+                        | FeatureType::BigInt
+                        | FeatureType::Date
+                        | FeatureType::Timestamp
+                )
+            })
+        });
+        load_data
+            && exact_keys
+            && self.job.rows >= self.store.replace_min_rows()
+            && layout.timestamp_key.is_none()
+            && !plan.untouched_columns
+            && !deletes.is_some_and(|d| d.complete)
+    }
+
+    /// Loads the keys to delete into a temporary table, then runs the write: with `replace`, the
+    /// fast path (see [`Writer::can_replace`]; `Ok(None)` when the server refused `LOAD DATA`
+    /// and nothing was written), else through a staging table. The temporaries are dropped
+    /// whatever happens.
+    async fn merge_with(
+        &mut self,
+        plan: &MergePlan,
+        deletes: Option<&Deletes>,
+        replace: bool,
+    ) -> Result<Option<WriteReport>> {
+        let (t, layout) = (self.t, self.job.layout);
+        let table = layout.table.as_str();
         let stage = stage_name(table);
         let keys = keys_name(table);
-        let progress = self.job.progress;
-        progress.set_stage("loading staging table");
         let temporaries = [stage.clone(), keys.clone()];
         self.conn
             .query_drop(format!(
@@ -423,12 +489,8 @@ impl Writer<'_> {
             ))
             .await
             .with_ctx(t, || format!("dropping staging table `{stage}`"))?;
-        self.conn
-            .query_drop(create_table_sql(&stage, layout, true))
-            .await
-            .with_ctx(t, || format!("creating staging table `{stage}`"))?;
         let outcome = async {
-            if let Some(d) = &deletes
+            if let Some(d) = deletes
                 && d.rows > 0
             {
                 let key_layout = layout.keys_only();
@@ -453,7 +515,18 @@ impl Writer<'_> {
                 )
                 .await?;
             }
-            self.merge_staged(&stage, &keys, &plan, deletes.as_ref())
+            let staged = if replace {
+                None
+            } else {
+                self.job.progress.set_stage("loading staging table");
+                self.conn
+                    .query_drop(create_table_sql(&stage, layout, true))
+                    .await
+                    .with_ctx(t, || format!("creating staging table `{stage}`"))?;
+                Some(self.load_into(&stage).await?)
+            };
+            self.add_columns(plan).await?;
+            self.merge_staged(&stage, &keys, plan, deletes, staged)
                 .await
         }
         .await;
@@ -470,41 +543,51 @@ impl Writer<'_> {
         Ok(report)
     }
 
+    /// `ALTER TABLE t ADD COLUMN …` for the columns a merge brings that the table lacks.
+    async fn add_columns(&mut self, plan: &MergePlan) -> Result<()> {
+        if plan.add.is_empty() {
+            return Ok(());
+        }
+        let (t, table) = (self.t, self.job.layout.table.as_str());
+        self.job.progress.set_stage("adding columns");
+        let adds: Vec<String> = plan
+            .add
+            .iter()
+            .map(|c| {
+                format!(
+                    "ADD COLUMN {} {}",
+                    quote_mysql(&c.name),
+                    c.ftype.mysql_type(false)
+                )
+            })
+            .collect();
+        self.conn
+            .query_drop(format!(
+                "ALTER TABLE {} {}",
+                quote_mysql(table),
+                adds.join(", ")
+            ))
+            .await
+            .with_ctx(t, || format!("adding columns to `{table}`"))
+    }
+
+    /// The transaction of a merge or change set: deletes, then the upsert (from the staging
+    /// table loaded with `staged`, or with `None` straight into the table by
+    /// `LOAD DATA … REPLACE`), then the bookkeeping row. `Ok(None)`: the server refused
+    /// `LOAD DATA` (rolled back, nothing written).
     async fn merge_staged(
         &mut self,
         stage: &str,
         keys: &str,
         plan: &MergePlan,
         deletes: Option<&Deletes>,
-    ) -> Result<WriteReport> {
+        staged: Option<LoadStats>,
+    ) -> Result<Option<WriteReport>> {
         let (t, layout) = (self.t, self.job.layout);
         let table = layout.table.as_str();
-        let stats = self.load_into(stage).await?;
-        if !plan.add.is_empty() {
-            self.job.progress.set_stage("adding columns");
-            let adds: Vec<String> = plan
-                .add
-                .iter()
-                .map(|c| {
-                    format!(
-                        "ADD COLUMN {} {}",
-                        quote_mysql(&c.name),
-                        c.ftype.mysql_type(false)
-                    )
-                })
-                .collect();
-            self.conn
-                .query_drop(format!(
-                    "ALTER TABLE {} {}",
-                    quote_mysql(table),
-                    adds.join(", ")
-                ))
-                .await
-                .with_ctx(t, || format!("adding columns to `{table}`"))?;
-        }
         self.job.progress.set_stage("merging");
         let mut report = WriteReport {
-            bytes: stats.bytes,
+            bytes: staged.map_or(0, |s| s.bytes),
             ..WriteReport::default()
         };
         let ctx = || format!("merging into `{table}`");
@@ -512,7 +595,7 @@ impl Writer<'_> {
             .query_drop("START TRANSACTION")
             .await
             .with_ctx(t, ctx)?;
-        let total = stats.rows;
+        let total = self.job.rows;
         let complete = deletes.is_some_and(|d| d.complete);
         let upsert_layout = if complete {
             layout.without_timestamp_rule()
@@ -523,9 +606,12 @@ impl Writer<'_> {
             if let Some(d) = deletes {
                 let tq = quote_mysql(table);
                 if d.rows > 0 {
+                    // The keys drive the join (primary-key lookups into the table): right after a
+                    // bulk load the table's statistics can still say "empty", and the optimizer
+                    // would scan it whole instead.
                     self.conn
                         .query_drop(format!(
-                            "DELETE {tq} FROM {tq} JOIN {} AS k ON {}",
+                            "DELETE {tq} FROM {} AS k STRAIGHT_JOIN {tq} FORCE INDEX (PRIMARY) ON {}",
                             quote_mysql(keys),
                             join_on(&layout.primary_keys, &tq, "k")
                         ))
@@ -548,10 +634,32 @@ impl Writer<'_> {
                     report.deleted += self.conn.affected_rows();
                 }
             }
+            let Some(staged) = staged else {
+                // The fast path. `Deleted` of LOAD DATA counts only replaced rows that changed,
+                // so new rows are counted as the table's growth.
+                let before = ddl::count_rows(self.conn, t, table).await?;
+                let job = LoadJob {
+                    target: t,
+                    table,
+                    layout,
+                    prepared: self.job.prepared.clone(),
+                    rows: self.job.rows,
+                    max_packet: self.job.max_packet,
+                    progress: self.job.progress,
+                };
+                let Some(stats) = load::load_data_replacing(self.conn, &job).await? else {
+                    return Ok(false);
+                };
+                let after = ddl::count_rows(self.conn, t, table).await?;
+                report.bytes = stats.bytes;
+                report.inserted = after.saturating_sub(before).min(stats.rows);
+                report.updated = stats.rows - report.inserted;
+                return self.finish_merge(plan).await.map(|()| true);
+            };
+            let total = staged.rows.min(total);
             // Which rows are new (and which an older event time keeps out) needs the join, whose
             // cost grows with the staged rows; for large untimed merges two counts are cheaper.
-            let join_count =
-                upsert_layout.timestamp_key.is_some() || (deletes.is_some() && !complete);
+            let join_count = upsert_layout.timestamp_key.is_some() || total <= JOIN_COUNT_MAX_ROWS;
             if join_count {
                 let counts: Option<(i64, Option<i64>, Option<i64>)> = self
                     .conn
@@ -581,24 +689,35 @@ impl Writer<'_> {
                 report.inserted = after.saturating_sub(before).min(total);
                 report.updated = total - report.inserted;
             }
-            ddl::write_bookkeeping(
-                self.conn,
-                t,
-                table,
-                &plan.recorded,
-                WriteMode::Merge,
-                &self.meta.record,
-                self.meta.source.as_ref(),
-            )
-            .await?;
-            self.conn.query_drop("COMMIT").await.with_ctx(t, ctx)
+            self.finish_merge(plan).await.map(|()| true)
         }
         .await;
-        if let Err(e) = applied {
-            let _ = self.conn.query_drop("ROLLBACK").await;
-            return Err(e);
+        match applied {
+            Ok(true) => Ok(Some(report)),
+            other => {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                other.map(|_| None)
+            }
         }
-        Ok(report)
+    }
+
+    /// The end of a merge's transaction: the bookkeeping row, then `COMMIT`.
+    async fn finish_merge(&mut self, plan: &MergePlan) -> Result<()> {
+        let (t, table) = (self.t, self.job.layout.table.as_str());
+        ddl::write_bookkeeping(
+            self.conn,
+            t,
+            table,
+            &plan.recorded,
+            WriteMode::Merge,
+            &self.meta.record,
+            self.meta.source.as_ref(),
+        )
+        .await?;
+        self.conn
+            .query_drop("COMMIT")
+            .await
+            .with_ctx(t, || format!("merging into `{table}`"))
     }
 }
 
@@ -631,8 +750,10 @@ pub fn count_sql(table: &str, stage: &str, layout: &OnlineLayout) -> String {
         }
         None => "0".into(),
     };
+    // FORCE INDEX: right after a bulk load the table's statistics can still say "empty", and
+    // the optimizer could scan it whole (with a join buffer) instead of looking keys up.
     format!(
-        "SELECT COUNT(*), COUNT(o.{first_key}), {skipped} FROM {} AS s LEFT JOIN {} AS o ON {}",
+        "SELECT COUNT(*), COUNT(o.{first_key}), {skipped} FROM {} AS s LEFT JOIN {} AS o FORCE INDEX (PRIMARY) ON {}",
         quote_mysql(stage),
         quote_mysql(table),
         join_on(&layout.primary_keys, "o", "s")

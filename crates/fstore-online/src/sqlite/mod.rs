@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fstore_core::{Progress, Value};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
@@ -52,6 +53,15 @@ fn open_connection(path: &Path) -> Result<Connection> {
     )
     .with_ctx(what)?;
     conn.busy_timeout(BUSY_TIMEOUT).with_ctx(what)?;
+    // Off: SQLite's legacy misfeature of reading a double-quoted identifier that names no column
+    // as a string literal, which would turn a lookup of a dropped column into a column of its
+    // name instead of an error.
+    for dqs in [
+        DbConfig::SQLITE_DBCONFIG_DQS_DML,
+        DbConfig::SQLITE_DBCONFIG_DQS_DDL,
+    ] {
+        conn.set_db_config(dqs, false).with_ctx(what)?;
+    }
     Ok(conn)
 }
 
@@ -235,6 +245,19 @@ impl Backend for SqliteStore {
         let keys = keys.to_vec();
         let features = features.map(<[String]>::to_vec);
         self.with_reader(move |conn| read::lookup(conn, &table, &keys, features.as_deref()))
+            .await
+    }
+
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        let layout = layout.clone();
+        let keys = keys.to_vec();
+        let features = features.map(<[String]>::to_vec);
+        self.with_reader(move |conn| read::lookup_in(conn, &layout, &keys, features.as_deref()))
             .await
     }
 

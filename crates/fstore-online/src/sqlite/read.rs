@@ -13,7 +13,7 @@ use super::error::Ctx;
 use crate::LookupResult;
 use crate::arrow_values::{parse_decimal, write_date, write_decimal, write_timestamp};
 use crate::error::{Result, StoreError, StoreErrorKind};
-use crate::layout::OnlineColumn;
+use crate::layout::{OnlineColumn, OnlineLayout};
 
 /// Most keys bound into one lookup statement.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -135,16 +135,50 @@ pub fn decode(table: &str, column: &OnlineColumn, v: ValueRef<'_>) -> Result<Val
     })
 }
 
+/// A failed lookup statement: the table or a column is gone when the caller's layout is
+/// stale (a publish replaced the table since), anything else is a database error.
+fn stale_or(table: &str, e: rusqlite::Error, ctx: impl FnOnce() -> String) -> StoreError {
+    let msg = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.as_str(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.as_str(),
+        _ => "",
+    };
+    if msg.starts_with("no such table") {
+        missing_table(table)
+    } else if msg.starts_with("no such column") {
+        bad_request(format!(
+            "the layout of `{table}` changed since it was read (a column is gone); read it again"
+        ))
+    } else {
+        super::error::map(&ctx(), e)
+    }
+}
+
+/// A lookup that reads the layout from the bookkeeping table first, in the same read
+/// transaction as the rows (so both come from one snapshot).
 pub fn lookup(
     conn: &mut Connection,
     table: &str,
     keys: &[Vec<Value>],
     features: Option<&[String]>,
 ) -> Result<LookupResult> {
-    // One read transaction: the layout and the rows come from the same snapshot.
     let tx = conn.transaction().ctx("starting a read transaction")?;
     let published = ddl::read_bookkeeping(&tx, table)?.ok_or_else(|| missing_table(table))?;
-    let layout = published.layout;
+    if !ddl::table_exists(&tx, table)? {
+        return Err(missing_table(table));
+    }
+    lookup_in(&tx, &published.layout, keys, features)
+}
+
+/// A lookup with a layout the caller holds (no bookkeeping read). A stale layout fails with
+/// `MissingTable` (the table is gone) or `BadRequest` (a column is gone).
+pub fn lookup_in(
+    conn: &Connection,
+    layout: &OnlineLayout,
+    keys: &[Vec<Value>],
+    features: Option<&[String]>,
+) -> Result<LookupResult> {
+    let table = layout.table.as_str();
     let KeyPlan {
         selected,
         key_cols,
@@ -152,15 +186,12 @@ pub fn lookup(
         unique,
         slots,
         columns,
-    } = plan(&layout, table, keys, features, key_atom)?;
+    } = plan(layout, table, keys, features, key_atom)?;
     if order.is_empty() {
         return Ok(LookupResult {
             columns,
             rows: Vec::new(),
         });
-    }
-    if !ddl::table_exists(&tx, table)? {
-        return Err(missing_table(table));
     }
 
     let mut found: Vec<Option<Vec<Value>>> = vec![None; order.len()];
@@ -188,14 +219,19 @@ pub fn lookup(
                 vec![tuple; chunk.len()].join(", ")
             ));
         }
-        let mut stmt = tx.prepare(&sql).with_ctx(ctx)?;
+        let mut stmt = match conn.prepare(&sql) {
+            Ok(stmt) => stmt,
+            Err(e) => return Err(stale_or(table, e, ctx)),
+        };
         for (i, atoms) in chunk.iter().enumerate() {
             for (j, a) in atoms.iter().enumerate() {
                 bind_atom(&mut stmt, i * nk + j + 1, a).with_ctx(ctx)?;
             }
         }
         let mut rows = stmt.raw_query();
-        while let Some(row) = rows.next().with_ctx(ctx)? {
+        // SQLite re-prepares a statement whose schema changed on its first step, so a stale
+        // layout can fail here too.
+        while let Some(row) = rows.next().map_err(|e| stale_or(table, e, ctx))? {
             let mut atoms = Vec::with_capacity(nk);
             for j in 0..nk {
                 match atom_of(row.get_ref(j).with_ctx(ctx)?) {

@@ -82,6 +82,7 @@ macro_rules! conformance_tests {
                 invalid_values_are_rejected_and_nothing_changes,
                 bookkeeping_holds_the_published_version,
                 drop_table_is_idempotent,
+                lookup_in_with_a_stale_layout_fails_so_the_caller_can_reread,
                 health_round_trips,
                 changes_delete_then_upsert_in_one_write,
                 changes_create_the_table_when_it_is_missing,
@@ -1006,6 +1007,64 @@ pub async fn drop_table_is_idempotent<H: Harness>(h: &H) {
         .await
         .unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::MissingTable);
+}
+
+/// `lookup_in` skips the bookkeeping read; after a publish changed the table, a lookup with the
+/// old layout must fail with a kind the server retries on (never return wrong values).
+pub async fn lookup_in_with_a_stale_layout_fails_so_the_caller_can_reread<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![1, 2]))),
+        ("a", arr(Int64Array::from(vec![10, 20]))),
+        ("b", arr(StringArray::from(vec!["x", "y"]))),
+    ]);
+    write(
+        &store,
+        &layout(&b, &["id"], None),
+        WriteMode::Merge,
+        vec![b],
+        1,
+    )
+    .await
+    .unwrap();
+    let old = store.describe(TABLE).await.unwrap().unwrap().layout;
+    let key = [vec![Value::Int(2)]];
+    let got = store.lookup_in(&old, &key, None).await.unwrap();
+    assert_eq!(
+        got.rows,
+        vec![Some(vec![Value::Int(20), Value::String("y".into())])]
+    );
+
+    // Column b dropped, a now a string.
+    let b = batch(vec![
+        ("id", arr(Int64Array::from(vec![2]))),
+        ("a", arr(StringArray::from(vec!["twenty"]))),
+    ]);
+    let new = layout(&b, &["id"], None);
+    write(&store, &new, WriteMode::Overwrite, vec![b], 2)
+        .await
+        .unwrap();
+    let gone = ["b".to_string()];
+    let e = store.lookup_in(&old, &key, Some(&gone)).await.unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::BadRequest, "{e}");
+    let retyped = ["a".to_string()];
+    let e = store
+        .lookup_in(&old, &key, Some(&retyped))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind,
+            StoreErrorKind::BadRequest | StoreErrorKind::Database
+        ),
+        "{e:?}"
+    );
+    let got = store.lookup_in(&new, &key, None).await.unwrap();
+    assert_eq!(got.rows, vec![Some(vec![Value::String("twenty".into())])]);
+
+    store.drop_table(TABLE).await.unwrap();
+    let e = store.lookup_in(&new, &key, None).await.unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::MissingTable, "{e}");
 }
 
 pub async fn health_round_trips<H: Harness>(h: &H) {

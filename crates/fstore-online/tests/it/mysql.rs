@@ -1377,11 +1377,13 @@ async fn create_database_is_idempotent_and_server_is_detected() {
 
 /// A conformance harness on its own database, named after the running test (the test thread's
 /// name); the database is dropped when the harness goes away after a passing case.
-pub struct MysqlHarness<const INSERT: bool> {
+/// `INSERT`: the multi-row INSERT bulk path; `REPLACE`: merges of any size take the
+/// `LOAD DATA … REPLACE` path where it applies (else only large ones do).
+pub struct MysqlHarness<const INSERT: bool, const REPLACE: bool> {
     name: String,
 }
 
-impl<const INSERT: bool> MysqlHarness<INSERT> {
+impl<const INSERT: bool, const REPLACE: bool> MysqlHarness<INSERT, REPLACE> {
     async fn admin(&self) -> Conn {
         let mut c = admin_conn().await;
         c.query_drop(format!("USE `{}`", self.name)).await.unwrap();
@@ -1389,7 +1391,7 @@ impl<const INSERT: bool> MysqlHarness<INSERT> {
     }
 }
 
-impl<const INSERT: bool> Drop for MysqlHarness<INSERT> {
+impl<const INSERT: bool, const REPLACE: bool> Drop for MysqlHarness<INSERT, REPLACE> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return; // keep the database for a look
@@ -1450,7 +1452,9 @@ fn render_cell(col: &mysql_async::Column, v: MyValue) -> Option<String> {
     })
 }
 
-impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
+impl<const INSERT: bool, const REPLACE: bool> conformance::Harness
+    for MysqlHarness<INSERT, REPLACE>
+{
     async fn new() -> Option<Self> {
         let test = std::thread::current()
             .name()
@@ -1478,6 +1482,9 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
             .unwrap_or_else(|e| unreachable(e));
         if INSERT {
             store.set_bulk_mode(BulkMode::Insert);
+        }
+        if REPLACE {
+            store.set_replace_min_rows(0);
         }
         OnlineStore::Mysql(store)
     }
@@ -1583,8 +1590,9 @@ impl<const INSERT: bool> conformance::Harness for MysqlHarness<INSERT> {
     }
 }
 
-conformance_tests!(mysql_conformance, crate::mysql::MysqlHarness<false>);
-conformance_tests!(mysql_insert_conformance, crate::mysql::MysqlHarness<true>);
+conformance_tests!(mysql_conformance, crate::mysql::MysqlHarness<false, false>);
+conformance_tests!(mysql_insert_conformance, crate::mysql::MysqlHarness<true, false>);
+conformance_tests!(mysql_replace_conformance, crate::mysql::MysqlHarness<false, true>);
 
 /// TLS modes against a TLS-enabled server. CI's MariaDB has TLS off, so this runs only when
 /// `FSTORE_TEST_MYSQL_TLS_URL` names a TLS server (`mysql://root@127.0.0.1:3307`) and

@@ -259,8 +259,19 @@ fn people(ids: impl IntoIterator<Item = i64>, tag: &str) -> RecordBatch {
     RecordBatch::try_new(people_schema(), cols).expect("batch")
 }
 
+/// Creates `name` without the change data feed (the tests that want it say so).
 async fn create_people(env: &Env, name: &str, ids: impl IntoIterator<Item = i64>) {
-    env.offline
+    create_people_cdf(env, name, ids, false).await;
+}
+
+/// Creates `name`; `cdf` = the store's default (the change data feed on).
+async fn create_people_cdf(env: &Env, name: &str, ids: impl IntoIterator<Item = i64>, cdf: bool) {
+    let offline = if cdf {
+        env.offline.clone()
+    } else {
+        env.offline.clone().with_change_data_feed(false)
+    };
+    offline
         .create(
             &TableName::parse(name).expect("name"),
             TableSpec::new(vec!["id".into()], None).expect("spec"),
@@ -304,14 +315,8 @@ fn assert_full(r: &PublishReport, reason_part: &str) {
 async fn updates_and_deletes_from_fstore_writes_arrive(kind: Kind, cdf: bool) {
     let env = Env::new(kind, &format!("fstore_writes_{cdf}")).await;
     let t = "default.people";
-    create_people(&env, t, 1..=50).await;
-    if cdf {
-        env.offline
-            .enable_change_data_feed(&TableName::parse(t).expect("name"))
-            .await
-            .expect("enable cdf");
-    }
-    let v0 = if cdf { 1 } else { 0 };
+    create_people_cdf(&env, t, 1..=50, cdf).await;
+    let v0 = 0;
     let r = env.publish(t, &PublishOptions::default()).await;
     assert_full(&r, "first publish");
     env.assert_in_sync(t, "people", None).await;
@@ -462,6 +467,8 @@ async fn time_series_keep_the_latest_row(kind: Kind) {
         }
     }
     env.offline
+        .clone()
+        .with_change_data_feed(false)
         .create(
             &name,
             TableSpec::new(vec!["id".into()], Some("ts".into())).expect("spec"),
@@ -735,6 +742,8 @@ async fn partitioned_tables_publish_incrementally(kind: Kind) {
         .expect("batch")
     };
     env.offline
+        .clone()
+        .with_change_data_feed(false)
         .create(
             &TableName::parse(t).expect("name"),
             TableSpec::new(vec!["id".into()], None).expect("spec"),

@@ -83,9 +83,15 @@ impl Db {
     }
 
     /// A store on this database for the server, through `url`.
+    /// A reader through `url` over TCP only (never the server's Unix socket, so that cutting a
+    /// proxy in front of the server cuts every connection).
     async fn reader_via(&self, url: &str) -> OnlineStore {
+        let opts = fstore_online::mysql::MysqlOptions {
+            tcp_only: true,
+            ..Default::default()
+        };
         OnlineStore::Mysql(
-            MysqlStore::connect_url(url, &self.name, Default::default())
+            MysqlStore::connect_url(url, &self.name, opts)
                 .await
                 .unwrap_or_else(|e| unreachable(e)),
         )

@@ -4,9 +4,9 @@
 //!    online store's own write path; reused when already loaded) and creates a read-only user;
 //! 2. starts the real `fstore serve` binary on that store with the reader identity;
 //! 3. drives random single-key lookups at concurrency 1, 16 and 64 against it over HTTP, and the
-//!    same random single-key lookups straight against MariaDB (prepared statements, one pooled
-//!    connection per worker), each for a bounded time; a third row does what the online store's
-//!    `lookup` does per call (read the bookkeeping row, then the key) to attribute the gap;
+//!    same random single-key lookups straight against MariaDB (prepared statements), each for a
+//!    bounded time; both sides hold one connection per worker (HTTP/1.1 keep-alive through
+//!    hyper's connection-level client; a MySQL connection);
 //! 4. measures 100-key batch lookups both ways;
 //! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
 //!
@@ -47,9 +47,6 @@ struct Args {
     /// Reload the table even when it is already there.
     #[arg(long)]
     reload: bool,
-    /// Ignored (cargo bench passes it).
-    #[arg(long, hide = true)]
-    bench: bool,
 }
 
 fn url() -> String {
@@ -201,14 +198,11 @@ fn start_server(bin: &str, pool_max: usize) -> anyhow::Result<ServerProcess> {
 
 impl ServerProcess {
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait()? {
                 anyhow::bail!("fstore serve exited: {status}");
             }
-            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
-                && r.status().is_success()
-            {
+            if get_ok(&self.base, "/readyz").await {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -232,6 +226,30 @@ impl ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET base+path` answered 2xx?
+async fn get_ok(base: &str, path: &str) -> bool {
+    let addr = base.trim_start_matches("http://");
+    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    let Ok((mut sender, conn)) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+    else {
+        return false;
+    };
+    tokio::spawn(conn);
+    let Ok(req) = hyper::Request::get(path)
+        .header(hyper::header::HOST, addr)
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+    else {
+        return false;
+    };
+    sender
+        .send_request(req)
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 /// Results of one measured phase.
@@ -309,15 +327,28 @@ where
     }
 }
 
+/// Random lookups over HTTP: one keep-alive HTTP/1.1 connection per worker (hyper's
+/// connection-level client, no pool), as the raw side holds one MySQL connection per worker.
 async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize) -> Phase {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(conc)
-        .tcp_nodelay(true)
-        .build()
-        .expect("client");
-    let url = Arc::new(format!("{base}/v1/feature-tables/default.{TABLE}/lookup"));
-    drive(conc, secs, move |_, r| {
-        let (http, url) = (http.clone(), url.clone());
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut senders = Vec::new();
+    for _ in 0..conc {
+        let stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect to fstore serve");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("HTTP handshake");
+        tokio::spawn(conn);
+        senders.push(Arc::new(tokio::sync::Mutex::new(sender)));
+    }
+    let senders = Arc::new(senders);
+    let path = Arc::new(format!("/v1/feature-tables/default.{TABLE}/lookup"));
+    let addr = Arc::new(addr);
+    drive(conc, secs, move |w, r| {
+        let (senders, path, addr) = (senders.clone(), path.clone(), addr.clone());
         async move {
             let mut body = String::with_capacity(24 * batch + 16);
             body.push_str("{\"keys\":[");
@@ -332,10 +363,19 @@ async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize)
                 ));
             }
             body.push_str("]}");
-            match http.post(url.as_str()).body(body).send().await {
+            let req = hyper::Request::post(path.as_str())
+                .header(hyper::header::HOST, addr.as_str())
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                .expect("request");
+            let mut sender = senders[w].lock().await;
+            match sender.send_request(req).await {
                 Ok(resp) => {
                     let ok = resp.status().is_success();
-                    resp.bytes().await.is_ok() && ok
+                    http_body_util::BodyExt::collect(resp.into_body())
+                        .await
+                        .is_ok()
+                        && ok
                 }
                 Err(_) => false,
             }
@@ -344,15 +384,13 @@ async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize)
     .await
 }
 
-/// Random lookups straight against MariaDB; with `bookkeeping`, each also reads the table's
-/// bookkeeping row first, as the online store's `lookup` does (the cost attribution row).
+/// Random lookups straight against MariaDB (the raw limit).
 async fn raw_phase(
     pool: &mysql_async::Pool,
     rows: i64,
     conc: usize,
     secs: f64,
     batch: usize,
-    bookkeeping: bool,
 ) -> Phase {
     // One connection per worker, held for the phase (as a pooled server would keep them warm).
     let mut conns = Vec::new();
@@ -378,17 +416,6 @@ async fn raw_phase(
                 .map(|_| mysql_async::Value::Int(1 + (xorshift(&mut s) % rows as u64) as i64))
                 .collect();
             let mut conn = conns[w].lock().await;
-            if bookkeeping
-                && conn
-                    .exec_first::<mysql_async::Row, _, _>(
-                        "SELECT * FROM _fstore_published WHERE online_table = ?",
-                        (TABLE,),
-                    )
-                    .await
-                    .is_err()
-            {
-                return false;
-            }
             conn.exec::<mysql_async::Row, _, _>(sql.as_str(), keys)
                 .await
                 .is_ok()
@@ -427,7 +454,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
     // Warm both paths (server caches, buffer pool, connections).
     eprintln!("bench: warming up");
     let _ = http_phase(&server.base, a.rows, 16.min(max_conc), 1.0, 1).await;
-    let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1, false).await;
+    let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1).await;
 
     println!();
     println!(
@@ -444,17 +471,15 @@ async fn run(a: Args) -> anyhow::Result<()> {
     for &c in &a.concurrency {
         let f = http_phase(&server.base, a.rows, c, a.secs, 1).await;
         line("fstore HTTP", c, &f);
-        let r = raw_phase(&pool, a.rows, c, a.secs, 1, false).await;
+        let r = raw_phase(&pool, a.rows, c, a.secs, 1).await;
         line("MariaDB direct", c, &r);
-        let r2 = raw_phase(&pool, a.rows, c, a.secs, 1, true).await;
-        line("MariaDB bookkeeping+key", c, &r2);
         summary.push((c, f.qps() / r.qps(), f.pct(0.99), r.pct(0.99)));
     }
     println!();
     println!("100-key batch lookups, concurrency 1");
     let f = http_phase(&server.base, a.rows, 1, a.secs, 100).await;
     line("fstore HTTP (100 keys)", 1, &f);
-    let r = raw_phase(&pool, a.rows, 1, a.secs, 100, false).await;
+    let r = raw_phase(&pool, a.rows, 1, a.secs, 100).await;
     line("MariaDB (100 keys)", 1, &r);
     println!();
     println!("ratio fstore/MariaDB QPS:");
