@@ -779,3 +779,71 @@ print(k["SecretAccessKey"])
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+/// A training set whose feature table lives on the S3 root: the lookup join reads it there, at
+/// its latest version and, with `--as-of-version`, at an earlier one.
+#[test]
+fn training_sets_read_feature_tables_on_s3() {
+    let p = S3Scratch::new("training");
+    let users = p.csv("users.csv", "user_id,age,country\n1,30,fr\n2,40,de\n");
+    p.run(&[
+        "tables",
+        "create",
+        "default.users",
+        "--primary-key",
+        "user_id",
+        "--from",
+        &users,
+    ])
+    .ok();
+    let older = p.csv("older.csv", "user_id,age\n1,31\n");
+    p.run(&[
+        "tables",
+        "write",
+        "default.users",
+        "--from",
+        &older,
+        "--mode",
+        "merge",
+    ])
+    .ok();
+    let spine = p.csv("spine.csv", "user_id,churned\n2,0\n1,1\n3,0\n");
+    let rows = |extra: &[&str]| -> Vec<String> {
+        let out = p.s.path().join("train.csv");
+        let mut args = vec![
+            "training-set",
+            "--spine",
+            &spine,
+            "--lookup",
+            "default.users:lookup_key=user_id:features=age,country",
+            "--label",
+            "churned",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        p.run(&args).ok();
+        let text = std::fs::read_to_string(&out).expect("training set written");
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[1..].sort();
+        lines
+    };
+    assert_eq!(
+        rows(&[]),
+        [
+            "user_id,age,country,churned",
+            "1,31,fr,1",
+            "2,40,de,0",
+            "3,,,0"
+        ]
+    );
+    assert_eq!(
+        rows(&["--as-of-version", "default.users=0"]),
+        [
+            "user_id,age,country,churned",
+            "1,30,fr,1",
+            "2,40,de,0",
+            "3,,,0"
+        ]
+    );
+}
