@@ -72,3 +72,13 @@ pub fn report(name: &str, rows: usize, d: Duration) -> f64 {
     println!("{name:<44} {:>8.2}s {:>12.0} rows/s", d.as_secs_f64(), rate);
     rate
 }
+
+/// The row count from the first argument (default 1,000,000), with a clear error otherwise.
+pub fn rows_arg() -> anyhow::Result<usize> {
+    match std::env::args().nth(1) {
+        None => Ok(1_000_000),
+        Some(a) => a
+            .parse()
+            .map_err(|_| anyhow::anyhow!("the argument is a row count, e.g. 1000000; got `{a}`")),
+    }
+}

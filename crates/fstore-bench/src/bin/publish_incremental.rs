@@ -160,11 +160,7 @@ fn run(
 }
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let rows = fstore_bench::rows_arg()?;
     let url = std::env::var("FSTORE_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
     let rt = tokio::runtime::Runtime::new()?;

@@ -62,11 +62,7 @@ fn write_csv(
 }
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let rows = fstore_bench::rows_arg()?;
     let url_text = std::env::var("FSTORE_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
     let url = url::Url::parse(&url_text)?;

@@ -13,11 +13,7 @@ use fstore_online::sqlite::SqliteStore;
 use fstore_publish::{PublishOptions, publish};
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let rows = fstore_bench::rows_arg()?;
     let endpoint = std::env::var("FSTORE_BENCH_S3_ENDPOINT")
         .map_err(|_| anyhow::anyhow!("set FSTORE_BENCH_S3_ENDPOINT (bench/publish_s3.sh does)"))?;
     let bucket = std::env::var("FSTORE_BENCH_S3_BUCKET")

@@ -57,11 +57,7 @@ fn raw_insert(
 }
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let rows = fstore_bench::rows_arg()?;
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Runtime::new()?;
     println!("publish to SQLite: {rows} rows × 10 features (6 double, 2 bigint, 1 string, 1 bool)");
