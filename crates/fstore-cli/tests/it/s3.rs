@@ -571,6 +571,19 @@ fn concurrent_writers_lose_no_commit() {
 
 // ------------------------------------------------------------------ bad input
 
+/// `tables create default.t -k PassengerId --from <f>`: the write every bad-input case tries.
+fn create_t(f: &str) -> Vec<&str> {
+    vec![
+        "tables",
+        "create",
+        "default.t",
+        "-k",
+        "PassengerId",
+        "--from",
+        f,
+    ]
+}
+
 #[test]
 fn a_missing_bucket_is_named() {
     let endpoint = endpoint();
@@ -580,17 +593,7 @@ fn a_missing_bucket_is_named() {
     let root = format!("s3://{bucket}/team/features");
     for args in [
         vec!["--offline-root", &root, "tables", "list"],
-        vec![
-            "--offline-root",
-            &root,
-            "tables",
-            "create",
-            "default.t",
-            "-k",
-            "PassengerId",
-            "--from",
-            &f,
-        ],
+        [vec!["--offline-root", &root], create_t(&f)].concat(),
     ] {
         s.run(&args).fails_with(&format!(
             "the bucket `{bucket}` of s3://{bucket}/team/features does not exist"
@@ -604,15 +607,7 @@ fn a_missing_bucket_is_named() {
 fn no_credentials_are_refused_before_any_request() {
     let s = S3Scratch::with("no-credentials", "", vec![]);
     let f = s.csv("f.csv", FEATURES);
-    let r = s.run(&[
-        "tables",
-        "create",
-        "default.t",
-        "-k",
-        "PassengerId",
-        "--from",
-        &f,
-    ]);
+    let r = s.run(&create_t(&f));
     let r = r.fails_with(&format!("no S3 credentials for s3://{}/features", s.bucket));
     assert!(
         r.stderr.contains("AWS_ACCESS_KEY_ID") && r.stderr.contains("credentials_secret_prefix"),
@@ -638,18 +633,7 @@ fn an_unreachable_endpoint_is_named() {
     );
     let f = s.file("f.csv", FEATURES);
     let started = std::time::Instant::now();
-    for args in [
-        vec!["tables", "list"],
-        vec![
-            "tables",
-            "create",
-            "default.t",
-            "-k",
-            "PassengerId",
-            "--from",
-            f.to_str().unwrap(),
-        ],
-    ] {
+    for args in [vec!["tables", "list"], create_t(f.to_str().expect("utf-8"))] {
         let mut c = s.cmd(&args);
         c.envs(aws_env());
         let o = c.output().expect("run");
@@ -697,17 +681,7 @@ fn disabled_conditional_writes_are_refused() {
     env.push(("AWS_CONDITIONAL_PUT".into(), "disabled".into()));
     let s = S3Scratch::with("conditional-put-off", "", env);
     let f = s.csv("f.csv", FEATURES);
-    let r = s
-        .run(&[
-            "tables",
-            "create",
-            "default.t",
-            "-k",
-            "PassengerId",
-            "--from",
-            &f,
-        ])
-        .fails_with("refusing to commit");
+    let r = s.run(&create_t(&f)).fails_with("refusing to commit");
     assert!(
         r.stderr.contains("conditional writes are disabled"),
         "{}",
@@ -749,18 +723,7 @@ print(k["SecretAccessKey"])
         &offline_toml(&endpoint, &format!("s3://{bucket}/features"), ""),
     );
     let f = s.file("f.csv", FEATURES);
-    for args in [
-        vec!["tables", "list"],
-        vec![
-            "tables",
-            "create",
-            "default.t",
-            "-k",
-            "PassengerId",
-            "--from",
-            f.to_str().unwrap(),
-        ],
-    ] {
+    for args in [vec!["tables", "list"], create_t(f.to_str().expect("utf-8"))] {
         let o = s
             .cmd(&args)
             .env("AWS_ACCESS_KEY_ID", id)
