@@ -3,6 +3,8 @@
 # the reader identity, and drives random single-key lookups at concurrency 1, 16 and 64 against
 # it and straight against MariaDB (prepared statements) in the same run; then 100-key batches.
 # Prints QPS, p50, p99 and the ratio. Loopback only; every phase is bounded (SECS seconds).
+# fstore serve runs with --workers 1 (FSTORE_BENCH_SERVE_WORKERS overrides; 0 = one thread per CPU):
+# on a small machine the load generator, MariaDB and fstore share the cores.
 # Usage: bench/serve.sh [ROWS] [SECS]    (MariaDB: $FSTORE_TEST_MYSQL_URL, default root@127.0.0.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +13,5 @@ export FSTORE_TEST_MYSQL_URL="${FSTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:33
 # One build for every bench script (the same packages, so the same features: no rebuild).
 cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
 exec "$CARGO_TARGET_DIR/release/serve" \
-  --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}"
+  --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}" \
+  --workers "${FSTORE_BENCH_SERVE_WORKERS:-1}"

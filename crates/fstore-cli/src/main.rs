@@ -126,9 +126,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // Secrets commands are synchronous and need no runtime.
         return cmd::secrets::run(c, &ctx);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = match &cli.command {
+        // One thread runs everything: no hand-offs between threads on each request (what a
+        // server sharing its cores with the database wants; see `fstore serve --help`).
+        Command::Serve(a) if a.workers == 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Command::Serve(a) if a.workers > 1 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(a.workers)
+            .enable_all()
+            .build()?,
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+    };
     rt.block_on(async move {
         match cli.command {
             Command::Quickstart(a) => cmd::quickstart::run(a, &ctx).await,

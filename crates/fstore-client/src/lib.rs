@@ -141,12 +141,22 @@ pub struct VectorLookup {
     pub metadata: VectorMetadata,
 }
 
-/// A client for one `fstore serve` server. Cheap to clone; reuses connections.
-#[derive(Clone, Debug)]
+/// A client for one `fstore serve` server. Cheap to clone; reuses connections. Its `Debug`
+/// output never shows the bearer token.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: url::Url,
     token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Client {
@@ -312,5 +322,13 @@ mod tests {
             serde_json::to_value(&l).unwrap(),
             serde_json::json!({"table":"default.users","lookup_key":["user_id"],"features":["age"],"rename":{"age":"user_age"}})
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = Client::new("http://127.0.0.1:8080", Some("s3cret-token".into())).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret-token"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -29,8 +29,8 @@ use crate::lookups::Lookups;
 use crate::metrics::Route;
 use crate::request::{TableLookupRequest, VectorLookupRequest, decode};
 
-/// HTTP-level settings.
-#[derive(Clone, Debug)]
+/// HTTP-level settings. `Debug` never shows the token.
+#[derive(Clone)]
 pub struct ServerOptions {
     /// Largest accepted request body (default 1 MiB).
     pub max_body_bytes: usize,
@@ -39,6 +39,16 @@ pub struct ServerOptions {
     /// Bearer token required on `/v1/...` routes; `None` leaves them open. Health and metrics
     /// routes never need it.
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout", &self.request_timeout)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Default for ServerOptions {
@@ -292,9 +302,8 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     metrics.observe_request(route, status, elapsed);
     let outcome = resp.extensions_mut().remove::<Outcome>();
     let keys = outcome.as_ref().map_or(0, |o| o.keys);
-    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
-        resp.headers_mut().insert("x-request-id", v);
-    }
+    resp.headers_mut()
+        .insert("x-request-id", HeaderValue::from(id));
     let latency_us = elapsed.as_micros() as u64;
     let error = outcome.and_then(|o| o.error);
     if let Some(e) = &error {
@@ -411,5 +420,18 @@ mod tests {
         assert!(!same_secret(b"abc", b"abd"));
         assert!(!same_secret(b"abc", b"abcd"));
         assert!(!same_secret(b"", b"a"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let o = ServerOptions {
+            token: Some("s3cret-token".into()),
+            ..Default::default()
+        };
+        let shown = format!("{o:?}");
+        assert!(
+            !shown.contains("s3cret-token") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }

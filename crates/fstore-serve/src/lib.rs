@@ -2,7 +2,8 @@
 //!
 //! - [`Lookups`]: lookups by JSON keys with type-faithful results over one [`OnlineStore`], in
 //!   process, no HTTP; one backend call per table per request; the table layout cached and
-//!   refreshed in the background so a publish never stalls serving.
+//!   refreshed in the background so a publish never stalls serving; concurrent lookups of one
+//!   table coalesced into shared queries under load.
 //! - [`router`]: the axum router (`POST /v1/feature-tables/{name}/lookup`,
 //!   `POST /v1/feature-vectors/lookup`, `GET /healthz`, `GET /readyz`, `GET /metrics`) with auth,
 //!   limits, timeouts, metrics and access logs; [`serve`] runs it with graceful shutdown.
@@ -13,6 +14,7 @@
 //!
 //! [`OnlineStore`]: fstore_online::OnlineStore
 
+mod coalesce;
 pub mod error;
 pub mod http;
 pub mod json;

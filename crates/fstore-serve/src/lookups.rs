@@ -1,8 +1,9 @@
 //! [`Lookups`]: feature lookups with JSON keys and type-faithful results, in process — what the
 //! HTTP handlers call, and what a Rust program embedding fstore can call without HTTP.
 //!
-//! Each table named in a request costs exactly one [`Backend::lookup_in`] call with the cached
-//! layout (the backends turn it into one query, no bookkeeping read). Keys are typed by the table's layout, which is cached: a cached layout older
+//! Each table named in a request costs at most one [`Backend::lookup_in`] call with the cached
+//! layout (the backends turn it into one query, no bookkeeping read); under load, concurrent
+//! requests for the same table share one call (`coalesce.rs`). Keys are typed by the table's layout, which is cached: a cached layout older
 //! than [`LookupOptions::layout_ttl`] is still used while a background task re-reads it
 //! (`Backend::describe`), so a publish (merge or overwrite) never stalls serving. When the store
 //! rejects a lookup made with a cached layout (a publish changed the table), the layout is
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde_json::{Map, Value as J};
 
+use crate::coalesce::Coalescer;
 use crate::error::{ErrorKind, ServeError};
 use crate::json::{JsonValue, key_value};
 use crate::metrics::{DbOp, Metrics};
@@ -34,6 +36,10 @@ pub struct LookupOptions {
     pub layout_ttl: Duration,
     /// Longest wait for the database in [`Lookups::health`] (default 2 s).
     pub health_timeout: Duration,
+    /// Lookup queries to one table (with one list of features) running at once (default 2);
+    /// further requests wait and share the next query, one `IN (...)` for all their keys (see
+    /// `coalesce.rs`). 0: no limit, one query per request.
+    pub max_queries_per_table: usize,
 }
 
 impl Default for LookupOptions {
@@ -43,9 +49,13 @@ impl Default for LookupOptions {
             max_lookups: 32,
             layout_ttl: Duration::from_secs(5),
             health_timeout: Duration::from_secs(2),
+            max_queries_per_table: DEFAULT_MAX_QUERIES_PER_TABLE,
         }
     }
 }
+
+/// Default of [`LookupOptions::max_queries_per_table`].
+pub const DEFAULT_MAX_QUERIES_PER_TABLE: usize = 2;
 
 /// A re-read of a layout at most this often when a request disagrees with the cached one.
 const MIN_REVALIDATE: Duration = Duration::from_millis(500);
@@ -95,6 +105,7 @@ struct Inner {
     opts: LookupOptions,
     metrics: Arc<Metrics>,
     cache: Mutex<HashMap<String, Cached>>,
+    coalescer: Coalescer,
 }
 
 /// Feature lookups over one online store. Cheap to clone (shared state).
@@ -122,9 +133,10 @@ impl Lookups {
         Self {
             inner: Arc::new(Inner {
                 store,
-                opts,
                 metrics,
                 cache: Mutex::new(HashMap::new()),
+                coalescer: Coalescer::new(opts.max_queries_per_table, opts.max_keys),
+                opts,
             }),
         }
     }
@@ -139,6 +151,10 @@ impl Lookups {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    pub(crate) fn coalescer(&self) -> &Coalescer {
+        &self.inner.coalescer
     }
 
     /// A real round trip to the database, bounded by [`LookupOptions::health_timeout`].
@@ -311,13 +327,11 @@ impl Lookups {
                 }
                 Err(e) => return Err(e),
             };
-            let start = Instant::now();
             let r = self
                 .inner
-                .store
-                .lookup_in(&published.layout, &keys, features)
+                .coalescer
+                .lookup(self, &published, &keys, features)
                 .await;
-            self.inner.metrics.observe_db(DbOp::Lookup, start.elapsed());
             match r {
                 Ok(result) => {
                     return Ok(Fetched {
@@ -678,9 +692,21 @@ impl Serialize for FeatureMeta<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for (name, ftype) in self.0 {
-            seq.serialize_element(&serde_json::json!({"name": name, "type": ftype.name()}))?;
+            seq.serialize_element(&NameType(name, *ftype))?;
         }
         seq.end()
+    }
+}
+
+/// `{"name": …, "type": …}`, written straight to the output (no intermediate JSON map).
+struct NameType<'a>(&'a str, FeatureType);
+
+impl Serialize for NameType<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Feature", 2)?;
+        m.serialize_field("name", self.0)?;
+        m.serialize_field("type", &self.1.name())?;
+        m.end()
     }
 }
 
@@ -837,34 +863,38 @@ impl Serialize for VectorLookupResponse {
         struct Meta<'a>(&'a VectorLookupResponse);
         impl Serialize for Meta<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let features: Vec<J> = self
+                // Keys in the order a JSON map would sort them (the body's documented shape).
+                struct OutputMeta<'a>(&'a VectorPart, &'a Output);
+                impl Serialize for OutputMeta<'_> {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let (p, o) = (self.0, self.1);
+                        let mut m = s.serialize_struct("Output", 4)?;
+                        m.serialize_field("feature", &o.feature)?;
+                        m.serialize_field("name", &o.name)?;
+                        m.serialize_field("table", &p.table)?;
+                        m.serialize_field("type", &o.ftype.name())?;
+                        m.end()
+                    }
+                }
+                struct TableMeta<'a>(&'a VectorPart);
+                impl Serialize for TableMeta<'_> {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let p = self.0;
+                        let mut m = s.serialize_struct("Table", 4)?;
+                        m.serialize_field("delta_version", &p.delta_version)?;
+                        m.serialize_field("feature_table", &p.feature_table)?;
+                        m.serialize_field("online_table", &p.online_table)?;
+                        m.serialize_field("table", &p.table)?;
+                        m.end()
+                    }
+                }
+                let features: Vec<OutputMeta<'_>> = self
                     .0
                     .parts
                     .iter()
-                    .flat_map(|p| {
-                        p.outputs.iter().map(|o| {
-                            serde_json::json!({
-                                "name": o.name,
-                                "type": o.ftype.name(),
-                                "table": p.table,
-                                "feature": o.feature,
-                            })
-                        })
-                    })
+                    .flat_map(|p| p.outputs.iter().map(move |o| OutputMeta(p, o)))
                     .collect();
-                let tables: Vec<J> = self
-                    .0
-                    .parts
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "table": p.table,
-                            "feature_table": p.feature_table,
-                            "online_table": p.online_table,
-                            "delta_version": p.delta_version,
-                        })
-                    })
-                    .collect();
+                let tables: Vec<TableMeta<'_>> = self.0.parts.iter().map(TableMeta).collect();
                 let mut m = s.serialize_struct("Metadata", 2)?;
                 m.serialize_field("features", &features)?;
                 m.serialize_field("tables", &tables)?;

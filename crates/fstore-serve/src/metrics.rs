@@ -8,6 +8,8 @@
 //! - `fstore_serve_errors_total{kind}`: failed requests by error kind.
 //! - `fstore_serve_requests_in_flight`: requests being handled now.
 //! - `fstore_serve_lookup_keys_total`: keys looked up (rows × tables for vector lookups).
+//! - `fstore_serve_coalesced_queries_total` / `fstore_serve_coalesced_lookups_total`: queries that
+//!   served several requests at once, and the requests they served.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -141,6 +143,8 @@ pub struct Metrics {
     errors: [AtomicU64; ErrorKind::ALL.len()],
     in_flight: AtomicI64,
     keys: AtomicU64,
+    coalesced_queries: AtomicU64,
+    coalesced_lookups: AtomicU64,
 }
 
 /// Decrements the in-flight gauge when dropped.
@@ -184,6 +188,21 @@ impl Metrics {
 
     pub fn count_keys(&self, n: usize) {
         self.keys.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// One query served `lookups` requests at once.
+    pub fn count_coalesced(&self, lookups: usize) {
+        self.coalesced_queries.fetch_add(1, Ordering::Relaxed);
+        self.coalesced_lookups
+            .fetch_add(lookups as u64, Ordering::Relaxed);
+    }
+
+    /// (queries that served several requests, requests they served) so far.
+    pub fn coalesced(&self) -> (u64, u64) {
+        (
+            self.coalesced_queries.load(Ordering::Relaxed),
+            self.coalesced_lookups.load(Ordering::Relaxed),
+        )
     }
 
     /// Requests observed on `route` so far.
@@ -243,6 +262,21 @@ impl Metrics {
         let _ = writeln!(out, "# HELP {name} Keys looked up.");
         let _ = writeln!(out, "# TYPE {name} counter");
         let _ = writeln!(out, "{name} {}", self.keys.load(Ordering::Relaxed));
+        let (queries, lookups) = self.coalesced();
+        let name = "fstore_serve_coalesced_queries_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Lookup queries that served several requests at once."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {queries}");
+        let name = "fstore_serve_coalesced_lookups_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests served by a query shared with other requests."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {lookups}");
         out
     }
 }

@@ -10,6 +10,12 @@
 //! 4. measures 100-key batch lookups both ways;
 //! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
 //!
+//! The fstore side runs twice: with the default coalescing (concurrent lookups of one table
+//! share a query once 2 are in flight) and with `--max-queries-per-table 0` (one query per
+//! request), so the effect of coalescing is visible in every run. `--workers N` is passed to
+//! both servers (`bench/serve.sh` uses 1: the load generator, MariaDB and fstore share the
+//! machine's cores, and one serving thread saves the hand-offs between threads).
+//!
 //! Everything runs on this machine (127.0.0.1); every phase is bounded in time and count.
 
 use std::process::{Child, Command, Stdio};
@@ -44,6 +50,12 @@ struct Args {
     /// Concurrency levels.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
+    /// `--max-queries-per-table` for the coalescing server (default: fstore's default).
+    #[arg(long)]
+    max_queries_per_table: Option<usize>,
+    /// `--workers` for both servers (default: fstore's default, one thread per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Reload the table even when it is already there.
     #[arg(long)]
     reload: bool,
@@ -159,7 +171,7 @@ struct ServerProcess {
     _dir: tempfile::TempDir,
 }
 
-fn start_server(bin: &str, pool_max: usize) -> anyhow::Result<ServerProcess> {
+fn start_server(bin: &str, pool_max: usize, extra: &[String]) -> anyhow::Result<ServerProcess> {
     let opts = mysql_async::Opts::from_url(&url())?;
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("fstore.toml");
@@ -184,6 +196,7 @@ fn start_server(bin: &str, pool_max: usize) -> anyhow::Result<ServerProcess> {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .env("FSTORE_SECRET_BENCH_READER_BENCH_USER", READER)
         .env("FSTORE_SECRET_BENCH_READER_BENCH_PASSWORD", READER_PASSWORD)
         .stdout(Stdio::null())
@@ -438,8 +451,23 @@ fn line(what: &str, conc: usize, p: &Phase) {
 async fn run(a: Args) -> anyhow::Result<()> {
     load(a.rows, a.reload).await?;
     let max_conc = a.concurrency.iter().copied().max().unwrap_or(1);
-    let mut server = start_server(&a.fstore_bin, max_conc.max(16))?;
+    let workers: Vec<String> = a
+        .workers
+        .map(|n| vec!["--workers".into(), n.to_string()])
+        .unwrap_or_default();
+    let mut tuned = workers.clone();
+    if let Some(n) = a.max_queries_per_table {
+        tuned.extend(["--max-queries-per-table".into(), n.to_string()]);
+    }
+    let mut server = start_server(&a.fstore_bin, max_conc.max(16), &tuned)?;
     server.wait_ready().await?;
+    // The same server with coalescing off: one query per request, as a comparison.
+    let mut single = start_server(
+        &a.fstore_bin,
+        max_conc.max(16),
+        &[workers, vec!["--max-queries-per-table".into(), "0".into()]].concat(),
+    )?;
+    single.wait_ready().await?;
     let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&url())?)
         .user(Some(READER))
         .pass(Some(READER_PASSWORD))
@@ -454,6 +482,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
     // Warm both paths (server caches, buffer pool, connections).
     eprintln!("bench: warming up");
     let _ = http_phase(&server.base, a.rows, 16.min(max_conc), 1.0, 1).await;
+    let _ = http_phase(&single.base, a.rows, 16.min(max_conc), 1.0, 1).await;
     let _ = raw_phase(&pool, a.rows, 16.min(max_conc), 1.0, 1).await;
 
     println!();
@@ -471,9 +500,17 @@ async fn run(a: Args) -> anyhow::Result<()> {
     for &c in &a.concurrency {
         let f = http_phase(&server.base, a.rows, c, a.secs, 1).await;
         line("fstore HTTP", c, &f);
+        let u = http_phase(&single.base, a.rows, c, a.secs, 1).await;
+        line("fstore, no coalescing", c, &u);
         let r = raw_phase(&pool, a.rows, c, a.secs, 1).await;
         line("MariaDB direct", c, &r);
-        summary.push((c, f.qps() / r.qps(), f.pct(0.99), r.pct(0.99)));
+        summary.push((
+            c,
+            f.qps() / r.qps(),
+            u.qps() / r.qps(),
+            f.pct(0.99),
+            r.pct(0.99),
+        ));
     }
     println!();
     println!("100-key batch lookups, concurrency 1");
@@ -483,8 +520,10 @@ async fn run(a: Args) -> anyhow::Result<()> {
     line("MariaDB (100 keys)", 1, &r);
     println!();
     println!("ratio fstore/MariaDB QPS:");
-    for (c, ratio, fp99, rp99) in summary {
-        println!("  concurrency {c:>3}: {ratio:.2}×  (p99 {fp99:.3} ms vs {rp99:.3} ms)");
+    for (c, ratio, single_ratio, fp99, rp99) in summary {
+        println!(
+            "  concurrency {c:>3}: {ratio:.2}×  (p99 {fp99:.3} ms vs {rp99:.3} ms; without coalescing {single_ratio:.2}×)"
+        );
     }
     println!(
         "  100-key batch p99: {:.3} ms (MariaDB {:.3} ms)",
@@ -493,6 +532,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
     );
     let _ = pool.disconnect().await;
     server.stop();
+    single.stop();
     Ok(())
 }
 

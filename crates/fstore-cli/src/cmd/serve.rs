@@ -43,6 +43,15 @@ pub struct Args {
     /// How often a table's layout is re-read from the store's bookkeeping table.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     pub layout_refresh_ms: u64,
+    /// Lookup queries to one table running at once; under more load, waiting requests share the
+    /// next query (one `IN (...)` for all their keys). 0 = one query per request, no limit.
+    #[arg(long, default_value_t = fstore_serve::lookups::DEFAULT_MAX_QUERIES_PER_TABLE, value_name = "N")]
+    pub max_queries_per_table: usize,
+    /// Threads serving requests; 0 = one per CPU. Where fstore shares a small machine with the
+    /// database (or the clients), `--workers 1` runs everything on one thread and saves the
+    /// hand-offs between threads on every request.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub workers: usize,
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub shutdown_grace_secs: u64,
@@ -61,6 +70,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
             max_keys: a.max_keys,
             max_lookups: a.max_lookups,
             layout_ttl: Duration::from_millis(a.layout_refresh_ms),
+            max_queries_per_table: a.max_queries_per_table,
             ..Default::default()
         },
     );

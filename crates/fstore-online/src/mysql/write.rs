@@ -37,7 +37,9 @@
 //! sets of up to [`JOIN_COUNT_MAX_ROWS`] rows one join of the staging table against the online
 //! table (inserted / updated / skipped-older; its cost grows with the staged rows); otherwise
 //! `COUNT(*)` before and after (inserted = growth, updated = the rest), much cheaper than a join
-//! of a large merge. Overwrite counts kept keys with one join of the shadow table against the old
+//! of a large merge. The fast path counts nothing when every row replaced a changed row
+//! (`LOAD DATA`'s own counters say so), else counts "before" in a snapshot opened on a second
+//! connection before the load, alongside the "after" count. Overwrite counts kept keys with one join of the shadow table against the old
 //! table: `updated` = kept keys, `inserted` = new rows − kept, `deleted` = old rows − kept (exact;
 //! 0 kept when the primary key columns changed).
 
@@ -635,9 +637,17 @@ impl Writer<'_> {
                 }
             }
             let Some(staged) = staged else {
-                // The fast path. `Deleted` of LOAD DATA counts only replaced rows that changed,
-                // so new rows are counted as the table's growth.
-                let before = ddl::count_rows(self.conn, t, table).await?;
+                // The fast path. `Deleted` of LOAD DATA counts only replaced rows that changed
+                // (an identical row counts as neither new nor replaced), so when not every row
+                // replaced one, new rows are counted as the table's growth: "before" is counted
+                // in a snapshot taken now on a second connection, and only if needed, after the
+                // load and alongside the "after" count. Without a second connection, "before"
+                // is counted now.
+                let mut snapshot = Snapshot::open(self.store).await;
+                let before_now = match snapshot {
+                    Some(_) => None,
+                    None => Some(ddl::count_rows(self.conn, t, table).await?),
+                };
                 let job = LoadJob {
                     target: t,
                     table,
@@ -650,10 +660,31 @@ impl Writer<'_> {
                 let Some(stats) = load::load_data_replacing(self.conn, &job).await? else {
                     return Ok(false);
                 };
-                let after = ddl::count_rows(self.conn, t, table).await?;
                 report.bytes = stats.bytes;
-                report.inserted = after.saturating_sub(before).min(stats.rows);
+                report.inserted = if stats.replaced >= stats.rows {
+                    // Every row replaced a different one (the keys are unique): nothing new.
+                    0
+                } else {
+                    let (before, after) = match snapshot.as_mut() {
+                        Some(snap) => {
+                            let (before, after) = tokio::join!(
+                                ddl::count_rows(&mut snap.conn, t, table),
+                                ddl::count_rows(self.conn, t, table)
+                            );
+                            // The snapshot predates this transaction's own deletes.
+                            (before?.saturating_sub(report.deleted), after?)
+                        }
+                        None => (
+                            before_now.unwrap_or_default(),
+                            ddl::count_rows(self.conn, t, table).await?,
+                        ),
+                    };
+                    after.saturating_sub(before).min(stats.rows)
+                };
                 report.updated = stats.rows - report.inserted;
+                if let Some(snap) = snapshot {
+                    snap.close().await;
+                }
                 return self.finish_merge(plan).await.map(|()| true);
             };
             let total = staged.rows.min(total);
@@ -718,6 +749,40 @@ impl Writer<'_> {
             .query_drop("COMMIT")
             .await
             .with_ctx(t, || format!("merging into `{table}`"))
+    }
+}
+
+/// A second connection holding a consistent snapshot of the database as committed before a
+/// merge's fast path writes: the table's row count "before", taken only if needed.
+struct Snapshot {
+    conn: Conn,
+}
+
+impl Snapshot {
+    /// How long the merge waits for a second pooled connection before counting inline instead.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// `None` when no second connection comes in time or the snapshot cannot be taken (a pool of
+    /// one connection, say): the caller counts on its own connection instead.
+    async fn open(store: &MysqlStore) -> Option<Self> {
+        let mut conn = tokio::time::timeout(Self::WAIT, store.conn())
+            .await
+            .ok()?
+            .ok()?;
+        conn.reset_connection(true);
+        // A consistent snapshot needs REPEATABLE READ (READ COMMITTED would read the rows as
+        // they are at each statement, including the merge's once committed).
+        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .ok()?;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await
+            .ok()?;
+        Some(Self { conn })
+    }
+
+    async fn close(mut self) {
+        let _ = self.conn.query_drop("ROLLBACK").await;
     }
 }
 

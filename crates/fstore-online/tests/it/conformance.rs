@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
                 first_publish_in_overwrite_mode_creates_the_table,
                 merge_upserts_and_leaves_unpublished_columns_untouched,
                 merge_adds_new_columns,
+                merge_counts_unchanged_rows_as_updated,
                 merge_refuses_an_incompatible_type_and_writes_nothing,
                 time_series_upserts_never_regress,
                 overwrite_replaces_the_table_exactly,
@@ -328,6 +329,50 @@ pub async fn merge_upserts_and_leaves_unpublished_columns_untouched<H: Harness>(
     assert_eq!(
         got.rows,
         vec![Some(vec![Value::String("b".into()), Value::Float(20.5)])]
+    );
+}
+
+pub async fn merge_counts_unchanged_rows_as_updated<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(
+        &[1, 2, 3],
+        &["a", "b", "c"],
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let l = layout(&b, &["id"], None);
+    write(&store, &l, WriteMode::Merge, vec![b], 1)
+        .await
+        .unwrap();
+    // Every row changed: all updated, none new.
+    let b = people(
+        &[1, 2, 3],
+        &["A", "B", "C"],
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 2)
+        .await
+        .unwrap();
+    assert_counts(&r, 3, 0, 3, 0, 0);
+    // 1 identical, 2 changed, 4 new: an identical row counts as updated, not as new.
+    let b = people(&[1, 2, 4], &["A", "b", "d"], &[Some(1.0), Some(2.0), None]);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 3)
+        .await
+        .unwrap();
+    assert_counts(&r, 3, 1, 2, 0, 0);
+    // Every row identical.
+    let b = people(&[1, 2, 4], &["A", "b", "d"], &[Some(1.0), Some(2.0), None]);
+    let r = write(&store, &l, WriteMode::Merge, vec![b], 4)
+        .await
+        .unwrap();
+    assert_counts(&r, 3, 0, 3, 0, 0);
+    assert_eq!(
+        h.rows(TABLE).await,
+        sorted(vec![
+            vec![s("1"), s("A"), s("1")],
+            vec![s("2"), s("b"), s("2")],
+            vec![s("3"), s("C"), s("3")],
+            vec![s("4"), s("d"), None],
+        ])
     );
 }
 

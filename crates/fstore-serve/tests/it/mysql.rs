@@ -353,3 +353,16 @@ async fn mysql_slow_requests_time_out_and_shutdown_is_graceful() {
     assert!(refused.is_err(), "the server still answers after shutdown");
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_concurrent_lookups_are_coalesced() {
+    let db = Db::new("concurrent_lookups_are_coalesced").await;
+    let lopts = fstore_serve::LookupOptions {
+        max_queries_per_table: 1,
+        ..test_lookup_options()
+    };
+    let s = Server::start(db.reader().await, lopts, ServerOptions::default()).await;
+    scenarios::concurrent_lookups_are_coalesced(&s).await;
+    s.stop().await;
+    db.finish().await;
+}

@@ -604,3 +604,102 @@ pub async fn serves_through_publishes(s: &Server, writer: &OnlineStore, n: i64) 
     }
     panic!("the layout was never refreshed to Delta version 4: {last}");
 }
+
+/// Many concurrent lookups on a server that allows one query per table at a time: the waiting
+/// requests share queries (the metrics say so), and every request still gets exactly its own
+/// rows, in its own order, with its own features — across tables, feature lists and duplicates.
+pub async fn concurrent_lookups_are_coalesced(s: &Server) {
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let mut tasks = Vec::new();
+        for t in 0..96i64 {
+            let client = s.client.clone();
+            tasks.push(tokio::spawn(async move {
+                // Keys 1..=USERS are online; 1000+ are not; some requests repeat a key.
+                let keys: Vec<i64> = (0..1 + t % 5)
+                    .map(|j| match (t + j) % 7 {
+                        0 => 1_000 + t,
+                        _ => 1 + (t * 13 + j * 7) % USERS,
+                    })
+                    .chain((t % 11 == 0).then_some(1 + t % USERS))
+                    .collect();
+                let body: Vec<J> = keys.iter().map(|k| json!({"user_id": k})).collect();
+                let features: Option<&[&str]> = match t % 3 {
+                    0 => None,
+                    1 => Some(&["score", "age"]),
+                    _ => Some(&["name"]),
+                };
+                let r = client
+                    .lookup("default.users", &body, features)
+                    .await
+                    .unwrap_or_else(|e| panic!("request {t}: {e}"));
+                let got: Vec<J> = r
+                    .results
+                    .into_iter()
+                    .map(|x| x.map_or(J::Null, J::Object))
+                    .collect();
+                let want: Vec<J> = keys
+                    .iter()
+                    .map(|&k| {
+                        if k > USERS {
+                            return J::Null;
+                        }
+                        let all = user_json(k);
+                        match features {
+                            None => all,
+                            Some(fs) => {
+                                let mut o = serde_json::Map::new();
+                                o.insert("user_id".into(), json!(k));
+                                for f in fs {
+                                    o.insert(f.to_string(), all[*f].clone());
+                                }
+                                J::Object(o)
+                            }
+                        }
+                    })
+                    .collect();
+                assert_eq!(got, want, "request {t} with keys {keys:?}");
+            }));
+            if t % 4 == 0 {
+                // A composite-key table in the same stream of requests.
+                let client = s.client.clone();
+                tasks.push(tokio::spawn(async move {
+                    let r = client
+                        .lookup(
+                            "default.trips",
+                            &[
+                                json!({"driver_id": 1, "city": "paris"}),
+                                json!({"driver_id": 9, "city": "nowhere"}),
+                            ],
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                    assert!(r.results[0].is_some() && r.results[1].is_none());
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let (queries, lookups) = s.lookups.metrics().coalesced();
+        if queries > 0 {
+            assert!(
+                lookups >= 2 * queries,
+                "{lookups} lookups in {queries} queries"
+            );
+            let (_, metrics) = s.get("/metrics").await;
+            let text = metrics.as_str().unwrap_or_default().to_string();
+            assert!(
+                text.contains(&format!("fstore_serve_coalesced_queries_total {queries}\n")),
+                "{text}"
+            );
+            break;
+        }
+        assert!(
+            rounds < 20,
+            "96 concurrent requests never shared a query in {rounds} rounds"
+        );
+    }
+}

@@ -62,3 +62,15 @@ async fn sqlite_serves_through_merge_and_overwrite() {
     scenarios::serves_through_publishes(&s, &w, 20_000).await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_lookups_are_coalesced() {
+    let (_d, _w, r) = stores().await;
+    let lopts = fstore_serve::LookupOptions {
+        max_queries_per_table: 1,
+        ..crate::common::test_lookup_options()
+    };
+    let s = Server::start(r, lopts, fstore_serve::ServerOptions::default()).await;
+    scenarios::concurrent_lookups_are_coalesced(&s).await;
+    s.stop().await;
+}
