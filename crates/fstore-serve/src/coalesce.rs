@@ -171,18 +171,9 @@ async fn run_shared(
     waiters: Vec<Waiter>,
 ) -> Result<LookupResult, StoreError> {
     // A request whose client is gone needs no rows.
-    let mut waiters: Vec<Waiter> = waiters.into_iter().filter(|w| !w.tx.is_closed()).collect();
+    let waiters: Vec<Waiter> = waiters.into_iter().filter(|w| !w.tx.is_closed()).collect();
     if waiters.is_empty() {
         return timed(lookups, published, own, features).await;
-    }
-    if own.is_empty() && waiters.len() == 1 {
-        let w = waiters.pop().expect("one waiter");
-        let r = timed(lookups, &w.published, &w.keys, features).await;
-        let _ = w.tx.send(r.ok());
-        return Ok(LookupResult {
-            columns: Vec::new(),
-            rows: Vec::new(),
-        });
     }
     let total = own.len() + waiters.iter().map(|w| w.keys.len()).sum::<usize>();
     let mut keys = Vec::with_capacity(total);
@@ -191,9 +182,10 @@ async fn run_shared(
         keys.extend(w.keys.iter().cloned());
     }
     let r = timed(lookups, published, &keys, features).await;
-    lookups
-        .metrics()
-        .count_coalesced(waiters.len() + usize::from(!own.is_empty()));
+    let requests = waiters.len() + usize::from(!own.is_empty());
+    if requests > 1 {
+        lookups.metrics().count_coalesced(requests);
+    }
     match r {
         Ok(result) if result.rows.len() == total => {
             let mut rows = result.rows.into_iter();

@@ -254,29 +254,37 @@ impl Metrics {
                 self.errors[k.index()].load(Ordering::Relaxed)
             );
         }
-        let name = "fstore_serve_requests_in_flight";
-        let _ = writeln!(out, "# HELP {name} Requests being handled.");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        let _ = writeln!(out, "{name} {}", self.in_flight.load(Ordering::Relaxed));
-        let name = "fstore_serve_lookup_keys_total";
-        let _ = writeln!(out, "# HELP {name} Keys looked up.");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {}", self.keys.load(Ordering::Relaxed));
         let (queries, lookups) = self.coalesced();
-        let name = "fstore_serve_coalesced_queries_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Lookup queries that served several requests at once."
-        );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {queries}");
-        let name = "fstore_serve_coalesced_lookups_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Requests served by a query shared with other requests."
-        );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {lookups}");
+        for (name, kind, help, value) in [
+            (
+                "fstore_serve_requests_in_flight",
+                "gauge",
+                "Requests being handled.",
+                self.in_flight.load(Ordering::Relaxed),
+            ),
+            (
+                "fstore_serve_lookup_keys_total",
+                "counter",
+                "Keys looked up.",
+                self.keys.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "fstore_serve_coalesced_queries_total",
+                "counter",
+                "Lookup queries that served several requests at once.",
+                queries as i64,
+            ),
+            (
+                "fstore_serve_coalesced_lookups_total",
+                "counter",
+                "Requests served by a query shared with other requests.",
+                lookups as i64,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        }
         out
     }
 }
