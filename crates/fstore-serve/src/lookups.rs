@@ -317,7 +317,7 @@ impl Lookups {
                 Ok(k) => k,
                 Err(e) if !retried => {
                     retried = true;
-                    match self.revalidate(target, &published).await? {
+                    match self.revalidate(target, &published, false).await? {
                         Some(newer) => {
                             published = newer;
                             continue;
@@ -353,7 +353,7 @@ impl Lookups {
                         ) =>
                 {
                     retried = true;
-                    match self.revalidate(target, &published).await? {
+                    match self.revalidate(target, &published, true).await? {
                         Some(newer) => published = newer,
                         None => return Err(e.into()),
                     }
@@ -391,16 +391,23 @@ impl Lookups {
 
     /// Re-reads the layout after a request disagreed with `current`: `Some(newer)` when it changed
     /// (so the request is worth retrying), `None` when it did not (or was read moments ago).
+    /// `store_rejected`: the store refused a lookup made with `current`, so `current` is known
+    /// stale: a cached copy of it read moments ago does not stand in for a re-read (a request's
+    /// own mistake, like an unknown feature, never costs more than one re-read per
+    /// [`MIN_REVALIDATE`]).
     async fn revalidate(
         &self,
         target: &TableRef,
         current: &Arc<PublishedTable>,
+        store_rejected: bool,
     ) -> Result<Option<Arc<PublishedTable>>, ServeError> {
         let recent = {
             let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .get(&target.online)
-                .and_then(|c| (c.fetched.elapsed() < MIN_REVALIDATE).then(|| c.table.clone()))
+            cache.get(&target.online).and_then(|c| {
+                let fresh = c.fetched.elapsed() < MIN_REVALIDATE;
+                let known_stale = store_rejected && Arc::ptr_eq(&c.table, current);
+                (fresh && !known_stale).then(|| c.table.clone())
+            })
         };
         let newer = match recent {
             Some(t) => Some(t),

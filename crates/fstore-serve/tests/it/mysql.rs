@@ -366,3 +366,17 @@ async fn mysql_concurrent_lookups_are_coalesced() {
     s.stop().await;
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_shared_lookups_recover_from_a_dropped_column() {
+    let db = Db::new("shared_lookups_recover_from_a_dropped_column").await;
+    let lopts = fstore_serve::LookupOptions {
+        max_queries_per_table: 1,
+        layout_ttl: Duration::from_secs(600),
+        ..test_lookup_options()
+    };
+    let s = Server::start(db.reader().await, lopts, ServerOptions::default()).await;
+    scenarios::shared_lookups_recover_from_a_dropped_column(&s, &db.writer).await;
+    s.stop().await;
+    db.finish().await;
+}

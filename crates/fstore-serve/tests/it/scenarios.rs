@@ -703,3 +703,70 @@ pub async fn concurrent_lookups_are_coalesced(s: &Server) {
         );
     }
 }
+
+/// Lookups that share a query made with a stale layout (an overwrite dropped a column the cached
+/// layout still names): the shared query fails, each request runs again on its own, re-reads
+/// the layout and succeeds with the new columns. `s` must cache layouts for long and run one
+/// query per table at a time.
+pub async fn shared_lookups_recover_from_a_dropped_column(s: &Server, writer: &OnlineStore) {
+    let n = 200;
+    let batch = |v: i64, old: bool| {
+        let mut cols: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(Int64Array::from_iter_values(0..n))),
+            (
+                "v",
+                Arc::new(Int64Array::from_iter_values((0..n).map(|_| v))),
+            ),
+        ];
+        if old {
+            cols.push(("old", Arc::new(Int64Array::from_iter_values(0..n))));
+        }
+        RecordBatch::try_from_iter(cols).unwrap()
+    };
+    write(
+        writer,
+        "gone",
+        &["id"],
+        WriteMode::Overwrite,
+        batch(1, true),
+        1,
+    )
+    .await;
+    // Cache the layout that has `old`.
+    let r = s
+        .client
+        .lookup("default.gone", &[json!({"id": 1})], None)
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].as_ref().unwrap()["old"], json!(1));
+    write(
+        writer,
+        "gone",
+        &["id"],
+        WriteMode::Overwrite,
+        batch(2, false),
+        2,
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for t in 0..32i64 {
+        let client = s.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let keys = [json!({"id": t}), json!({"id": n + t})];
+            let r = client
+                .lookup("default.gone", &keys, None)
+                .await
+                .unwrap_or_else(|e| panic!("request {t} after the column was dropped: {e}"));
+            assert_eq!(
+                r.results[0].clone().map(J::Object),
+                Some(json!({"id": t, "v": 2})),
+                "request {t}"
+            );
+            assert_eq!(r.results[1], None, "request {t}");
+            assert_eq!(r.metadata.delta_version, 2);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}

@@ -74,3 +74,16 @@ async fn sqlite_concurrent_lookups_are_coalesced() {
     scenarios::concurrent_lookups_are_coalesced(&s).await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_shared_lookups_recover_from_a_dropped_column() {
+    let (_d, w, r) = stores().await;
+    let lopts = fstore_serve::LookupOptions {
+        max_queries_per_table: 1,
+        layout_ttl: std::time::Duration::from_secs(600),
+        ..crate::common::test_lookup_options()
+    };
+    let s = Server::start(r, lopts, fstore_serve::ServerOptions::default()).await;
+    scenarios::shared_lookups_recover_from_a_dropped_column(&s, &w).await;
+    s.stop().await;
+}
