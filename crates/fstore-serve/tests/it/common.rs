@@ -212,6 +212,17 @@ impl Server {
         Self::start(store, test_lookup_options(), ServerOptions::default()).await
     }
 
+    /// A server that runs one lookup query per table at a time (so concurrent requests share
+    /// queries) and re-reads a table's layout only after `layout_ttl`.
+    pub async fn one_query_per_table(store: OnlineStore, layout_ttl: Duration) -> Server {
+        let lopts = LookupOptions {
+            max_queries_per_table: 1,
+            layout_ttl,
+            ..test_lookup_options()
+        };
+        Self::start(store, lopts, ServerOptions::default()).await
+    }
+
     /// POSTs raw `body` to `path`; returns the status and the body as JSON (or a string).
     pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, J) {
         let resp = self

@@ -357,11 +357,11 @@ async fn mysql_slow_requests_time_out_and_shutdown_is_graceful() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_concurrent_lookups_are_coalesced() {
     let db = Db::new("concurrent_lookups_are_coalesced").await;
-    let lopts = fstore_serve::LookupOptions {
-        max_queries_per_table: 1,
-        ..test_lookup_options()
-    };
-    let s = Server::start(db.reader().await, lopts, ServerOptions::default()).await;
+    let s = Server::one_query_per_table(
+        db.reader().await,
+        crate::common::test_lookup_options().layout_ttl,
+    )
+    .await;
     scenarios::concurrent_lookups_are_coalesced(&s).await;
     s.stop().await;
     db.finish().await;
@@ -370,12 +370,8 @@ async fn mysql_concurrent_lookups_are_coalesced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_shared_lookups_recover_from_a_dropped_column() {
     let db = Db::new("shared_lookups_recover_from_a_dropped_column").await;
-    let lopts = fstore_serve::LookupOptions {
-        max_queries_per_table: 1,
-        layout_ttl: Duration::from_secs(600),
-        ..test_lookup_options()
-    };
-    let s = Server::start(db.reader().await, lopts, ServerOptions::default()).await;
+    let s =
+        Server::one_query_per_table(db.reader().await, std::time::Duration::from_secs(600)).await;
     scenarios::shared_lookups_recover_from_a_dropped_column(&s, &db.writer).await;
     s.stop().await;
     db.finish().await;

@@ -66,11 +66,7 @@ async fn sqlite_serves_through_merge_and_overwrite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_concurrent_lookups_are_coalesced() {
     let (_d, _w, r) = stores().await;
-    let lopts = fstore_serve::LookupOptions {
-        max_queries_per_table: 1,
-        ..crate::common::test_lookup_options()
-    };
-    let s = Server::start(r, lopts, fstore_serve::ServerOptions::default()).await;
+    let s = Server::one_query_per_table(r, crate::common::test_lookup_options().layout_ttl).await;
     scenarios::concurrent_lookups_are_coalesced(&s).await;
     s.stop().await;
 }
@@ -78,12 +74,7 @@ async fn sqlite_concurrent_lookups_are_coalesced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_shared_lookups_recover_from_a_dropped_column() {
     let (_d, w, r) = stores().await;
-    let lopts = fstore_serve::LookupOptions {
-        max_queries_per_table: 1,
-        layout_ttl: std::time::Duration::from_secs(600),
-        ..crate::common::test_lookup_options()
-    };
-    let s = Server::start(r, lopts, fstore_serve::ServerOptions::default()).await;
+    let s = Server::one_query_per_table(r, std::time::Duration::from_secs(600)).await;
     scenarios::shared_lookups_recover_from_a_dropped_column(&s, &w).await;
     s.stop().await;
 }
