@@ -23,13 +23,15 @@
 //! the partitioning or the table id, a commit uses deletion vectors or column mapping, a data
 //! file the range needs was vacuumed, or the change data feed was switched off inside the range.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use deltalake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use deltalake::arrow::compute::{cast, interleave};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, make_comparator};
+use deltalake::arrow::buffer::BooleanBuffer;
+use deltalake::arrow::compute::kernels::cmp::distinct;
+use deltalake::arrow::compute::{SortOptions, cast, interleave};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::arrow::row::{RowConverter, Rows, SortField};
 use deltalake::datafusion::prelude::{Expr, SessionContext, ident};
@@ -483,16 +485,14 @@ fn net<'a>(
         .iter()
         .map(|k| index_of(columns, k))
         .collect::<Result<_>>()?;
-    let value_idx: Vec<usize> = (0..n).collect();
     let key_conv = converter(batches, &key_idx)?;
-    let value_conv = converter(batches, &value_idx)?;
     let mut key_rows = Vec::with_capacity(batches.len());
-    let mut value_rows = Vec::with_capacity(batches.len());
-    // (commit version, 0 = pre-image / 1 = post-image, batch, row)
-    let mut events: Vec<(i64, u8, u32, u32)> = Vec::new();
+    // Events grouped by (commit version, 0 = pre-image / 1 = post-image), each group in batch
+    // and row order: the order the netting needs, without sorting every event.
+    let mut groups: BTreeMap<(i64, u8), Vec<(u32, u32)>> = BTreeMap::new();
+    let mut events = 0usize;
     for (bi, b) in batches.iter().enumerate() {
         key_rows.push(convert(&key_conv, b, &key_idx)?);
-        value_rows.push(convert(&value_conv, b, &value_idx)?);
         let kinds = b.column(n).as_string::<i32>();
         let versions = b
             .column(n + 1)
@@ -512,47 +512,98 @@ fn net<'a>(
             } else {
                 0
             };
-            events.push((version, rank, bi as u32, r as u32));
+            groups
+                .entry((version, rank))
+                .or_default()
+                .push((bi as u32, r as u32));
+            events += 1;
         }
     }
-    events.sort_unstable();
     struct State {
         /// The pre-image of the first event, if it was one (present before the range).
         before: Option<(u32, u32)>,
         /// The post-image of the last event, if it was one (present after the range).
         after: Option<(u32, u32)>,
     }
-    let mut states: HashMap<_, State> = HashMap::with_capacity(events.len());
-    for &(_, rank, b, r) in &events {
-        let key = key_rows[b as usize].row(r as usize);
-        let post = (rank == 1).then_some((b, r));
-        match states.entry(key) {
-            Entry::Vacant(e) => {
-                e.insert(State {
-                    before: (rank == 0).then_some((b, r)),
-                    after: post,
-                });
+    let mut states: HashMap<_, State> = HashMap::with_capacity(events);
+    for (&(_, rank), rows) in &groups {
+        for &(b, r) in rows {
+            let key = key_rows[b as usize].row(r as usize);
+            let post = (rank == 1).then_some((b, r));
+            match states.entry(key) {
+                Entry::Vacant(e) => {
+                    e.insert(State {
+                        before: (rank == 0).then_some((b, r)),
+                        after: post,
+                    });
+                }
+                Entry::Occupied(mut e) => e.get_mut().after = post,
             }
-            Entry::Occupied(mut e) => e.get_mut().after = post,
         }
     }
+    drop(groups);
+    // Keys present before and after: kept only when a value column changed.
+    let mut pairs = Vec::new();
     for s in states.into_values() {
         match (s.before, s.after) {
-            (Some((b0, r0)), Some((b1, r1))) => {
-                if value_rows[b0 as usize].row(r0 as usize)
-                    != value_rows[b1 as usize].row(r1 as usize)
-                {
-                    netted.present.push((b1, r1));
-                }
-            }
+            (Some(before), Some(after)) => pairs.push((before, after)),
             (None, Some(after)) => netted.present.push(after),
             (Some(before), None) => netted.removed.push(before),
             (None, None) => {}
         }
     }
+    let value_idx: Vec<usize> = (0..n).filter(|i| !key_idx.contains(i)).collect();
+    let changed = differing(batches, &value_idx, &pairs)?;
+    netted.present.extend(
+        pairs
+            .iter()
+            .zip(changed)
+            .filter(|(_, c)| *c)
+            .map(|(p, _)| p.1),
+    );
     netted.present.sort_unstable();
     netted.removed.sort_unstable();
     Ok(netted)
+}
+
+/// For each `(before, after)` pair of row positions, whether the rows differ in any of the
+/// columns `idx`: compared column by column over gathered chunks (nulls equal nulls, floats by
+/// IEEE total order, so NaN equals NaN), with vectorized kernels where the type has one.
+fn differing(
+    batches: &[RecordBatch],
+    idx: &[usize],
+    pairs: &[((u32, u32), (u32, u32))],
+) -> Result<Vec<bool>> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(BATCH_ROWS) {
+        let before: Vec<(usize, usize)> = chunk
+            .iter()
+            .map(|&((b, r), _)| (b as usize, r as usize))
+            .collect();
+        let after: Vec<(usize, usize)> = chunk
+            .iter()
+            .map(|&(_, (b, r))| (b as usize, r as usize))
+            .collect();
+        let mut diff = BooleanBuffer::new_unset(chunk.len());
+        for &c in idx {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            let x = interleave(&arrays, &before).map_err(Error::arrow("comparing changed rows"))?;
+            let y = interleave(&arrays, &after).map_err(Error::arrow("comparing changed rows"))?;
+            diff = match distinct(&x, &y) {
+                Ok(d) => &diff | d.values(),
+                // Nested types have no vectorized comparison.
+                Err(_) => {
+                    let cmp = make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())
+                        .map_err(Error::arrow("comparing changed rows"))?;
+                    BooleanBuffer::collect_bool(chunk.len(), |i| {
+                        diff.value(i) || cmp(i, i) != std::cmp::Ordering::Equal
+                    })
+                }
+            };
+        }
+        out.extend(diff.iter());
+    }
+    Ok(out)
 }
 
 /// The rows at `positions` (all requested columns, or only `only`), in batches of at most
@@ -676,6 +727,70 @@ mod tests {
         assert_eq!(up[0].num_rows(), 2);
         let keys = gather(&batches, &n.removed, Some(&[0])).unwrap();
         assert_eq!(keys[0].schema().field(0).name(), "id");
+    }
+
+    #[test]
+    fn differing_compares_nulls_nans_and_nested_values() {
+        use deltalake::arrow::array::{Float64Array, ListArray};
+        use deltalake::arrow::datatypes::Int32Type;
+        let list = |v: Vec<Option<Vec<Option<i32>>>>| {
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(v)) as ArrayRef
+        };
+        let batch = |f: Vec<Option<f64>>, l: ArrayRef| {
+            RecordBatch::try_from_iter(vec![
+                ("f", Arc::new(Float64Array::from(f)) as ArrayRef),
+                ("l", l),
+            ])
+            .unwrap()
+        };
+        // Rows 0..4 before (batch 0), after (batch 1): same, NaN = NaN, null = null, f
+        // changed, list changed, list null → value.
+        let before = batch(
+            vec![
+                Some(1.0),
+                Some(f64::NAN),
+                None,
+                Some(2.0),
+                Some(3.0),
+                Some(4.0),
+            ],
+            list(vec![
+                Some(vec![Some(1)]),
+                Some(vec![]),
+                None,
+                Some(vec![Some(1)]),
+                Some(vec![Some(1), Some(2)]),
+                None,
+            ]),
+        );
+        let after = batch(
+            vec![
+                Some(1.0),
+                Some(f64::NAN),
+                None,
+                Some(2.5),
+                Some(3.0),
+                Some(4.0),
+            ],
+            list(vec![
+                Some(vec![Some(1)]),
+                Some(vec![]),
+                None,
+                Some(vec![Some(1)]),
+                Some(vec![Some(1), Some(3)]),
+                Some(vec![None]),
+            ]),
+        );
+        let batches = [before, after];
+        let pairs: Vec<_> = (0..6u32).map(|r| ((0, r), (1, r))).collect();
+        assert_eq!(
+            differing(&batches, &[0, 1], &pairs).unwrap(),
+            [false, false, false, true, true, true]
+        );
+        assert_eq!(
+            differing(&batches, &[1], &pairs).unwrap(),
+            [false, false, false, false, true, true]
+        );
     }
 
     #[test]

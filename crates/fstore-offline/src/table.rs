@@ -131,6 +131,26 @@ impl FeatureTable {
             .sum())
     }
 
+    /// Rows in this version, from the data files' statistics: `None` when a file has no row
+    /// count or a deletion vector (rows the statistics still count).
+    pub fn row_count(&self) -> Result<Option<u64>> {
+        let snapshot = self
+            .delta
+            .snapshot()
+            .map_err(Error::delta("reading the table's files"))?;
+        let mut rows = 0u64;
+        for f in snapshot.log_data() {
+            if f.deletion_vector_descriptor().is_some() {
+                return Ok(None);
+            }
+            match f.num_records() {
+                Some(n) => rows += n as u64,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(rows))
+    }
+
     fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
         let all = || {
             self.schema

@@ -189,6 +189,11 @@ pub struct ChangeSet {
     /// `upserts` is the complete publication: also delete every online key absent from it, and
     /// replace rows whatever their timestamp. `deletes` is then redundant.
     pub complete: bool,
+    /// `upserts` holds every row of the new publication and `deletes` exactly the keys that
+    /// leave it (the online table holding the publication the change starts from). A backend
+    /// may then write a new table from `upserts` and swap it in instead of applying the change:
+    /// the rows are the same.
+    pub whole_view: bool,
 }
 
 /// The rows of one [`Backend::apply`].

@@ -458,6 +458,7 @@ async fn full(
             upserts: batches,
             deletes: Vec::new(),
             complete: true,
+            whole_view: false,
         }),
     };
     let meta = target.meta(table.version, Expect::AtMost(table.version));
@@ -532,13 +533,21 @@ async fn incremental(
         read_elapsed += read_start.elapsed();
         used_cdf |= changes.used_change_data;
         let (ups, dels) = (changes.upsert_rows(), changes.delete_rows());
-        tracing::info!(table = %target.name, from = prev, to = end, change_rows = changes.change_rows, upserts = ups, deletes = dels, "read the changes");
+
+        // Every row of the new view changed or is new (a daily recompute, say): the store may
+        // write it as a new table instead of updating every row in place.
+        let whole_view = target.source.filter.is_none()
+            && target.layout.timestamp_key.is_none()
+            && ups > 0
+            && handle.row_count()? == Some(ups);
+        tracing::info!(table = %target.name, from = prev, to = end, change_rows = changes.change_rows, upserts = ups, deletes = dels, whole_view, "read the changes");
         progress.set_total(ups);
         progress.set_stage("applying changes");
         let rows = Rows::Changes(ChangeSet {
             upserts: changes.upserts,
             deletes: changes.deletes,
             complete: false,
+            whole_view,
         });
         let meta = target.meta(end, Expect::Exactly(prev));
         match store.apply(&target.layout, rows, &meta, progress).await? {

@@ -5,8 +5,8 @@
 //! 2. starts the real `fstore serve` binary on that store with the reader identity;
 //! 3. drives random single-key lookups at concurrency 1, 16 and 64 against it over HTTP, and the
 //!    same random single-key lookups straight against MariaDB (prepared statements), each for a
-//!    bounded time; both sides hold one connection per worker (HTTP/1.1 keep-alive through
-//!    hyper's connection-level client; a MySQL connection);
+//!    bounded time; both sides hold one connection per worker (an HTTP/1.1 keep-alive connection
+//!    driven inline by the worker; a MySQL connection);
 //! 4. measures 100-key batch lookups both ways;
 //! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
 //!
@@ -340,28 +340,82 @@ where
     }
 }
 
-/// Random lookups over HTTP: one keep-alive HTTP/1.1 connection per worker (hyper's
-/// connection-level client, no pool), as the raw side holds one MySQL connection per worker.
+/// One keep-alive HTTP/1.1 connection, driven inline by the worker that owns it: the request
+/// written in one call, the response read and parsed (httparse) in the same task. No connection
+/// task to hand each request to, so the client costs about what the raw side's MySQL client
+/// costs, and the comparison measures the server, not the load generator.
+struct HttpConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl HttpConn {
+    async fn connect(addr: &str) -> std::io::Result<Self> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            buf: Vec::with_capacity(16 << 10),
+        })
+    }
+
+    /// Sends `req` and reads its whole response: `Ok(true)` for a 2xx status.
+    async fn round_trip(&mut self, req: &[u8]) -> std::io::Result<bool> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(req).await?;
+        self.buf.clear();
+        let (head, len, status) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(&self.buf).map_err(std::io::Error::other)? {
+                httparse::Status::Complete(head) => {
+                    let len = resp
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|h| {
+                            std::str::from_utf8(h.value)
+                                .ok()?
+                                .trim()
+                                .parse::<usize>()
+                                .ok()
+                        })
+                        .ok_or_else(|| std::io::Error::other("response without content-length"))?;
+                    break (head, len, resp.code.unwrap_or(0));
+                }
+                httparse::Status::Partial => {
+                    if self.stream.read_buf(&mut self.buf).await? == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+            }
+        };
+        while self.buf.len() < head + len {
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        Ok((200..300).contains(&status))
+    }
+}
+
+/// Random lookups over HTTP: one keep-alive HTTP/1.1 connection per worker ([`HttpConn`]), as
+/// the raw side holds one MySQL connection per worker.
 async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize) -> Phase {
     let addr = base.trim_start_matches("http://").to_string();
-    let mut senders = Vec::new();
+    let mut conns = Vec::new();
     for _ in 0..conc {
-        let stream = tokio::net::TcpStream::connect(&addr)
+        let conn = HttpConn::connect(&addr)
             .await
             .expect("connect to fstore serve");
-        stream.set_nodelay(true).expect("nodelay");
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .expect("HTTP handshake");
-        tokio::spawn(conn);
-        senders.push(Arc::new(tokio::sync::Mutex::new(sender)));
+        conns.push(Arc::new(tokio::sync::Mutex::new(conn)));
     }
-    let senders = Arc::new(senders);
-    let path = Arc::new(format!("/v1/feature-tables/default.{TABLE}/lookup"));
-    let addr = Arc::new(addr);
+    let conns = Arc::new(conns);
+    let head = Arc::new(format!(
+        "POST /v1/feature-tables/default.{TABLE}/lookup HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: "
+    ));
     drive(conc, secs, move |w, r| {
-        let (senders, path, addr) = (senders.clone(), path.clone(), addr.clone());
+        let (conns, head) = (conns.clone(), head.clone());
         async move {
             let mut body = String::with_capacity(24 * batch + 16);
             body.push_str("{\"keys\":[");
@@ -376,22 +430,9 @@ async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize)
                 ));
             }
             body.push_str("]}");
-            let req = hyper::Request::post(path.as_str())
-                .header(hyper::header::HOST, addr.as_str())
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-                .expect("request");
-            let mut sender = senders[w].lock().await;
-            match sender.send_request(req).await {
-                Ok(resp) => {
-                    let ok = resp.status().is_success();
-                    http_body_util::BodyExt::collect(resp.into_body())
-                        .await
-                        .is_ok()
-                        && ok
-                }
-                Err(_) => false,
-            }
+            let req = format!("{head}{}\r\n\r\n{body}", body.len());
+            let mut conn = conns[w].lock().await;
+            conn.round_trip(req.as_bytes()).await.unwrap_or(false)
         }
     })
     .await

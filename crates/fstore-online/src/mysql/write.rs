@@ -20,6 +20,14 @@
 //!   allowed): ONE transaction runs `LOAD DATA … REPLACE INTO TABLE t` straight into the table
 //!   and upserts the bookkeeping row; InnoDB replaces a row whose key is the only unique index in
 //!   place, so this costs about one bulk load (a staging table would cost two).
+//! - A change set that is the whole new view (`ChangeSet::whole_view`: every row changed or is
+//!   new, as after a full recompute), when it is large, publishes every online column, and the
+//!   table has no trigger or foreign key: swapped in like an overwrite, into
+//!   `CREATE TABLE _fstore_shadow_<t> LIKE t` (so the table keeps its own indexes and options)
+//!   with the new columns added. A bulk load into an empty table costs about half of replacing
+//!   every row in place. Counts come from the table's row count before and the change's deletes
+//!   (the keys that stay are the others). An identity that may not create or rename tables
+//!   gets the in-place merge instead.
 //! - Any other merge: the rows go into a `TEMPORARY` staging table (gone with the connection if anything
 //!   dies, and dropped explicitly after); then the online columns are compared with the layout
 //!   (missing ones are added, a different type is refused before anything is written); then ONE
@@ -117,6 +125,7 @@ enum Job {
         deletes: Prepared,
         delete_rows: u64,
         complete: bool,
+        whole_view: bool,
     },
 }
 
@@ -152,6 +161,7 @@ pub async fn apply(
                     deletes,
                     delete_rows,
                     complete: c.complete,
+                    whole_view: c.whole_view,
                 },
             )
         }
@@ -236,14 +246,15 @@ impl Writer<'_> {
         }
         let exists = ddl::table_exists(self.conn, self.t, table).await?;
         let report = match (job, exists) {
-            (_, false) => self.swap_in(mode, false).await?,
-            (Job::Overwrite, true) => self.swap_in(mode, true).await?,
+            (_, false) => self.swap_in(mode, Swap::First).await?,
+            (Job::Overwrite, true) => self.swap_in(mode, Swap::Overwrite).await?,
             (Job::Merge, true) => self.merge(None).await?,
             (
                 Job::Changes {
                     deletes,
                     delete_rows,
                     complete,
+                    whole_view,
                 },
                 true,
             ) => {
@@ -251,6 +262,7 @@ impl Writer<'_> {
                     prepared: deletes,
                     rows: delete_rows,
                     complete,
+                    whole_view,
                 }))
                 .await?
             }
@@ -277,25 +289,48 @@ impl Writer<'_> {
         .await
     }
 
-    /// First publish (`replace = false`) or overwrite (`replace = true`): shadow table, its
+    /// First publish, overwrite, or a change set that is the whole new view: shadow table, its
     /// bookkeeping row, rename, then the row is promoted to the table's (see the module docs).
-    async fn swap_in(&mut self, mode: WriteMode, replace: bool) -> Result<WriteReport> {
+    async fn swap_in(&mut self, mode: WriteMode, swap: Swap<'_>) -> Result<WriteReport> {
         let (t, layout) = (self.t, self.job.layout);
         let table = layout.table.as_str();
         let shadow = shadow_name(table);
         let old = old_name(table);
         let progress = self.job.progress;
+        let replace = !matches!(swap, Swap::First);
         progress.set_stage(if replace {
             "writing shadow table"
         } else {
             "writing"
         });
-        self.conn
-            .query_drop(create_table_sql(&shadow, layout, false))
-            .await
-            .with_ctx(t, || format!("creating table `{shadow}`"))?;
+        let (recorded_layout, old_rows) = match &swap {
+            Swap::WholeView { plan, .. } => {
+                // The table's own definition (its indexes, options and any columns it keeps),
+                // plus the columns the publish brings.
+                let old_rows = ddl::count_rows(self.conn, t, table).await?;
+                self.conn
+                    .query_drop(format!(
+                        "CREATE TABLE {} LIKE {}",
+                        quote_mysql(&shadow),
+                        quote_mysql(table)
+                    ))
+                    .await
+                    .with_ctx(t, || format!("creating table `{shadow}`"))?;
+                (&plan.recorded, old_rows)
+            }
+            _ => {
+                self.conn
+                    .query_drop(create_table_sql(&shadow, layout, false))
+                    .await
+                    .with_ctx(t, || format!("creating table `{shadow}`"))?;
+                (layout, 0)
+            }
+        };
         let mut recorded = false;
         let outcome = async {
+            if let Swap::WholeView { plan, .. } = &swap {
+                self.add_columns(&shadow, plan).await?;
+            }
             let stats = self.load_into(&shadow).await?;
             let mut report = WriteReport {
                 bytes: stats.bytes,
@@ -303,7 +338,16 @@ impl Writer<'_> {
             };
             progress.set_stage("swapping tables");
             let rename = if replace {
-                let (old_rows, kept) = self.kept_keys(table, &shadow).await?;
+                let (old_rows, kept) = match swap {
+                    // The table held the view as last published (its bookkeeping row says so):
+                    // the keys that stay are those not deleted.
+                    Swap::WholeView { deleted, .. }
+                        if deleted <= old_rows && old_rows - deleted <= stats.rows =>
+                    {
+                        (old_rows, old_rows - deleted)
+                    }
+                    _ => self.kept_keys(table, &shadow).await?,
+                };
                 report.updated = kept;
                 report.inserted = stats.rows.saturating_sub(kept);
                 report.deleted = old_rows.saturating_sub(kept);
@@ -330,7 +374,7 @@ impl Writer<'_> {
                 self.conn,
                 t,
                 &shadow,
-                layout,
+                recorded_layout,
                 mode,
                 &self.meta.record,
                 self.meta.source.as_ref(),
@@ -419,6 +463,20 @@ impl Writer<'_> {
     async fn merge(&mut self, deletes: Option<Deletes>) -> Result<WriteReport> {
         // Refuse incompatible changes before anything moves.
         let plan = self.merge_plan().await?;
+        if let Some(d) = deletes.as_ref().filter(|d| d.whole_view)
+            && self.can_swap(&plan).await?
+        {
+            let swap = Swap::WholeView {
+                plan: &plan,
+                deleted: d.rows,
+            };
+            match self.swap_in(WriteMode::Merge, swap).await {
+                Err(e) if e.kind == StoreErrorKind::PermissionDenied => {
+                    tracing::info!(table = %self.job.layout.table, error = %e, "cannot swap in a new table; merging the changes instead");
+                }
+                other => return other,
+            }
+        }
         if self.can_replace(&plan, deletes.as_ref())
             && let Some(report) = self.merge_with(&plan, deletes.as_ref(), true).await?
         {
@@ -431,6 +489,31 @@ impl Writer<'_> {
                 format!("merging into `{}` loaded nothing", self.job.layout.table),
             )
         })
+    }
+
+    /// Can a change set that is the whole new view be written as a new table swapped in (about
+    /// one bulk load into an empty table, where `REPLACE` of most rows costs about two)? Only
+    /// for large sets (see [`super::REPLACE_MIN_ROWS`]), when every column of the online table is
+    /// published (a swap would drop the others' values), and when no trigger or foreign key is
+    /// attached to the table (a swap would drop them).
+    async fn can_swap(&mut self, plan: &MergePlan) -> Result<bool> {
+        if self.job.rows < self.store.replace_min_rows() || plan.untouched_columns {
+            return Ok(false);
+        }
+        let (t, table) = (self.t, self.job.layout.table.as_str());
+        let attached: Option<i64> = self
+            .conn
+            .exec_first(
+                "SELECT (SELECT COUNT(*) FROM information_schema.TRIGGERS \
+                   WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?) \
+                 + (SELECT COUNT(*) FROM information_schema.KEY_COLUMN_USAGE \
+                   WHERE REFERENCED_TABLE_NAME IS NOT NULL AND ((TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?) \
+                   OR (REFERENCED_TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?)))",
+                (table, table, table),
+            )
+            .await
+            .with_ctx(t, || format!("reading the triggers and foreign keys of `{table}`"))?;
+        Ok(attached == Some(0))
     }
 
     /// Can the upsert be `LOAD DATA … REPLACE INTO TABLE t` (the fast path)? Only when it would
@@ -527,7 +610,8 @@ impl Writer<'_> {
                     .with_ctx(t, || format!("creating staging table `{stage}`"))?;
                 Some(self.load_into(&stage).await?)
             };
-            self.add_columns(plan).await?;
+            self.add_columns(self.job.layout.table.as_str(), plan)
+                .await?;
             self.merge_staged(&stage, &keys, plan, deletes, staged)
                 .await
         }
@@ -546,11 +630,11 @@ impl Writer<'_> {
     }
 
     /// `ALTER TABLE t ADD COLUMN …` for the columns a merge brings that the table lacks.
-    async fn add_columns(&mut self, plan: &MergePlan) -> Result<()> {
+    async fn add_columns(&mut self, table: &str, plan: &MergePlan) -> Result<()> {
         if plan.add.is_empty() {
             return Ok(());
         }
-        let (t, table) = (self.t, self.job.layout.table.as_str());
+        let t = self.t;
         self.job.progress.set_stage("adding columns");
         let adds: Vec<String> = plan
             .add
@@ -792,6 +876,19 @@ struct Deletes {
     rows: u64,
     /// Also delete every key absent from the staged rows.
     complete: bool,
+    /// The staged rows are the whole new view and these keys every key that leaves it.
+    whole_view: bool,
+}
+
+/// What [`Writer::swap_in`] swaps in.
+enum Swap<'a> {
+    /// The table's first publish (no table yet).
+    First,
+    /// An overwrite: the new table replaces the old one whatever it held.
+    Overwrite,
+    /// A change set that is the whole new view: a copy of the table's definition (with the
+    /// columns `plan` adds) filled with it; `deleted` keys leave, so the others stay.
+    WholeView { plan: &'a MergePlan, deleted: u64 },
 }
 
 /// `o.k1 = s.k1 AND o.k2 = s.k2`.

@@ -88,6 +88,7 @@ macro_rules! conformance_tests {
                 changes_delete_then_upsert_in_one_write,
                 changes_create_the_table_when_it_is_missing,
                 complete_changes_make_the_table_exactly_the_rows,
+                whole_view_changes_write_what_the_change_writes,
                 time_series_changes_replace_keys_that_lost_their_newest_row,
                 writes_check_the_recorded_version_and_write_nothing_on_conflict,
                 a_failed_change_set_writes_nothing,
@@ -1140,6 +1141,17 @@ fn changes(upserts: Vec<RecordBatch>, deletes: Vec<RecordBatch>, complete: bool)
         upserts,
         deletes,
         complete,
+        whole_view: false,
+    })
+}
+
+/// A change set whose upserts are the whole new view and whose deletes are the keys that leave.
+fn whole_view(upserts: Vec<RecordBatch>, deletes: Vec<RecordBatch>) -> Rows {
+    Rows::Changes(ChangeSet {
+        upserts,
+        deletes,
+        complete: false,
+        whole_view: true,
     })
 }
 
@@ -1217,6 +1229,66 @@ pub async fn changes_create_the_table_when_it_is_missing<H: Harness>(h: &H) {
         store.describe(TABLE).await.unwrap().unwrap().delta_version,
         4
     );
+}
+
+pub async fn whole_view_changes_write_what_the_change_writes<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let b = people(
+        &[1, 2, 3, 4, 5],
+        &["a", "b", "c", "d", "e"],
+        &[Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0)],
+    );
+    let l = layout(&b, &["id"], None);
+    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    // 1 changes, 2 stays as it is, 6 is new; 3, 4 and 5 leave.
+    let up = people(&[1, 2, 6], &["A", "b", "f"], &[Some(10.0), Some(2.0), None]);
+    let r = apply(
+        &store,
+        &l,
+        whole_view(vec![up], vec![ids(&[3, 4, 5])]),
+        meta(2, Expect::Exactly(1)),
+    )
+    .await;
+    assert_counts(&r, 3, 1, 2, 0, 3);
+    assert_eq!(
+        sorted(h.rows(TABLE).await),
+        vec![
+            vec![s("1"), s("A"), s("10")],
+            vec![s("2"), s("b"), s("2")],
+            vec![s("6"), s("f"), None],
+        ]
+    );
+    let d = store.describe(TABLE).await.unwrap().unwrap();
+    assert_eq!((d.delta_version, d.mode.as_str()), (2, "merge"));
+    assert_eq!(d.layout, l);
+    assert!(staging_tables(&h.tables().await).is_empty());
+
+    // A publication without `name`: the online `name` values stay (no new table for it).
+    let narrow_rows = |ids: Vec<i64>, scores: Vec<Option<f64>>| {
+        batch(vec![
+            ("id", arr(Int64Array::from(ids))),
+            ("score", arr(Float64Array::from(scores))),
+        ])
+    };
+    let b = narrow_rows(vec![1, 6, 7], vec![Some(11.0), Some(6.0), Some(7.0)]);
+    let narrow = layout(&b, &["id"], None);
+    let r = apply(
+        &store,
+        &narrow,
+        whole_view(vec![b], vec![ids(&[2])]),
+        meta(3, Expect::Exactly(2)),
+    )
+    .await;
+    assert_counts(&r, 3, 1, 2, 0, 1);
+    assert_eq!(
+        sorted(h.rows(TABLE).await),
+        vec![
+            vec![s("1"), s("A"), s("11")],
+            vec![s("6"), s("f"), s("6")],
+            vec![s("7"), None, s("7")],
+        ]
+    );
+    assert!(staging_tables(&h.tables().await).is_empty());
 }
 
 pub async fn complete_changes_make_the_table_exactly_the_rows<H: Harness>(h: &H) {

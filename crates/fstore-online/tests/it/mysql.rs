@@ -1760,3 +1760,93 @@ async fn an_old_bookkeeping_table_is_read_and_upgraded() {
     );
     d.finish().await;
 }
+
+/// InnoDB's id of table `t` in `db`: a table swapped in has a new one.
+async fn innodb_table_id(db: &mut Db, table: &str) -> Option<String> {
+    let sql = format!(
+        "SELECT TABLE_ID FROM INFORMATION_SCHEMA.INNODB_SYS_TABLES WHERE NAME = '{}/{table}'",
+        db.name
+    );
+    db.one(&sql).await
+}
+
+async fn apply_whole_view(db: &Db, layout: &OnlineLayout, rows: RecordBatch) -> WriteReport {
+    let meta = fstore_online::WriteMeta {
+        record: PublishRecord {
+            feature_table: format!("default.{}", layout.table),
+            delta_version: 8,
+        },
+        source: None,
+        expect: fstore_online::Expect::Any,
+    };
+    let change = fstore_online::Rows::Changes(fstore_online::ChangeSet {
+        upserts: vec![rows],
+        deletes: vec![],
+        complete: false,
+        whole_view: true,
+    });
+    match db
+        .store
+        .apply(layout, change, &meta, &NoProgress)
+        .await
+        .unwrap()
+    {
+        fstore_online::Applied::Written(r) => r,
+        other => panic!("expected a write, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_view_changes_swap_in_a_copy_of_the_table_unless_a_trigger_is_attached() {
+    let mut db = db("whole_view_changes_swap_in_a_copy").await;
+    let l = layout("t", &snapshot(1, 10, 1), &["id"], None);
+    db.write(&l, WriteMode::Merge, vec![snapshot(1, 10, 1)])
+        .await
+        .unwrap();
+    db.admin
+        .query_drop("CREATE INDEX by_v ON t (v)")
+        .await
+        .unwrap();
+    let before = innodb_table_id(&mut db, "t").await;
+    assert!(before.is_some());
+    db.store.set_replace_min_rows(0);
+
+    // Every row changed: a copy of the table's definition, filled and swapped in.
+    let r = apply_whole_view(&db, &l, snapshot(1, 10, 2)).await;
+    assert_eq!((r.inserted, r.updated, r.deleted), (0, 10, 0));
+    let swapped = innodb_table_id(&mut db, "t").await;
+    assert_ne!(swapped, before, "the table was not swapped");
+    assert_eq!(
+        db.one("SELECT COUNT(*) FROM t WHERE v = 2")
+            .await
+            .as_deref(),
+        Some("10")
+    );
+    let index = format!(
+        "SELECT COUNT(*) FROM INFORMATION_SCHEMA.STATISTICS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 't' AND INDEX_NAME = 'by_v'",
+        db.name
+    );
+    assert_eq!(db.one(&index).await.as_deref(), Some("1"), "index lost");
+    assert_eq!(db.tables().await, [fstore_online::BOOKKEEPING_TABLE, "t"]);
+
+    // A trigger would go with the old table: the rows are updated in place instead.
+    db.admin
+        .query_drop("CREATE TRIGGER t_keep BEFORE UPDATE ON t FOR EACH ROW SET NEW.s = NEW.s")
+        .await
+        .unwrap();
+    let r = apply_whole_view(&db, &l, snapshot(1, 10, 3)).await;
+    assert_eq!((r.inserted, r.updated, r.deleted), (0, 10, 0));
+    assert_eq!(innodb_table_id(&mut db, "t").await, swapped);
+    assert_eq!(
+        db.one("SELECT COUNT(*) FROM t WHERE v = 3")
+            .await
+            .as_deref(),
+        Some("10")
+    );
+    let trigger = format!(
+        "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TRIGGERS WHERE TRIGGER_SCHEMA = '{}' AND TRIGGER_NAME = 't_keep'",
+        db.name
+    );
+    assert_eq!(db.one(&trigger).await.as_deref(), Some("1"));
+    db.finish().await;
+}

@@ -355,6 +355,78 @@ async fn updates_and_deletes_from_fstore_writes_arrive(kind: Kind, cdf: bool) {
     env.finish().await;
 }
 
+/// InnoDB's id of the online table (a table swapped in has a new one); `None` on SQLite.
+async fn innodb_table_id(env: &Env, table: &str) -> Option<i64> {
+    let OnlineStore::Mysql(m) = &env.store else {
+        return None;
+    };
+    let mut c = m.pool().get_conn().await.expect("conn");
+    c.query_first(format!(
+        "SELECT TABLE_ID FROM INFORMATION_SCHEMA.INNODB_SYS_TABLES WHERE NAME = '{}/{table}'",
+        env.database.as_deref().unwrap_or_default()
+    ))
+    .await
+    .expect("table id")
+}
+
+/// A full recompute offline (an overwrite in which every row changed or is new) arrives as an
+/// incremental publish; on MySQL the new view is written as a new table and swapped in.
+async fn full_recompute(kind: Kind) {
+    let mut env = Env::new(kind, "full_recompute").await;
+    if let OnlineStore::Mysql(m) = &mut env.store {
+        // The swap is for large changes; this one is small.
+        m.set_replace_min_rows(0);
+    }
+    let t = "default.people";
+    create_people(&env, t, 1..=200).await;
+    env.publish(t, &PublishOptions::default()).await;
+    let before = innodb_table_id(&env, "people").await;
+
+    // 1..=50 leave, 51..=200 all change, 201..=250 are new.
+    let ids: Vec<i64> = (51..=250).collect();
+    let recomputed = RecordBatch::try_new(
+        people_schema(),
+        vec![
+            Arc::new(Int64Array::from(ids.clone())) as ArrayRef,
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("r-{i}")),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                ids.iter().map(|i| *i as f64 + 0.25),
+            )),
+        ],
+    )
+    .expect("batch");
+    write(&env, t, recomputed, OfflineMode::Overwrite).await;
+    let r = env.publish(t, &PublishOptions::default()).await;
+    assert_incremental(&r, 0, false);
+    assert_eq!((r.upserts, r.deletes), (200, 50), "{r:?}");
+    assert_eq!(
+        (r.write.inserted, r.write.updated, r.write.deleted),
+        (50, 150, 50),
+        "{r:?}"
+    );
+    env.assert_in_sync(t, "people", None).await;
+    if matches!(kind, Kind::Mysql) {
+        let after = innodb_table_id(&env, "people").await;
+        assert!(
+            after.is_some() && after != before,
+            "not swapped: {before:?} → {after:?}"
+        );
+    }
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_recompute_publishes_incrementally_sqlite() {
+    full_recompute(Kind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_recompute_is_swapped_in_mysql() {
+    full_recompute(Kind::Mysql).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn fstore_writes_arrive_incrementally_sqlite() {
     updates_and_deletes_from_fstore_writes_arrive(Kind::Sqlite, false).await;
