@@ -440,6 +440,9 @@ fn index_of(columns: &[String], name: &str) -> Result<usize> {
     })
 }
 
+/// A row's position `(batch, row)` among change batches.
+type Position = (u32, u32);
+
 /// The netted change: row positions `(batch, row)` into `batches`.
 struct Netted<'a> {
     batches: &'a [RecordBatch],
@@ -572,7 +575,7 @@ fn net<'a>(
 fn differing(
     batches: &[RecordBatch],
     idx: &[usize],
-    pairs: &[((u32, u32), (u32, u32))],
+    pairs: &[(Position, Position)],
 ) -> Result<Vec<bool>> {
     let mut out = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(BATCH_ROWS) {

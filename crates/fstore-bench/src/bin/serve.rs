@@ -5,7 +5,8 @@
 //! 2. starts the real `fstore serve` binary on that store with the reader identity;
 //! 3. drives random single-key lookups at concurrency 1, 16 and 64 against it over HTTP, and the
 //!    same random single-key lookups straight against MariaDB (prepared statements), each for a
-//!    bounded time; both sides hold one connection per worker (an HTTP/1.1 keep-alive connection
+//!    bounded time split into rounds that alternate between the sides (`--rounds`, so a change
+//!    in the machine's speed during the run weighs on every side alike); both sides hold one connection per worker (an HTTP/1.1 keep-alive connection
 //!    driven inline by the worker; a MySQL connection);
 //! 4. measures 100-key batch lookups both ways;
 //! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
@@ -47,6 +48,10 @@ struct Args {
     /// Seconds per measured phase.
     #[arg(long, default_value_t = 5.0)]
     secs: f64,
+    /// Rounds per concurrency level: each side's seconds are split into this many slices that
+    /// alternate with the other sides'.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Concurrency levels.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
@@ -266,6 +271,7 @@ async fn get_ok(base: &str, path: &str) -> bool {
 }
 
 /// Results of one measured phase.
+#[derive(Default)]
 struct Phase {
     requests: u64,
     errors: u64,
@@ -274,6 +280,14 @@ struct Phase {
 }
 
 impl Phase {
+    /// Adds another slice of the same phase (its latencies unsorted until the caller sorts).
+    fn add(&mut self, other: Phase) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.secs += other.secs;
+        self.latencies_us.extend(other.latencies_us);
+    }
+
     fn qps(&self) -> f64 {
         self.requests as f64 / self.secs
     }
@@ -538,12 +552,22 @@ async fn run(a: Args) -> anyhow::Result<()> {
         "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors"
     );
     let mut summary = Vec::new();
+    // Each side's time is split into rounds that alternate between the sides, so a change in
+    // the machine's speed during the run (other tenants, CPU throttling) weighs on both alike.
+    let rounds = a.rounds.max(1);
+    let slice = a.secs / rounds as f64;
     for &c in &a.concurrency {
-        let f = http_phase(&server.base, a.rows, c, a.secs, 1).await;
+        let (mut f, mut u, mut r) = (Phase::default(), Phase::default(), Phase::default());
+        for _ in 0..rounds {
+            f.add(http_phase(&server.base, a.rows, c, slice, 1).await);
+            u.add(http_phase(&single.base, a.rows, c, slice, 1).await);
+            r.add(raw_phase(&pool, a.rows, c, slice, 1).await);
+        }
+        for p in [&mut f, &mut u, &mut r] {
+            p.latencies_us.sort_unstable();
+        }
         line("fstore HTTP", c, &f);
-        let u = http_phase(&single.base, a.rows, c, a.secs, 1).await;
         line("fstore, no coalescing", c, &u);
-        let r = raw_phase(&pool, a.rows, c, a.secs, 1).await;
         line("MariaDB direct", c, &r);
         summary.push((
             c,
