@@ -746,44 +746,30 @@ mod tests {
             ])
             .unwrap()
         };
-        // Rows 0..4 before (batch 0), after (batch 1): same, NaN = NaN, null = null, f
+        // Rows 0..5, before (batch 0) and after (batch 1): same, NaN = NaN, null = null, f
         // changed, list changed, list null → value.
-        let before = batch(
+        let floats = |x: f64| {
             vec![
                 Some(1.0),
                 Some(f64::NAN),
                 None,
-                Some(2.0),
+                Some(x),
                 Some(3.0),
                 Some(4.0),
-            ],
+            ]
+        };
+        let lists = |second: i32, last: Option<Vec<Option<i32>>>| {
             list(vec![
                 Some(vec![Some(1)]),
                 Some(vec![]),
                 None,
                 Some(vec![Some(1)]),
-                Some(vec![Some(1), Some(2)]),
-                None,
-            ]),
-        );
-        let after = batch(
-            vec![
-                Some(1.0),
-                Some(f64::NAN),
-                None,
-                Some(2.5),
-                Some(3.0),
-                Some(4.0),
-            ],
-            list(vec![
-                Some(vec![Some(1)]),
-                Some(vec![]),
-                None,
-                Some(vec![Some(1)]),
-                Some(vec![Some(1), Some(3)]),
-                Some(vec![None]),
-            ]),
-        );
+                Some(vec![Some(1), Some(second)]),
+                last,
+            ])
+        };
+        let before = batch(floats(2.0), lists(2, None));
+        let after = batch(floats(2.5), lists(3, Some(vec![None])));
         let batches = [before, after];
         let pairs: Vec<_> = (0..6u32).map(|r| ((0, r), (1, r))).collect();
         assert_eq!(
