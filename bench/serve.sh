@@ -4,7 +4,9 @@
 # it and straight against MariaDB (prepared statements) in the same run; then 100-key batches.
 # Prints QPS, p50, p99 and the ratio. Loopback only; every phase is bounded (SECS seconds).
 # fstore serve runs with --workers 1 (FSTORE_BENCH_SERVE_WORKERS overrides; 0 = one thread per CPU):
-# on a small machine the load generator, MariaDB and fstore share the cores.
+# on a small machine the load generator, MariaDB and fstore share the cores. The coalescing server
+# also busy-polls for 200 µs (FSTORE_BENCH_SERVE_BUSY_POLL_US overrides; 0 = off): fstore's own
+# default is off, and the second server (no coalescing) runs without it, so both are in every run.
 # Usage: bench/serve.sh [ROWS] [SECS]    (MariaDB: $FSTORE_TEST_MYSQL_URL, default root@127.0.0.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +16,5 @@ export FSTORE_TEST_MYSQL_URL="${FSTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:33
 cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
 exec "$CARGO_TARGET_DIR/release/serve" \
   --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}" \
-  --workers "${FSTORE_BENCH_SERVE_WORKERS:-1}"
+  --workers "${FSTORE_BENCH_SERVE_WORKERS:-1}" \
+  --server-arg="--busy-poll-us=${FSTORE_BENCH_SERVE_BUSY_POLL_US:-200}"

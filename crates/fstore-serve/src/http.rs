@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use futures::FutureExt as _;
 use serde::Serialize;
 
+use crate::busy_poll::BusyPoll;
 use crate::error::{ErrorKind, ServeError};
 use crate::lookups::Lookups;
 use crate::metrics::Route;
@@ -39,6 +40,9 @@ pub struct ServerOptions {
     /// Bearer token required on `/v1/...` routes; `None` leaves them open. Health and metrics
     /// routes never need it.
     pub token: Option<String>,
+    /// Keep polling for I/O, instead of sleeping, while requests run and for this long after
+    /// the last one (see [`crate::busy_poll`]); zero (the default) never polls.
+    pub busy_poll: Duration,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("busy_poll", &self.busy_poll)
             .finish()
     }
 }
@@ -57,6 +62,7 @@ impl Default for ServerOptions {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(5),
             token: None,
+            busy_poll: Duration::ZERO,
         }
     }
 }
@@ -66,6 +72,7 @@ struct AppState {
     lookups: Lookups,
     opts: Arc<ServerOptions>,
     next_id: Arc<AtomicU64>,
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 /// What a handler tells the middleware beyond the response: the error (for metrics and the
@@ -128,10 +135,12 @@ fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
 /// `GET /healthz`, `GET /readyz`, `GET /metrics`.
 pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
     let max_body = opts.max_body_bytes;
+    let busy_poll = (!opts.busy_poll.is_zero()).then(|| BusyPoll::new(opts.busy_poll));
     let state = AppState {
         lookups,
         opts: Arc::new(opts),
         next_id: Arc::new(AtomicU64::new(1)),
+        busy_poll,
     };
     Router::new()
         .route("/v1/feature-tables/{name}/lookup", post(table_lookup))
@@ -257,6 +266,7 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let start = Instant::now();
     let metrics = st.lookups.metrics().clone();
     let _in_flight = metrics.start_request();
+    let _busy = st.busy_poll.as_ref().map(BusyPoll::enter);
     let id = st.next_id.fetch_add(1, Ordering::Relaxed);
     let route = Route::of_path(req.uri().path());
     let method = req.method().clone();

@@ -14,6 +14,7 @@
 //!
 //! [`OnlineStore`]: fstore_online::OnlineStore
 
+pub mod busy_poll;
 mod coalesce;
 pub mod error;
 pub mod http;
@@ -22,6 +23,7 @@ pub mod lookups;
 pub mod metrics;
 pub mod request;
 
+pub use busy_poll::BusyPoll;
 pub use error::{ErrorKind, ServeError};
 pub use http::{ServerOptions, router, serve, shutdown_signal};
 pub use lookups::{

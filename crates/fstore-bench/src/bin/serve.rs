@@ -13,7 +13,9 @@
 //!
 //! The fstore side runs twice: with the default coalescing (concurrent lookups of one table
 //! share a query once 2 are in flight) and with `--max-queries-per-table 0` (one query per
-//! request), so the effect of coalescing is visible in every run. `--workers N` is passed to
+//! request), so the effect of coalescing is visible in every run; `--server-arg` adds arguments
+//! to the first server only (`bench/serve.sh` turns busy polling on there), and the header of
+//! the table prints both servers' arguments. `--workers N` is passed to
 //! both servers (`bench/serve.sh` uses 1: the load generator, MariaDB and fstore share the
 //! machine's cores, and one serving thread saves the hand-offs between threads).
 //!
@@ -61,6 +63,9 @@ struct Args {
     /// `--workers` for both servers (default: fstore's default, one thread per CPU).
     #[arg(long)]
     workers: Option<usize>,
+    /// More arguments for the coalescing server (repeatable), e.g. `--server-arg=--busy-poll-us=200`.
+    #[arg(long, allow_hyphen_values = true)]
+    server_arg: Vec<String>,
     /// Reload the table even when it is already there.
     #[arg(long)]
     reload: bool,
@@ -514,14 +519,12 @@ async fn run(a: Args) -> anyhow::Result<()> {
     if let Some(n) = a.max_queries_per_table {
         tuned.extend(["--max-queries-per-table".into(), n.to_string()]);
     }
+    tuned.extend(a.server_arg.iter().cloned());
     let mut server = start_server(&a.fstore_bin, max_conc.max(16), &tuned)?;
     server.wait_ready().await?;
     // The same server with coalescing off: one query per request, as a comparison.
-    let mut single = start_server(
-        &a.fstore_bin,
-        max_conc.max(16),
-        &[workers, vec!["--max-queries-per-table".into(), "0".into()]].concat(),
-    )?;
+    let single_args = [workers, vec!["--max-queries-per-table".into(), "0".into()]].concat();
+    let mut single = start_server(&a.fstore_bin, max_conc.max(16), &single_args)?;
     single.wait_ready().await?;
     let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&url())?)
         .user(Some(READER))
@@ -546,6 +549,11 @@ async fn run(a: Args) -> anyhow::Result<()> {
         a.rows,
         FEATURES.len(),
         a.secs
+    );
+    println!(
+        "fstore HTTP: fstore serve {}; no coalescing: {}",
+        tuned.join(" "),
+        single_args.join(" ")
     );
     println!(
         "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7}",

@@ -52,6 +52,12 @@ pub struct Args {
     /// hand-offs between threads on every request.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub workers: usize,
+    /// Keep a serving thread polling for I/O instead of sleeping while requests run, and for
+    /// this many microseconds after the last one: lower latency and more lookups per second
+    /// under load, for one core's time while there is traffic. For hosts with a core to spare
+    /// (not under a tight CPU quota). 0 = off.
+    #[arg(long, default_value_t = 0, value_name = "MICROS")]
+    pub busy_poll_us: u64,
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub shutdown_grace_secs: u64,
@@ -83,6 +89,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
             max_body_bytes: a.max_body_bytes,
             request_timeout: Duration::from_millis(a.timeout_ms),
             token: token.clone(),
+            busy_poll: Duration::from_micros(a.busy_poll_us),
         },
     );
     let listener = tokio::net::TcpListener::bind(a.listen)

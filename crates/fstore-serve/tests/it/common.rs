@@ -213,14 +213,19 @@ impl Server {
     }
 
     /// A server that runs one lookup query per table at a time (so concurrent requests share
-    /// queries) and re-reads a table's layout only after `layout_ttl`.
+    /// queries) and re-reads a table's layout only after `layout_ttl`; with busy polling on, as
+    /// `bench/serve.sh` runs it, so the poller runs beside every shared query of these tests.
     pub async fn one_query_per_table(store: OnlineStore, layout_ttl: Duration) -> Server {
         let lopts = LookupOptions {
             max_queries_per_table: 1,
             layout_ttl,
             ..test_lookup_options()
         };
-        Self::start(store, lopts, ServerOptions::default()).await
+        let sopts = ServerOptions {
+            busy_poll: Duration::from_micros(200),
+            ..Default::default()
+        };
+        Self::start(store, lopts, sopts).await
     }
 
     /// POSTs raw `body` to `path`; returns the status and the body as JSON (or a string).
