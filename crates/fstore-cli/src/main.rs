@@ -88,7 +88,7 @@ enum Command {
 
     /// Serve feature lookups over HTTP (JSON) from an online store, with the read identity.
     #[command(
-        after_help = "Examples:\n  fstore serve --store local\n  fstore serve --store aurora --listen 0.0.0.0:8080 --token-env FSTORE_SERVE_TOKEN\n  curl -s localhost:8080/v1/feature-tables/default.titanic/lookup -d '{\"keys\":[{\"PassengerId\":1}]}'"
+        after_help = "Examples:\n  fstore serve --store local\n  fstore serve --store aurora --listen 0.0.0.0:8080 --token-env FSTORE_SERVE_TOKEN\n  fstore serve --store aurora --listen 0.0.0.0:8080 --busy-poll-us 200   # a dedicated host: lower latency for a core\n  curl -s localhost:8080/v1/feature-tables/default.titanic/lookup -d '{\"keys\":[{\"PassengerId\":1}]}'"
     )]
     Serve(cmd::serve::Args),
 
