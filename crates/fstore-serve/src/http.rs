@@ -67,12 +67,23 @@ impl Default for ServerOptions {
     }
 }
 
+/// What every handler shares. One `Arc`: axum clones the state for each request (the
+/// middleware and every extractor), so one reference count, not one per field.
 #[derive(Clone)]
-struct AppState {
+struct AppState(Arc<Shared>);
+
+struct Shared {
     lookups: Lookups,
-    opts: Arc<ServerOptions>,
-    next_id: Arc<AtomicU64>,
+    opts: ServerOptions,
+    next_id: AtomicU64,
     busy_poll: Option<Arc<BusyPoll>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// What a handler tells the middleware beyond the response: the error (for metrics and the
@@ -116,13 +127,16 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     resp
 }
 
+/// A 200 answer with a JSON `body` that looked up `keys` keys.
+fn ok_body(body: Vec<u8>, keys: usize) -> Response {
+    let mut resp = json_response(StatusCode::OK, body);
+    resp.extensions_mut().insert(Outcome { error: None, keys });
+    resp
+}
+
 fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => {
-            let mut resp = json_response(StatusCode::OK, body);
-            resp.extensions_mut().insert(Outcome { error: None, keys });
-            resp
-        }
+        Ok(body) => ok_body(body, keys),
         Err(e) => ServeError::server(
             ErrorKind::Internal,
             format!("serializing the response: {e}"),
@@ -136,12 +150,12 @@ fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
 pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
     let max_body = opts.max_body_bytes;
     let busy_poll = (!opts.busy_poll.is_zero()).then(|| BusyPoll::new(opts.busy_poll));
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         lookups,
-        opts: Arc::new(opts),
-        next_id: Arc::new(AtomicU64::new(1)),
+        opts,
+        next_id: AtomicU64::new(1),
         busy_poll,
-    };
+    }));
     Router::new()
         .route("/v1/feature-tables/{name}/lookup", post(table_lookup))
         .route("/v1/feature-vectors/lookup", post(vector_lookup))
@@ -176,8 +190,8 @@ async fn table_lookup(
     let Path(name) = name.map_err(|e| ServeError::bad_request(e.body_text()))?;
     let body = body.map_err(|e| body_error(e, st.opts.max_body_bytes))?;
     let req: TableLookupRequest = decode(&body)?;
-    let resp = st.lookups.lookup_table(&name, &req).await?;
-    Ok(ok_json(&resp, resp.keys.len()))
+    let (body, keys) = st.lookups.lookup_table_json(&name, &req).await?;
+    Ok(ok_body(body, keys))
 }
 
 async fn vector_lookup(
@@ -264,17 +278,20 @@ fn check_token(req: &Request, token: &str) -> Result<(), ServeError> {
 /// Auth, timeout, panic guard, metrics and the access log around every request.
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let metrics = st.lookups.metrics().clone();
+    let metrics = st.lookups.metrics();
     let _in_flight = metrics.start_request();
     let _busy = st.busy_poll.as_ref().map(BusyPoll::enter);
     let id = st.next_id.fetch_add(1, Ordering::Relaxed);
     let route = Route::of_path(req.uri().path());
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    // What the access log needs, kept only when it can write (ERROR is the least it logs).
+    let request_line = tracing::enabled!(target: "fstore_serve::access", tracing::Level::ERROR)
+        .then(|| {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0);
+            (req.method().clone(), req.uri().clone(), peer)
+        });
 
     let needs_auth = req.uri().path().starts_with("/v1/");
     let auth = match &st.opts.token {
@@ -329,9 +346,9 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
         }
         _ => tracing::enabled!(target: "fstore_serve::access", tracing::Level::INFO),
     };
-    if !logging {
+    let Some((method, uri, peer)) = request_line.filter(|_| logging) else {
         return resp;
-    }
+    };
     let path: String = uri.path().chars().take(200).collect();
     let peer = peer.map_or_else(|| "-".to_string(), |p| p.to_string());
     let peer = peer.as_str();

@@ -9,7 +9,8 @@
 //!    in the machine's speed during the run weighs on every side alike); both sides hold one connection per worker (an HTTP/1.1 keep-alive connection
 //!    driven inline by the worker; a MySQL connection);
 //! 4. measures 100-key batch lookups both ways;
-//! 5. prints QPS, p50 and p99 for both and their ratio, then stops the server with SIGTERM.
+//! 5. prints QPS, p50 and p99 for both and their ratio, and the CPU time `fstore serve` spent
+//!    per request (from `/proc`), then stops the server with SIGTERM.
 //!
 //! The fstore side runs twice: with the default coalescing (concurrent lookups of one table
 //! share a query once 2 are in flight) and with `--max-queries-per-table 0` (one query per
@@ -219,7 +220,28 @@ fn start_server(bin: &str, pool_max: usize, extra: &[String]) -> anyhow::Result<
     })
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux build we run on).
+const USER_HZ: f64 = 100.0;
+
 impl ServerProcess {
+    /// CPU seconds (user + system) the server has used so far; `None` off Linux.
+    fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces) start at its closing paren.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / USER_HZ)
+    }
+
+    /// [`http_phase`] against this server, with the CPU time the server spent in it.
+    async fn phase(&self, rows: i64, conc: usize, secs: f64, batch: usize) -> Phase {
+        let before = self.cpu_secs();
+        let mut p = http_phase(&self.base, rows, conc, secs, batch).await;
+        p.server_cpu_secs = self.cpu_secs().zip(before).map(|(a, b)| a - b);
+        p
+    }
+
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait()? {
@@ -282,6 +304,8 @@ struct Phase {
     errors: u64,
     secs: f64,
     latencies_us: Vec<u32>,
+    /// CPU seconds `fstore serve` used during the phase (HTTP phases only).
+    server_cpu_secs: Option<f64>,
 }
 
 impl Phase {
@@ -291,6 +315,20 @@ impl Phase {
         self.errors += other.errors;
         self.secs += other.secs;
         self.latencies_us.extend(other.latencies_us);
+        self.server_cpu_secs = match (self.server_cpu_secs, other.server_cpu_secs) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Microseconds of server CPU per request, as text (`-` when not measured).
+    fn cpu_per_request(&self) -> String {
+        match self.server_cpu_secs {
+            Some(cpu) if self.requests > 0 => {
+                format!("{:.1}", cpu * 1e6 / self.requests as f64)
+            }
+            _ => "-".into(),
+        }
     }
 
     fn qps(&self) -> f64 {
@@ -356,6 +394,7 @@ where
         errors,
         secs,
         latencies_us,
+        server_cpu_secs: None,
     }
 }
 
@@ -499,12 +538,13 @@ async fn raw_phase(
 
 fn line(what: &str, conc: usize, p: &Phase) {
     println!(
-        "{what:<24} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7}",
+        "{what:<24} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7} {:>11}",
         p.qps(),
         p.pct(0.50),
         p.pct(0.99),
         p.requests,
-        p.errors
+        p.errors,
+        p.cpu_per_request()
     );
 }
 
@@ -556,8 +596,8 @@ async fn run(a: Args) -> anyhow::Result<()> {
         single_args.join(" ")
     );
     println!(
-        "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7}",
-        "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors"
+        "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>11}",
+        "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors", "srv µs/req"
     );
     let mut summary = Vec::new();
     // Each side's time is split into rounds that alternate between the sides, so a change in
@@ -567,8 +607,8 @@ async fn run(a: Args) -> anyhow::Result<()> {
     for &c in &a.concurrency {
         let (mut f, mut u, mut r) = (Phase::default(), Phase::default(), Phase::default());
         for _ in 0..rounds {
-            f.add(http_phase(&server.base, a.rows, c, slice, 1).await);
-            u.add(http_phase(&single.base, a.rows, c, slice, 1).await);
+            f.add(server.phase(a.rows, c, slice, 1).await);
+            u.add(single.phase(a.rows, c, slice, 1).await);
             r.add(raw_phase(&pool, a.rows, c, slice, 1).await);
         }
         for p in [&mut f, &mut u, &mut r] {
@@ -585,9 +625,12 @@ async fn run(a: Args) -> anyhow::Result<()> {
             r.pct(0.99),
         ));
     }
+    println!(
+        "(srv µs/req: CPU time of fstore serve per request, user + system; with busy polling it includes the polling)"
+    );
     println!();
     println!("100-key batch lookups, concurrency 1");
-    let f = http_phase(&server.base, a.rows, 1, a.secs, 100).await;
+    let f = server.phase(a.rows, 1, a.secs, 100).await;
     line("fstore HTTP (100 keys)", 1, &f);
     let r = raw_phase(&pool, a.rows, 1, a.secs, 100).await;
     line("MariaDB (100 keys)", 1, &r);

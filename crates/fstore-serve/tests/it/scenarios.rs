@@ -138,6 +138,40 @@ pub async fn single_and_batch_lookups(s: &Server) {
         fstore_core::Value::Int(24)
     );
     assert_eq!(resp.to_json()["results"][0], user_json(4));
+
+    // Over HTTP, a lookup of every feature reuses the table's metadata rendered once: the body
+    // is byte for byte the serialized library answer, the first time and every time after, for
+    // single and composite keys.
+    for (table, keys) in [
+        (
+            "default.users",
+            vec![json!({"user_id": 3}), json!({"user_id": 1_000})],
+        ),
+        (
+            "default.trips",
+            vec![json!({"driver_id": 2, "city": "rome"})],
+        ),
+    ] {
+        let body = json!({ "keys": keys });
+        let req: fstore_serve::TableLookupRequest = serde_json::from_value(body.clone()).unwrap();
+        for _ in 0..2 {
+            let got = s
+                .http
+                .post(format!("{}/v1/feature-tables/{table}/lookup", s.base))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let want = serde_json::to_vec(&s.lookups.lookup_table(table, &req).await.unwrap());
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8(want.unwrap()).unwrap()
+            );
+        }
+    }
 }
 
 pub async fn vector_lookups(s: &Server) {
