@@ -127,16 +127,13 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     resp
 }
 
-/// A 200 answer with a JSON `body` that looked up `keys` keys.
-fn ok_body(body: Vec<u8>, keys: usize) -> Response {
-    let mut resp = json_response(StatusCode::OK, body);
-    resp.extensions_mut().insert(Outcome { error: None, keys });
-    resp
-}
-
 fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => ok_body(body, keys),
+        Ok(body) => {
+            let mut resp = json_response(StatusCode::OK, body);
+            resp.extensions_mut().insert(Outcome { error: None, keys });
+            resp
+        }
         Err(e) => ServeError::server(
             ErrorKind::Internal,
             format!("serializing the response: {e}"),
@@ -190,8 +187,8 @@ async fn table_lookup(
     let Path(name) = name.map_err(|e| ServeError::bad_request(e.body_text()))?;
     let body = body.map_err(|e| body_error(e, st.opts.max_body_bytes))?;
     let req: TableLookupRequest = decode(&body)?;
-    let (body, keys) = st.lookups.lookup_table_json(&name, &req).await?;
-    Ok(ok_body(body, keys))
+    let resp = st.lookups.lookup_table(&name, &req).await?;
+    Ok(ok_json(&resp, resp.keys.len()))
 }
 
 async fn vector_lookup(

@@ -98,9 +98,6 @@ struct Cached {
     table: Arc<PublishedTable>,
     fetched: Instant,
     refreshing: bool,
-    /// The `metadata` of a lookup of every feature of `table`, rendered once: it is the bigger
-    /// part of a small lookup's answer, and the same in every one.
-    metadata: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -199,39 +196,6 @@ impl Lookups {
         name: &str,
         req: &TableLookupRequest,
     ) -> Result<TableLookupResponse, ServeError> {
-        Ok(self.table_lookup(name, req).await?.0)
-    }
-
-    /// [`Lookups::lookup_table`] as the JSON body of its HTTP answer, and the number of keys.
-    /// The same bytes as serializing the response, but a lookup of every feature reuses the
-    /// table's `metadata` rendered once.
-    pub(crate) async fn lookup_table_json(
-        &self,
-        name: &str,
-        req: &TableLookupRequest,
-    ) -> Result<(Vec<u8>, usize), ServeError> {
-        let (resp, published) = self.table_lookup(name, req).await?;
-        let keys = resp.keys.len();
-        let body = match req.features {
-            Some(_) => serde_json::to_vec(&resp),
-            None => self
-                .full_metadata(&published, || serde_json::to_string(&Meta(&resp)))
-                .and_then(|meta| resp.to_vec_with_metadata(&meta)),
-        };
-        let body = body.map_err(|e| {
-            ServeError::server(
-                ErrorKind::Internal,
-                format!("serializing the response: {e}"),
-            )
-        })?;
-        Ok((body, keys))
-    }
-
-    async fn table_lookup(
-        &self,
-        name: &str,
-        req: &TableLookupRequest,
-    ) -> Result<(TableLookupResponse, Arc<PublishedTable>), ServeError> {
         let max = self.inner.opts.max_keys;
         if req.keys.len() > max {
             return Err(ServeError::new(
@@ -249,39 +213,14 @@ impl Lookups {
             })
             .await?;
         self.inner.metrics.count_keys(f.keys.len());
-        let resp = TableLookupResponse {
+        Ok(TableLookupResponse {
             feature_table: f.published.feature_table.clone(),
             online_table: f.published.layout.table.clone(),
             delta_version: f.published.delta_version,
             primary_keys: f.published.layout.primary_keys.clone(),
             keys: f.keys,
             result: f.result,
-        };
-        Ok((resp, f.published))
-    }
-
-    /// The `metadata` of a lookup of every feature of `published`: cached with its layout, or
-    /// rendered now (`render`) when `published` is no longer the cached one.
-    fn full_metadata(
-        &self,
-        published: &Arc<PublishedTable>,
-        render: impl FnOnce() -> serde_json::Result<String>,
-    ) -> serde_json::Result<Arc<str>> {
-        let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-        match cache.get_mut(&published.layout.table) {
-            Some(c) if Arc::ptr_eq(&c.table, published) => match &c.metadata {
-                Some(m) => Ok(m.clone()),
-                None => {
-                    let m: Arc<str> = render()?.into();
-                    c.metadata = Some(m.clone());
-                    Ok(m)
-                }
-            },
-            _ => {
-                drop(cache);
-                Ok(render()?.into())
-            }
-        }
+        })
     }
 
     /// Looks up several feature tables for each row and merges the features into the rows.
@@ -511,9 +450,9 @@ impl Lookups {
         match r {
             Ok(Some(p)) => {
                 let changed = cache.get(online).is_none_or(|c| *c.table != p);
-                let (table, metadata) = match cache.get(online) {
-                    Some(c) if !changed => (c.table.clone(), c.metadata.clone()),
-                    _ => (Arc::new(p), None),
+                let table = match cache.get(online) {
+                    Some(c) if !changed => c.table.clone(),
+                    _ => Arc::new(p),
                 };
                 if changed {
                     tracing::info!(
@@ -528,7 +467,6 @@ impl Lookups {
                         table: table.clone(),
                         fetched: Instant::now(),
                         refreshing: false,
-                        metadata,
                     },
                 );
                 Ok(Some(table))
@@ -822,39 +760,21 @@ impl Serialize for TableResults<'_> {
     }
 }
 
-/// The `metadata` member of a [`TableLookupResponse`].
-struct Meta<'a>(&'a TableLookupResponse);
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = s.serialize_struct("Metadata", 5)?;
-        m.serialize_field("feature_table", &r.feature_table)?;
-        m.serialize_field("online_table", &r.online_table)?;
-        m.serialize_field("delta_version", &r.delta_version)?;
-        m.serialize_field("primary_keys", &r.primary_keys)?;
-        m.serialize_field("features", &FeatureMeta(&r.result.columns))?;
-        m.end()
-    }
-}
-
-impl TableLookupResponse {
-    /// The response as JSON, with its `metadata` member already rendered (by [`Meta`]): the
-    /// same bytes as `serde_json::to_vec(self)`.
-    fn to_vec_with_metadata(&self, metadata: &str) -> serde_json::Result<Vec<u8>> {
-        let rows = self.result.rows.len();
-        let mut out = Vec::with_capacity(32 + 256 * rows + metadata.len());
-        out.extend_from_slice(b"{\"results\":");
-        serde_json::to_writer(&mut out, &TableResults(self))?;
-        out.extend_from_slice(b",\"metadata\":");
-        out.extend_from_slice(metadata.as_bytes());
-        out.push(b'}');
-        Ok(out)
-    }
-}
-
 impl Serialize for TableLookupResponse {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Meta<'a>(&'a TableLookupResponse);
+        impl Serialize for Meta<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let r = self.0;
+                let mut m = s.serialize_struct("Metadata", 5)?;
+                m.serialize_field("feature_table", &r.feature_table)?;
+                m.serialize_field("online_table", &r.online_table)?;
+                m.serialize_field("delta_version", &r.delta_version)?;
+                m.serialize_field("primary_keys", &r.primary_keys)?;
+                m.serialize_field("features", &FeatureMeta(&r.result.columns))?;
+                m.end()
+            }
+        }
         let mut m = s.serialize_struct("TableLookupResponse", 2)?;
         m.serialize_field("results", &TableResults(self))?;
         m.serialize_field("metadata", &Meta(self))?;

@@ -139,9 +139,8 @@ pub async fn single_and_batch_lookups(s: &Server) {
     );
     assert_eq!(resp.to_json()["results"][0], user_json(4));
 
-    // Over HTTP, a lookup of every feature reuses the table's metadata rendered once: the body
-    // is byte for byte the serialized library answer, the first time and every time after, for
-    // single and composite keys.
+    // Over HTTP, a lookup of every feature answers byte for byte the serialized library answer,
+    // the first time and every time after, for single and composite keys.
     for (table, keys) in [
         (
             "default.users",
