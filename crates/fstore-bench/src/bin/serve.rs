@@ -9,8 +9,9 @@
 //!    in the machine's speed during the run weighs on every side alike); both sides hold one connection per worker (an HTTP/1.1 keep-alive connection
 //!    driven inline by the worker; a MySQL connection);
 //! 4. measures 100-key batch lookups both ways;
-//! 5. prints QPS, p50 and p99 for both and their ratio, and the CPU time `fstore serve` spent
-//!    per request (from `/proc`), then stops the server with SIGTERM.
+//! 5. prints QPS, p50 and p99 for both and their ratio, and where the CPU time went per request
+//!    (`fstore serve`, MariaDB, this load generator, the whole machine, and the share left idle;
+//!    from `/proc`), then stops the server with SIGTERM.
 //!
 //! The fstore side runs twice: with the default coalescing (concurrent lookups of one table
 //! share a query once 2 are in flight) and with `--max-queries-per-table 0` (one query per
@@ -220,25 +221,12 @@ fn start_server(bin: &str, pool_max: usize, extra: &[String]) -> anyhow::Result<
     })
 }
 
-/// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux build we run on).
-const USER_HZ: f64 = 100.0;
-
 impl ServerProcess {
-    /// CPU seconds (user + system) the server has used so far; `None` off Linux.
-    fn cpu_secs(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command name (which may hold spaces) start at its closing paren.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-        Some(ticks as f64 / USER_HZ)
-    }
-
-    /// [`http_phase`] against this server, with the CPU time the server spent in it.
+    /// [`http_phase`] against this server, with the CPU time every process spent in it.
     async fn phase(&self, rows: i64, conc: usize, secs: f64, batch: usize) -> Phase {
-        let before = self.cpu_secs();
+        let before = CpuSample::take(Some(self.child.id()));
         let mut p = http_phase(&self.base, rows, conc, secs, batch).await;
-        p.server_cpu_secs = self.cpu_secs().zip(before).map(|(a, b)| a - b);
+        p.cpu = CpuSample::take(Some(self.child.id())).since(&before);
         p
     }
 
@@ -297,6 +285,110 @@ async fn get_ok(base: &str, path: &str) -> bool {
         .is_ok_and(|r| r.status().is_success())
 }
 
+/// Clock ticks per second of `/proc` (USER_HZ: 100 on every Linux build we run on).
+const USER_HZ: f64 = 100.0;
+
+/// CPU seconds (user + system) process `pid` has used so far.
+fn process_cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at its closing paren.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / USER_HZ)
+}
+
+/// The database server's process id: the first `mariadbd` or `mysqld` in `/proc`.
+fn database_pid() -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        name.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(name)
+    })
+}
+
+/// The machine's CPU seconds so far, summed over its cores: (busy, idle, all).
+fn machine_cpu_secs() -> Option<(f64, f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let idle = (f.get(3)? + f.get(4).unwrap_or(&0)) as f64 / USER_HZ;
+    let all = f.iter().take(8).sum::<u64>() as f64 / USER_HZ;
+    Some((all - idle, idle, all))
+}
+
+/// CPU counters read at one instant (`/proc`; `None` fields where unreadable).
+struct CpuSample {
+    server: Option<f64>,
+    db: Option<f64>,
+    generator: Option<f64>,
+    machine: Option<(f64, f64, f64)>,
+}
+
+/// CPU seconds spent during a phase, per process and by the whole machine.
+#[derive(Clone, Copy)]
+struct CpuUse {
+    /// `fstore serve` (HTTP phases only).
+    server: Option<f64>,
+    /// MariaDB.
+    db: Option<f64>,
+    /// This load generator.
+    generator: f64,
+    /// The whole machine, busy.
+    busy: f64,
+    /// The whole machine, idle.
+    idle: f64,
+    /// The whole machine, all CPU time (cores × seconds).
+    machine: f64,
+}
+
+impl CpuSample {
+    /// Reads the counters of the server `server` (when given), MariaDB, this process and the machine.
+    fn take(server: Option<u32>) -> Self {
+        Self {
+            server: server.and_then(|pid| process_cpu_secs(&pid.to_string())),
+            db: database_pid().and_then(|pid| process_cpu_secs(&pid)),
+            generator: process_cpu_secs("self"),
+            machine: machine_cpu_secs(),
+        }
+    }
+
+    /// What was spent between `before` and this sample; `None` off Linux.
+    fn since(&self, before: &CpuSample) -> Option<CpuUse> {
+        let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a - b);
+        let (busy, idle, all) = self.machine?;
+        let (busy0, idle0, all0) = before.machine?;
+        Some(CpuUse {
+            server: d(self.server, before.server),
+            db: d(self.db, before.db),
+            generator: d(self.generator, before.generator)?,
+            busy: busy - busy0,
+            idle: idle - idle0,
+            machine: all - all0,
+        })
+    }
+}
+
+impl CpuUse {
+    fn plus(&self, o: &CpuUse) -> CpuUse {
+        let add = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
+        CpuUse {
+            server: add(self.server, o.server),
+            db: add(self.db, o.db),
+            generator: self.generator + o.generator,
+            busy: self.busy + o.busy,
+            idle: self.idle + o.idle,
+            machine: self.machine + o.machine,
+        }
+    }
+}
+
 /// Results of one measured phase.
 #[derive(Default)]
 struct Phase {
@@ -304,8 +396,8 @@ struct Phase {
     errors: u64,
     secs: f64,
     latencies_us: Vec<u32>,
-    /// CPU seconds `fstore serve` used during the phase (HTTP phases only).
-    server_cpu_secs: Option<f64>,
+    /// Where the machine's CPU time went during the phase (Linux only).
+    cpu: Option<CpuUse>,
 }
 
 impl Phase {
@@ -315,18 +407,24 @@ impl Phase {
         self.errors += other.errors;
         self.secs += other.secs;
         self.latencies_us.extend(other.latencies_us);
-        self.server_cpu_secs = match (self.server_cpu_secs, other.server_cpu_secs) {
-            (Some(a), Some(b)) => Some(a + b),
+        self.cpu = match (self.cpu.take(), other.cpu) {
+            (Some(a), Some(b)) => Some(a.plus(&b)),
             (a, b) => a.or(b),
         };
     }
 
-    /// Microseconds of server CPU per request, as text (`-` when not measured).
-    fn cpu_per_request(&self) -> String {
-        match self.server_cpu_secs {
-            Some(cpu) if self.requests > 0 => {
-                format!("{:.1}", cpu * 1e6 / self.requests as f64)
-            }
+    /// Microseconds of CPU per request spent by `of` (`-` when not measured).
+    fn per_request(&self, of: impl Fn(&CpuUse) -> Option<f64>) -> String {
+        match self.cpu.as_ref().and_then(of) {
+            Some(secs) if self.requests > 0 => format!("{:.1}", secs * 1e6 / self.requests as f64),
+            _ => "-".into(),
+        }
+    }
+
+    /// The share of the machine's CPU time left idle, in percent (`-` when not measured).
+    fn idle_pct(&self) -> String {
+        match &self.cpu {
+            Some(c) if c.machine > 0.0 => format!("{:.0}", 100.0 * c.idle / c.machine),
             _ => "-".into(),
         }
     }
@@ -394,7 +492,7 @@ where
         errors,
         secs,
         latencies_us,
-        server_cpu_secs: None,
+        cpu: None,
     }
 }
 
@@ -496,8 +594,22 @@ async fn http_phase(base: &str, rows: i64, conc: usize, secs: f64, batch: usize)
     .await
 }
 
-/// Random lookups straight against MariaDB (the raw limit).
+/// [`raw_lookups`], with the CPU time every process spent in it.
 async fn raw_phase(
+    pool: &mysql_async::Pool,
+    rows: i64,
+    conc: usize,
+    secs: f64,
+    batch: usize,
+) -> Phase {
+    let before = CpuSample::take(None);
+    let mut p = raw_lookups(pool, rows, conc, secs, batch).await;
+    p.cpu = CpuSample::take(None).since(&before);
+    p
+}
+
+/// Random lookups straight against MariaDB (the raw limit).
+async fn raw_lookups(
     pool: &mysql_async::Pool,
     rows: i64,
     conc: usize,
@@ -536,15 +648,58 @@ async fn raw_phase(
     .await
 }
 
+/// The machine's CPU time per lookup on the fstore path against the raw path: the QPS ratio
+/// the fstore path would reach if both kept every core busy (the raw path does, at concurrency
+/// 16 and up; the fstore path leaves the `idle%` column's share unused).
+fn cpu_ratio(fstore: &Phase, raw: &Phase) -> String {
+    let per = |p: &Phase| {
+        p.cpu
+            .as_ref()
+            .filter(|_| p.requests > 0)
+            .map(|c| c.busy * 1e6 / p.requests as f64)
+    };
+    match (per(fstore), per(raw)) {
+        (Some(f), Some(r)) if f > 0.0 => {
+            format!(
+                "machine CPU per lookup {f:.1} µs vs {r:.1} µs: {:.2}×",
+                r / f
+            )
+        }
+        _ => "machine CPU not measured".into(),
+    }
+}
+
 fn line(what: &str, conc: usize, p: &Phase) {
     println!(
-        "{what:<24} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7} {:>11}",
+        "{what:<24} {conc:>4} {:>10.0} {:>9.3} {:>9.3} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>5}",
         p.qps(),
         p.pct(0.50),
         p.pct(0.99),
         p.requests,
         p.errors,
-        p.cpu_per_request()
+        p.per_request(|c| c.server),
+        p.per_request(|c| c.db),
+        p.per_request(|c| Some(c.generator)),
+        p.per_request(|c| Some(c.busy)),
+        p.idle_pct(),
+    );
+}
+
+fn header() {
+    println!(
+        "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>5}",
+        "path",
+        "conc",
+        "QPS",
+        "p50 ms",
+        "p99 ms",
+        "requests",
+        "errors",
+        "srv µs",
+        "db µs",
+        "gen µs",
+        "all µs",
+        "idle%"
     );
 }
 
@@ -595,10 +750,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
         tuned.join(" "),
         single_args.join(" ")
     );
-    println!(
-        "{:<24} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>11}",
-        "path", "conc", "QPS", "p50 ms", "p99 ms", "requests", "errors", "srv µs/req"
-    );
+    header();
     let mut summary = Vec::new();
     // Each side's time is split into rounds that alternate between the sides, so a change in
     // the machine's speed during the run (other tenants, CPU throttling) weighs on both alike.
@@ -623,22 +775,24 @@ async fn run(a: Args) -> anyhow::Result<()> {
             u.qps() / r.qps(),
             f.pct(0.99),
             r.pct(0.99),
+            cpu_ratio(&f, &r),
         ));
     }
     println!(
-        "(srv µs/req: CPU time of fstore serve per request, user + system; with busy polling it includes the polling)"
+        "(CPU time per request, user + system: srv = fstore serve (with busy polling, the polling too), db = MariaDB, gen = this load generator, all = the whole machine; idle% = the machine's CPU time left idle)"
     );
     println!();
     println!("100-key batch lookups, concurrency 1");
+    header();
     let f = server.phase(a.rows, 1, a.secs, 100).await;
     line("fstore HTTP (100 keys)", 1, &f);
     let r = raw_phase(&pool, a.rows, 1, a.secs, 100).await;
     line("MariaDB (100 keys)", 1, &r);
     println!();
     println!("ratio fstore/MariaDB QPS:");
-    for (c, ratio, single_ratio, fp99, rp99) in summary {
+    for (c, ratio, single_ratio, fp99, rp99, cpu) in summary {
         println!(
-            "  concurrency {c:>3}: {ratio:.2}×  (p99 {fp99:.3} ms vs {rp99:.3} ms; without coalescing {single_ratio:.2}×)"
+            "  concurrency {c:>3}: {ratio:.2}×  (p99 {fp99:.3} ms vs {rp99:.3} ms; without coalescing {single_ratio:.2}×; {cpu})"
         );
     }
     println!(
