@@ -1,12 +1,11 @@
 //! The HTTP layer: the axum [`router`], its handlers, and the middleware every request goes
-//! through (bearer-token auth, timeout, panic guard, metrics, access log), plus [`serve`] with
-//! graceful shutdown.
+//! through (bearer-token auth, timeout, panic guard, metrics, access log). Connections are
+//! accepted by [`crate::listen`].
 //!
 //! Errors are JSON `{"error": "..."}` with a 4xx status for anything the caller can fix, and a
 //! generic message with a 5xx status otherwise (the detail is logged with the request id, which
 //! every response carries in `x-request-id`).
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -105,9 +104,18 @@ impl IntoResponse for ServeError {
         })
         .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
         let mut resp = json_response(self.status(), body);
-        if self.kind == ErrorKind::Unauthorized {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self.kind {
+            ErrorKind::Unauthorized => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            // The rest of the body was never read, so the connection cannot carry another
+            // request: say so, or a client may reuse it and see it closed under its next one.
+            ErrorKind::PayloadTooLarge => {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         resp.extensions_mut().insert(Outcome {
             error: Some(self),
@@ -377,61 +385,6 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
         }
     }
     resp
-}
-
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
-        () = term => tracing::info!("SIGTERM received; shutting down"),
-    }
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting connections and
-/// lets requests in flight finish, for at most `grace`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let notify = stopping.clone();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        notify.notify_one();
-    });
-    let drain_limit = async {
-        stopping.notified().await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        r = server => r,
-        () = drain_limit => {
-            tracing::warn!(grace_secs = grace.as_secs_f64(), "requests still running after the grace period; stopping anyway");
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

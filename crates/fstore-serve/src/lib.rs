@@ -6,7 +6,8 @@
 //!   table coalesced into shared queries under load.
 //! - [`router`]: the axum router (`POST /v1/feature-tables/{name}/lookup`,
 //!   `POST /v1/feature-vectors/lookup`, `GET /healthz`, `GET /readyz`, `GET /metrics`) with auth,
-//!   limits, timeouts, metrics and access logs; [`serve`] runs it with graceful shutdown.
+//!   limits, timeouts, metrics and access logs; [`serve`] accepts connections for it (header
+//!   timeout, `TCP_NODELAY`, graceful shutdown).
 //! - [`ServeError`]: where store errors become HTTP statuses (nowhere else).
 //!
 //! The store must be opened with the reader identity (`fstore_publish::stores::Identity::Reader`);
@@ -19,13 +20,15 @@ mod coalesce;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod listen;
 pub mod lookups;
 pub mod metrics;
 pub mod request;
 
 pub use busy_poll::BusyPoll;
 pub use error::{ErrorKind, ServeError};
-pub use http::{ServerOptions, router, serve, shutdown_signal};
+pub use http::{ServerOptions, router};
+pub use listen::{ListenOptions, serve, shutdown_signal};
 pub use lookups::{
     LookupOptions, Lookups, Output, TableLookupResponse, TableRef, VectorLookupResponse, VectorPart,
 };

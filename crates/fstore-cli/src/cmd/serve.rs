@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use fstore_core::config::DEFAULT_DATA_DIR;
 use fstore_publish::stores::{Identity, open_store};
 use fstore_secrets::{SecretStore, Secrets};
-use fstore_serve::{LookupOptions, Lookups, ServerOptions};
+use fstore_serve::{ListenOptions, LookupOptions, Lookups, ServerOptions};
 
 use crate::context::Context;
 
@@ -61,11 +61,22 @@ pub struct Args {
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub shutdown_grace_secs: u64,
+    /// Close a connection that takes longer than this to send a request's headers, or that
+    /// stays idle this long between requests (keep-alive).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub header_timeout_secs: u64,
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
-    if a.max_keys == 0 || a.max_lookups == 0 || a.max_body_bytes == 0 || a.timeout_ms == 0 {
-        bail!("--max-keys, --max-lookups, --max-body-bytes and --timeout-ms must be at least 1");
+    if a.max_keys == 0
+        || a.max_lookups == 0
+        || a.max_body_bytes == 0
+        || a.timeout_ms == 0
+        || a.header_timeout_secs == 0
+    {
+        bail!(
+            "--max-keys, --max-lookups, --max-body-bytes, --timeout-ms and --header-timeout-secs must be at least 1"
+        );
     }
     let token = token(&a, ctx)?;
     let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Reader).await?;
@@ -109,7 +120,10 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         listener,
         app,
         fstore_serve::shutdown_signal(),
-        Duration::from_secs(a.shutdown_grace_secs),
+        ListenOptions {
+            header_timeout: Duration::from_secs(a.header_timeout_secs),
+            shutdown_grace: Duration::from_secs(a.shutdown_grace_secs),
+        },
     )
     .await?;
     ctx.say("stopped");

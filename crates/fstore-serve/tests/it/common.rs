@@ -10,7 +10,7 @@ use arrow::array::{
 use arrow::record_batch::RecordBatch;
 use fstore_core::{NoProgress, TableSpec};
 use fstore_online::{Backend, OnlineLayout, OnlineStore, PublishRecord, WriteMode};
-use fstore_serve::{LookupOptions, Lookups, ServerOptions};
+use fstore_serve::{ListenOptions, LookupOptions, Lookups, ServerOptions};
 use serde_json::Value as J;
 
 /// Users in the `default.users` table: ids 1..=USERS.
@@ -183,6 +183,19 @@ pub struct Server {
 
 impl Server {
     pub async fn start(store: OnlineStore, lopts: LookupOptions, sopts: ServerOptions) -> Server {
+        let listen = ListenOptions {
+            shutdown_grace: Duration::from_secs(5),
+            ..Default::default()
+        };
+        Self::start_with(store, lopts, sopts, listen).await
+    }
+
+    pub async fn start_with(
+        store: OnlineStore,
+        lopts: LookupOptions,
+        sopts: ServerOptions,
+        listen: ListenOptions,
+    ) -> Server {
         let lookups = Lookups::new(store, lopts);
         let token = sopts.token.clone();
         let app = fstore_serve::router(lookups.clone(), sopts);
@@ -195,7 +208,7 @@ impl Server {
             async move {
                 let _ = rx.await;
             },
-            Duration::from_secs(5),
+            listen,
         ));
         let base = format!("http://{addr}");
         Server {

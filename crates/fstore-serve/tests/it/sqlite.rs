@@ -78,3 +78,80 @@ async fn sqlite_shared_lookups_recover_from_a_dropped_column() {
     scenarios::shared_lookups_recover_from_a_dropped_column(&s, &w).await;
     s.stop().await;
 }
+
+/// A connection that does not finish its request headers, and a keep-alive connection left
+/// idle, are both closed once the header timeout passes; the server keeps answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stalled_and_idle_connections_are_closed() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (_d, _w, r) = stores().await;
+    let header_timeout = Duration::from_millis(300);
+    let s = Server::start_with(
+        r,
+        crate::common::test_lookup_options(),
+        fstore_serve::ServerOptions::default(),
+        fstore_serve::ListenOptions {
+            header_timeout,
+            ..Default::default()
+        },
+    )
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Reads until the server closes the connection; returns what it sent and when it closed.
+    async fn until_closed(conn: &mut tokio::net::TcpStream) -> (Vec<u8>, Instant) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let read_all = async {
+            loop {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read_all)
+            .await
+            .expect("the server never closed the connection");
+        (got, Instant::now())
+    }
+
+    // Half a request: the headers never end.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let start = Instant::now();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: fstore\r\n")
+        .await
+        .unwrap();
+    // A whole request on a keep-alive connection, answered, then silence.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: fstore\r\n\r\n")
+        .await
+        .unwrap();
+
+    // Meanwhile other clients are served.
+    let (status, body) = s.get("/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+
+    let (sent, closed) = until_closed(&mut stalled).await;
+    assert!(
+        closed - start >= header_timeout,
+        "closed before the header timeout"
+    );
+    assert!(
+        !String::from_utf8_lossy(&sent).contains("\"ok\""),
+        "a request without the end of its headers was answered"
+    );
+    let (sent, closed) = until_closed(&mut idle).await;
+    let sent = String::from_utf8_lossy(&sent);
+    assert!(
+        sent.starts_with("HTTP/1.1 200") && sent.contains("\"status\":\"ok\""),
+        "{sent}"
+    );
+    assert!(closed - start >= header_timeout);
+
+    let (status, _) = s.get("/healthz").await;
+    assert_eq!(status, 200);
+    s.stop().await;
+}
