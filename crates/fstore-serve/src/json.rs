@@ -10,7 +10,9 @@
 //! UTC; decimals a string or an integer (not a float, which would not be exact).
 
 use base64::Engine as _;
-use fstore_core::value::{date_string, parse_date, parse_timestamp, timestamp_string};
+use fstore_core::value::{
+    date_string, parse_date, parse_timestamp, timestamp_ascii, timestamp_string,
+};
 use fstore_core::{FeatureType, Value};
 use serde::Serialize;
 use serde_json::Value as J;
@@ -31,7 +33,10 @@ impl Serialize for JsonValue<'_> {
                 s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
             }
             Value::Date(d) => s.serialize_str(&date_string(*d)),
-            Value::Timestamp(us) => s.serialize_str(&timestamp_string(*us)),
+            Value::Timestamp(us) => match timestamp_ascii(*us) {
+                Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+                None => s.serialize_str(&timestamp_string(*us)),
+            },
             Value::Json(t) => match serde_json::from_str::<J>(t) {
                 Ok(j) => j.serialize(s),
                 Err(_) => s.serialize_str(t),
