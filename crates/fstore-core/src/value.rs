@@ -43,16 +43,19 @@ pub fn date_string(days: i32) -> String {
 pub fn timestamp_string(us: i64) -> String {
     match timestamp_ascii(us) {
         Some(b) => b.iter().map(|&c| char::from(c)).collect(),
-        None => {
-            let (y, m, d, secs, micros) = timestamp_parts(us);
-            format!(
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-                secs / 3600,
-                (secs / 60) % 60,
-                secs % 60
-            )
-        }
+        None => timestamp_formatted(us),
     }
+}
+
+/// [`timestamp_string`] through `format!`: any year, at several times the cost.
+fn timestamp_formatted(us: i64) -> String {
+    let (y, m, d, secs, micros) = timestamp_parts(us);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// [`timestamp_string`] as ASCII bytes on the stack, for years 0 to 9999 (`None` outside them:
@@ -220,15 +223,7 @@ mod tests {
         assert_eq!(timestamp_string(-1), "1969-12-31T23:59:59.999999Z");
         // The stack-buffer path agrees with `format!` wherever it applies, and hands over to
         // it outside years 0..=9999.
-        let slow = |us: i64| {
-            let (y, m, d, secs, micros) = timestamp_parts(us);
-            format!(
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-                secs / 3600,
-                (secs / 60) % 60,
-                secs % 60
-            )
-        };
+        let slow = timestamp_formatted;
         let mut us = -62_167_219_200_000_000i64 - 86_400_000_000; // 31 Dec of year -1
         let last = 253_402_300_800_000_000i64 + 86_400_000_000; // 1 Jan 10000 + 1 day
         let step = 3_141_592_653_589i64; // ~36 days and an odd number of µs
