@@ -118,8 +118,9 @@ async fn sqlite_stalled_and_idle_connections_are_closed() {
     }
 
     // Half a request: the headers never end.
-    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The server may accept (and start the timeout) before `connect` returns here.
     let start = Instant::now();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
     stalled
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: fstore\r\n")
         .await
