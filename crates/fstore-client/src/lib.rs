@@ -182,6 +182,10 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .tcp_nodelay(true)
+            // Below `fstore serve`'s idle timeout (`--header-timeout-secs`, 30 s by default), so
+            // the pool drops an idle connection before the server closes it, instead of racing
+            // the server's close with a new request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| bad(e.to_string()))?;
         Ok(Self { http, base, token })
