@@ -120,3 +120,44 @@ pub(crate) fn plan<'a, A: Clone + Eq + Hash>(
         columns,
     })
 }
+
+/// The rows found per distinct key (`found`, indexed like [`KeyPlan::order`]) in request order.
+/// Each key's last request takes its row; only the requests that repeat a key get a copy, so a
+/// lookup of distinct keys copies no value.
+pub(crate) fn in_request_order(
+    mut found: Vec<Option<Vec<Value>>>,
+    slots: Vec<usize>,
+) -> Vec<Option<Vec<Value>>> {
+    let mut uses = vec![0u32; found.len()];
+    for &s in &slots {
+        uses[s] += 1;
+    }
+    slots
+        .into_iter()
+        .map(|s| {
+            uses[s] -= 1;
+            if uses[s] == 0 {
+                found[s].take()
+            } else {
+                found[s].clone()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_follow_request_order_with_repeats() {
+        let row = |i: i64| Some(vec![Value::Int(i)]);
+        let found = vec![row(10), None, row(30)];
+        // Keys 0 and 2 are requested twice; key 1 was not found.
+        let slots = vec![2, 0, 1, 2, 0];
+        assert_eq!(
+            in_request_order(found, slots),
+            vec![row(30), row(10), None, row(30), row(10)]
+        );
+    }
+}

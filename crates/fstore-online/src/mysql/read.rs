@@ -1,7 +1,7 @@
 //! The MySQL read path: lookups by primary key (one prepared statement per call, chunked at
 //! [`KEYS_PER_STATEMENT`] keys), decoded to [`Value`] by the bookkeeping layout's types.
 
-use crate::lookup_plan::{KeyPlan, bad_request, missing_table, plan};
+use crate::lookup_plan::{KeyPlan, bad_request, in_request_order, missing_table, plan};
 
 use fstore_core::ident::quote_mysql;
 use fstore_core::value::{days_from_civil, parse_date, parse_timestamp};
@@ -96,7 +96,7 @@ fn atom_param(ftype: FeatureType, atom: &KeyAtom) -> MyValue {
 }
 
 /// The atom of a stored key cell, `None` if it cannot be one.
-fn stored_atom(column: &OnlineColumn, v: &MyValue) -> Option<KeyAtom> {
+fn stored_atom(column: &OnlineColumn, v: MyValue) -> Option<KeyAtom> {
     match decode_value(column.ftype, v).ok()? {
         Value::Int(i) => Some(KeyAtom::Int(i)),
         Value::Bool(b) => Some(KeyAtom::Int(b as i64)),
@@ -123,8 +123,25 @@ fn micros_of(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> Option<i64
     )
 }
 
+/// Decodes one owned cell as `ftype`; gives the cell back when it does not fit. Text and binary
+/// cells move into the value (no copy); the rest decode through [`decode_ref`].
+fn decode_value(ftype: FeatureType, v: MyValue) -> std::result::Result<Value, MyValue> {
+    let utf8 = |b: Vec<u8>, wrap: fn(String) -> Value| {
+        String::from_utf8(b)
+            .map(wrap)
+            .map_err(|e| MyValue::Bytes(e.into_bytes()))
+    };
+    match (ftype, v) {
+        (FeatureType::String, MyValue::Bytes(b)) => utf8(b, Value::String),
+        (FeatureType::Json, MyValue::Bytes(b)) => utf8(b, Value::Json),
+        (FeatureType::Decimal { .. }, MyValue::Bytes(b)) => utf8(b, Value::Decimal),
+        (FeatureType::Binary, MyValue::Bytes(b)) => Ok(Value::Bytes(b)),
+        (ftype, v) => decode_ref(ftype, &v).map_err(|()| v),
+    }
+}
+
 /// Decodes one cell (binary or text protocol) as `ftype`. `Err(())` when it does not fit.
-fn decode_value(ftype: FeatureType, v: &MyValue) -> std::result::Result<Value, ()> {
+fn decode_ref(ftype: FeatureType, v: &MyValue) -> std::result::Result<Value, ()> {
     let text = |b: &[u8]| std::str::from_utf8(b).map(str::to_string).map_err(|_| ());
     Ok(match (ftype, v) {
         (_, MyValue::NULL) => Value::Null,
@@ -173,8 +190,8 @@ fn decode_value(ftype: FeatureType, v: &MyValue) -> std::result::Result<Value, (
 }
 
 /// Decodes one stored cell of `column` of `table`.
-pub fn decode(table: &str, column: &OnlineColumn, v: &MyValue) -> Result<Value> {
-    decode_value(column.ftype, v).map_err(|()| {
+pub fn decode(table: &str, column: &OnlineColumn, v: MyValue) -> Result<Value> {
+    decode_value(column.ftype, v).map_err(|v| {
         StoreError::new(
             StoreErrorKind::Database,
             format!(
@@ -270,24 +287,23 @@ pub async fn lookup_in(
             Err(e) => return Err(super::error::map(t, &ctx(), e)),
         };
         for row in rows {
-            let cells: Vec<MyValue> = row
-                .unwrap_raw()
-                .into_iter()
-                .map(|v| v.unwrap_or(MyValue::NULL))
-                .collect();
-            if cells.len() != nk + selected.len() {
+            let raw = row.unwrap_raw();
+            if raw.len() != nk + selected.len() {
                 continue;
             }
+            // The cells are consumed in order: key cells into atoms, then the features' cells
+            // move into their values.
+            let mut cells = raw.into_iter().map(|v| v.unwrap_or(MyValue::NULL));
             let atoms: Option<Vec<KeyAtom>> = key_cols
                 .iter()
-                .zip(&cells)
+                .zip(cells.by_ref())
                 .map(|(c, v)| stored_atom(c, v))
                 .collect();
             let Some(&slot) = atoms.as_ref().and_then(|a| unique.get(a)) else {
                 continue;
             };
             let mut values = Vec::with_capacity(selected.len());
-            for (c, v) in selected.iter().zip(&cells[nk..]) {
+            for (c, v) in selected.iter().zip(cells) {
                 values.push(decode(table, c, v)?);
             }
             found[slot] = Some(values);
@@ -295,7 +311,7 @@ pub async fn lookup_in(
     }
     Ok(LookupResult {
         columns,
-        rows: slots.into_iter().map(|s| found[s].clone()).collect(),
+        rows: in_request_order(found, slots),
     })
 }
 
@@ -305,7 +321,7 @@ mod tests {
 
     #[test]
     fn decodes_binary_protocol_cells_by_type() {
-        let d = |t, v: MyValue| decode_value(t, &v).unwrap();
+        let d = |t, v: MyValue| decode_value(t, v).unwrap();
         assert_eq!(
             d(
                 FeatureType::Timestamp,
@@ -332,8 +348,20 @@ mod tests {
             ),
             Value::Decimal("-1.50".into())
         );
-        assert!(decode_value(FeatureType::Date, &MyValue::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
-        assert!(decode_value(FeatureType::String, &MyValue::Bytes(vec![0xff])).is_err());
+        assert!(decode_value(FeatureType::Date, MyValue::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
+        assert_eq!(
+            decode_value(FeatureType::String, MyValue::Bytes(vec![0xff])),
+            Err(MyValue::Bytes(vec![0xff])),
+            "a cell that does not fit comes back for the message"
+        );
+        assert_eq!(
+            d(FeatureType::Binary, MyValue::Bytes(vec![0xff, 0])),
+            Value::Bytes(vec![0xff, 0])
+        );
+        assert_eq!(
+            d(FeatureType::Json, MyValue::Bytes(b"{}".to_vec())),
+            Value::Json("{}".into())
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The SQLite read path: lookups by primary key, decoded with the bookkeeping layout's types.
 
-use crate::lookup_plan::{KeyPlan, bad_request, missing_table, plan};
+use crate::lookup_plan::{KeyPlan, bad_request, in_request_order, missing_table, plan};
 
 use fstore_core::ident::quote_sqlite;
 use fstore_core::value::{parse_date, parse_timestamp};
@@ -251,6 +251,6 @@ pub fn lookup_in(
     }
     Ok(LookupResult {
         columns,
-        rows: slots.into_iter().map(|s| found[s].clone()).collect(),
+        rows: in_request_order(found, slots),
     })
 }
