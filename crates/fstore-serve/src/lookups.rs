@@ -721,6 +721,8 @@ struct TableRow<'a> {
     pks: &'a [String],
     key: &'a [Value],
     columns: &'a [(String, FeatureType)],
+    /// `is_key[i]`: column `i` is a primary key, already written from the request's key.
+    is_key: &'a [bool],
     values: &'a [Value],
 }
 
@@ -730,8 +732,8 @@ impl Serialize for TableRow<'_> {
         for (k, v) in self.pks.iter().zip(self.key) {
             m.serialize_entry(k, &JsonValue(v))?;
         }
-        for ((name, _), v) in self.columns.iter().zip(self.values) {
-            if !self.pks.contains(name) {
+        for (((name, _), v), &is_key) in self.columns.iter().zip(self.values).zip(self.is_key) {
+            if !is_key {
                 m.serialize_entry(name, &JsonValue(v))?;
             }
         }
@@ -744,6 +746,10 @@ struct TableResults<'a>(&'a TableLookupResponse);
 impl Serialize for TableResults<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
+        // Once per response, not per row and column.
+        let is_key: Vec<bool> = (r.result.columns.iter())
+            .map(|(name, _)| r.primary_keys.contains(name))
+            .collect();
         let mut seq = s.serialize_seq(Some(r.result.rows.len()))?;
         for (key, row) in r.keys.iter().zip(&r.result.rows) {
             match row {
@@ -752,6 +758,7 @@ impl Serialize for TableResults<'_> {
                     pks: &r.primary_keys,
                     key,
                     columns: &r.result.columns,
+                    is_key: &is_key,
                     values,
                 })?,
             }
