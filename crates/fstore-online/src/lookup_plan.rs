@@ -26,8 +26,8 @@ pub fn missing_table(table: &str) -> StoreError {
 
 /// Distinct keys → their index. foldhash, not SipHash: the map is hashed once per requested key
 /// and once per returned row, on the serving path (SipHash was 4% of a 100-key lookup's
-/// instructions); its per-process random seed keeps request keys from choosing collisions, and a
-/// request holds at most a few thousand keys anyway.
+/// instructions); its per-process random seed keeps request keys from choosing collisions, and
+/// `fstore serve` caps the keys of a request (`--max-keys`, 1000 by default) anyway.
 pub(crate) type KeyIndex<A> = HashMap<Vec<A>, usize, foldhash::fast::RandomState>;
 
 /// A planned lookup.
