@@ -19,7 +19,14 @@ use crate::context::Context;
 /// fstore — a feature store: feature tables on Delta Lake, published to MySQL/Aurora or SQLite,
 /// served by key.
 #[derive(Parser)]
-#[command(name = "fstore", version, about, long_about = None)]
+// `about` is spelled out: a bare `about` takes the package description, which says what this
+// crate is (the command's plumbing), not what fstore is.
+#[command(
+    name = "fstore",
+    version,
+    about = "fstore — a feature store: feature tables on Delta Lake, published to MySQL/Aurora or SQLite, served by key.",
+    long_about = None
+)]
 #[command(
     after_help = "Start with:\n  fstore quickstart\n\nConfiguration: --config FILE, $FSTORE_CONFIG, or ./fstore.toml; without one, everything lives under ./fstore-data."
 )]

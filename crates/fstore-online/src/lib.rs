@@ -44,6 +44,7 @@ pub mod error;
 pub mod layout;
 pub mod lookup_plan;
 pub mod merge;
+pub mod serving;
 pub mod validate;
 
 #[cfg(feature = "mysql")]
@@ -58,6 +59,7 @@ use fstore_core::{FeatureType, Progress, Value};
 
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use layout::{OnlineColumn, OnlineLayout};
+pub use serving::ServingCheck;
 pub use validate::validate_batches;
 
 /// Name of the bookkeeping table fstore keeps in every online database: one row per published

@@ -174,14 +174,33 @@ pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
         .with_state(state)
 }
 
+fn too_large(limit: usize) -> ServeError {
+    ServeError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("request body is larger than the limit of {limit} bytes; send fewer keys per request"),
+    )
+}
+
+/// A request whose `Content-Length` announces more than the limit is refused before its body
+/// is read: waiting for a body that will be refused anyway would hold the connection until the
+/// request timeout (and answer 504). The response closes the connection (see
+/// [`ServeError::into_response`]), so the unread bytes are never taken for a next request.
+/// Bodies without a length (chunked) are counted as they arrive, by `DefaultBodyLimit`.
+fn check_length(req: &Request, limit: usize) -> Result<(), ServeError> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(n) if n > limit as u64 => Err(too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
 fn body_error(e: BytesRejection, limit: usize) -> ServeError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ServeError::new(
-            ErrorKind::PayloadTooLarge,
-            format!(
-                "request body is larger than the limit of {limit} bytes; send fewer keys per request"
-            ),
-        )
+        too_large(limit)
     } else {
         ServeError::bad_request(format!("cannot read the request body: {}", e.body_text()))
     }
@@ -299,11 +318,12 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
         });
 
     let needs_auth = req.uri().path().starts_with("/v1/");
-    let auth = match &st.opts.token {
+    let admitted = match &st.opts.token {
         Some(token) if needs_auth => check_token(&req, token),
         _ => Ok(()),
-    };
-    let mut resp = match auth {
+    }
+    .and_then(|()| check_length(&req, st.opts.max_body_bytes));
+    let mut resp = match admitted {
         Err(e) => e.into_response(),
         Ok(()) => {
             let run = AssertUnwindSafe(next.run(req)).catch_unwind();

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fstore_core::{FeatureType, TableName, Value};
-use fstore_online::{Backend, LookupResult, OnlineStore, PublishedTable, StoreErrorKind};
+use fstore_online::{
+    Backend, LookupResult, OnlineStore, PublishedTable, ServingCheck, StoreErrorKind,
+};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde_json::{Map, Value as J};
@@ -157,22 +159,40 @@ impl Lookups {
         &self.inner.coalescer
     }
 
-    /// A real round trip to the database, bounded by [`LookupOptions::health_timeout`].
+    /// Is the server ready: can the store's identity read what serving needs, the bookkeeping
+    /// table and every published table's columns ([`ServingCheck::check_serving`])? Bounded by
+    /// [`LookupOptions::health_timeout`]. A database that cannot be reached (or refuses the
+    /// credentials) gives the generic unavailable message (the detail is logged); a table that
+    /// cannot be served gives a message naming it and saying why, for whoever reads the probe.
     pub async fn health(&self) -> Result<(), ServeError> {
         let start = Instant::now();
-        let r =
-            tokio::time::timeout(self.inner.opts.health_timeout, self.inner.store.health()).await;
+        let store = &self.inner.store;
+        let check = async {
+            let published = store.list().await?;
+            if published.is_empty() {
+                // Nothing to serve (the list was read, so the database answered).
+                return Ok(());
+            }
+            let layouts: Vec<_> = published.into_iter().map(|p| p.layout).collect();
+            store.check_serving(&layouts).await
+        };
+        let r = tokio::time::timeout(self.inner.opts.health_timeout, check).await;
         self.inner.metrics.observe_db(DbOp::Health, start.elapsed());
         match r {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(match ServeError::from(e) {
-                // Whatever the cause, an unhealthy database makes the server not ready.
-                e if e.kind.is_server_error() => ServeError {
+            Ok(Err(e)) => Err(match e.kind {
+                StoreErrorKind::Connection
+                | StoreErrorKind::AuthFailed
+                | StoreErrorKind::UnknownDatabase => {
+                    ServeError::server(ErrorKind::Unavailable, e.message)
+                }
+                // The store's message names the table and the cause (a missing privilege,
+                // table or column), never a secret.
+                _ => ServeError {
                     kind: ErrorKind::Unavailable,
-                    message: crate::error::UNAVAILABLE_MESSAGE.into(),
-                    detail: e.detail,
+                    message: format!("not ready: {}", e.message),
+                    detail: None,
                 },
-                e => e,
             }),
             Err(_) => Err(ServeError::server(
                 ErrorKind::Unavailable,

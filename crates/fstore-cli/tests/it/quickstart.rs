@@ -57,3 +57,25 @@ fn quickstart_publishes_and_looks_up_a_feature_vector() {
     assert_eq!(v["PassengerId"], 2);
     assert!(v["Sex"].is_string() && v["Pclass"].is_i64(), "{v}");
 }
+
+/// `fstore --help` (and `-h`) opens by saying what fstore is, not with the crate's own
+/// description of its plumbing.
+#[test]
+fn help_opens_with_what_fstore_is() {
+    let s = Scratch::new();
+    for flag in ["--help", "-h"] {
+        let out = s.run(&[flag]).ok();
+        let first = out.stdout.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("fstore — a feature store"),
+            "`fstore {flag}` opens with {first:?}:\n{}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains("The fstore command: arguments"),
+            "`fstore {flag}` shows the crate description:\n{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("Usage: fstore"), "{}", out.stdout);
+    }
+}

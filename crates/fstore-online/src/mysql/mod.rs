@@ -23,6 +23,7 @@ mod ddl;
 mod error;
 mod load;
 mod read;
+mod serving;
 mod write;
 
 use std::path::PathBuf;

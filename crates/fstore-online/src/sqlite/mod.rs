@@ -9,6 +9,7 @@
 mod ddl;
 mod error;
 mod read;
+mod serving;
 mod write;
 
 use std::path::{Path, PathBuf};

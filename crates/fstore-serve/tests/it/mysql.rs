@@ -376,3 +376,86 @@ async fn mysql_shared_lookups_recover_from_a_dropped_column() {
     s.stop().await;
     db.finish().await;
 }
+
+/// `/readyz` checks what serving needs with the reader's own identity: a reader that loses its
+/// SELECT on one served table makes the server not ready, with a message naming that table and
+/// the missing privilege; granting it back makes it ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_readyz_checks_the_readers_grants_on_served_tables() {
+    let mut db = Db::new("readyz_checks_grants").await;
+    let user = format!("fstore_r_{:08x}", fnv(&db.name));
+    let password = "ready-pw-0123456789";
+    db.admin
+        .query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
+    db.admin
+        .query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+        .await
+        .unwrap();
+    // Table-level grants, so one table's can be revoked.
+    for table in ["_fstore_published", "users", "trips"] {
+        db.admin
+            .query_drop(format!(
+                "GRANT SELECT ON `{}`.`{table}` TO '{user}'@'%'",
+                db.name
+            ))
+            .await
+            .unwrap();
+    }
+    let mut u = url::Url::parse(&url()).unwrap();
+    u.set_username(&user).unwrap();
+    u.set_password(Some(password)).unwrap();
+    let s = Server::default(db.reader_via(u.as_str()).await).await;
+    assert_eq!(s.get("/readyz").await, (200, json!({"status": "ready"})));
+
+    db.admin
+        .query_drop(format!(
+            "REVOKE SELECT ON `{}`.`trips` FROM '{user}'@'%'",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let (status, j) = s.get("/readyz").await;
+    assert_eq!(status, 503, "{j}");
+    let msg = message(&j);
+    assert!(msg.starts_with("not ready: "), "{msg}");
+    assert!(msg.contains("`trips`") && msg.contains("SELECT"), "{msg}");
+    assert!(!msg.contains("`users`") && !msg.contains(password), "{msg}");
+    // Lookups of the other table still work: only readiness reports the lost table.
+    let (status, j) = s
+        .post(
+            "/v1/feature-tables/default.users/lookup",
+            r#"{"keys":[{"user_id":1}],"features":["age"]}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{j}");
+
+    db.admin
+        .query_drop(format!(
+            "GRANT SELECT ON `{}`.`trips` TO '{user}'@'%'",
+            db.name
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.get("/readyz").await, (200, json!({"status": "ready"})));
+
+    // The bookkeeping table is checked too.
+    db.admin
+        .query_drop(format!(
+            "REVOKE SELECT ON `{}`.`_fstore_published` FROM '{user}'@'%'",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let (status, j) = s.get("/readyz").await;
+    assert_eq!(status, 503, "{j}");
+    assert!(message(&j).contains("_fstore_published"), "{j}");
+
+    s.stop().await;
+    db.admin
+        .query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
+    db.finish().await;
+}

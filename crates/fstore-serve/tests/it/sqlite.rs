@@ -162,3 +162,59 @@ async fn sqlite_stalled_and_idle_connections_are_closed() {
     assert_eq!(fresh.status(), 200);
     s.stop().await;
 }
+
+/// A request announcing a body far over the limit, then sending only a few bytes of it, is
+/// answered 413 at once (not 504 once the 5 s request timeout fires while the server waits for
+/// the rest), and the server then closes the connection. A raw blocking client, so nothing
+/// between the test and the socket buffers, retries or reuses anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_oversized_content_length_is_refused_without_reading_the_body() {
+    use std::io::{Read as _, Write as _};
+    use std::time::Duration;
+
+    let (_d, _w, r) = stores().await;
+    let s = Server::default(r).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let (status_line, response, closed) = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        // Generous: well past the request timeout, so a 504 would be read (and fail the test)
+        // rather than the read timing out.
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        conn.write_all(
+            b"POST /v1/feature-tables/default.users/lookup HTTP/1.1\r\nHost: fstore\r\n\
+              Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{\"keys\":[{\"user_id\":1}",
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read to the end: Ok(0) is the server closing the connection; a timeout or a reset is
+        // not.
+        let closed = loop {
+            match conn.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let status_line = text.lines().next().unwrap_or_default().to_string();
+        (status_line, text, closed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status_line, "HTTP/1.1 413 Payload Too Large", "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains(
+            "request body is larger than the limit of 1048576 bytes; send fewer keys per request"
+        ),
+        "{response}"
+    );
+    assert_eq!(closed, Ok(()), "the server did not close the connection: {response}");
+    // The server still serves others.
+    assert_eq!(s.get("/healthz").await.0, 200);
+    s.stop().await;
+}
