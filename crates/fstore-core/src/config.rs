@@ -106,14 +106,56 @@ pub struct SqliteConfig {
     pub path: PathBuf,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
+/// TLS to a MySQL store, named after the MySQL client's `--ssl-mode`.
+///
+/// When a store sets no `tls`, a loopback host (`localhost`, `127.0.0.0/8`, `::1`) gets
+/// `preferred` and every other host `verify-identity`: certificates are checked by default
+/// wherever the traffic leaves the machine. `preferred` is refused for other hosts, because it
+/// falls back to plaintext; plaintext over the network is only ever an explicit `disabled`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
+    /// Plaintext. Accepted for any host, with a warning for a non-loopback one.
     Disabled,
-    #[default]
+    /// Loopback hosts only: TLS without certificate checks when the server offers it,
+    /// plaintext (logged) when it does not.
     Preferred,
+    /// TLS or nothing, without certificate checks: encrypts, but does not authenticate the
+    /// server (a warning says so for non-loopback hosts).
     Required,
+    /// TLS, the certificate chain checked against the trusted roots (the built-in web roots plus
+    /// `tls_ca_file`) and the host name checked against the certificate.
     VerifyIdentity,
+}
+
+impl TlsMode {
+    /// The mode a store gets when its table sets no `tls`.
+    pub fn default_for_host(host: &str) -> Self {
+        if is_loopback_host(host) {
+            Self::Preferred
+        } else {
+            Self::VerifyIdentity
+        }
+    }
+
+    /// The name used in `fstore.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Preferred => "preferred",
+            Self::Required => "required",
+            Self::VerifyIdentity => "verify-identity",
+        }
+    }
+}
+
+/// `localhost`, an IPv4 address in `127.0.0.0/8`, or `::1` (with or without brackets): traffic
+/// to these never leaves the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -128,8 +170,13 @@ pub struct MysqlConfig {
     pub read_secret_prefix: Option<SecretPrefix>,
     #[serde(default, deserialize_with = "de_opt_prefix")]
     pub write_secret_prefix: Option<SecretPrefix>,
-    #[serde(default)]
+    /// Absent: [`TlsMode::default_for_host`] (filled in by [`Config::parse`]).
+    #[serde(default = "default_tls")]
     pub tls: TlsMode,
+    /// PEM file of CA certificates trusted besides the built-in web roots, e.g. the Amazon RDS
+    /// bundle `global-bundle.pem`. Relative paths are resolved against the config file.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
     /// Seconds to wait for a connection.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
@@ -143,6 +190,10 @@ fn default_mysql_port() -> u16 {
 }
 fn default_mysql_database() -> String {
     "feature_store".into()
+}
+fn default_tls() -> TlsMode {
+    // Replaced in `parse_store` by the host's default when the key is absent.
+    TlsMode::VerifyIdentity
 }
 fn default_connect_timeout() -> u64 {
     10
@@ -260,8 +311,9 @@ impl Config {
             self.secrets.path = Some(join(p));
         }
         for store in self.stores.values_mut() {
-            if let StoreConfig::Sqlite(s) = store {
-                s.path = join(&s.path);
+            match store {
+                StoreConfig::Sqlite(s) => s.path = join(&s.path),
+                StoreConfig::Mysql(m) => m.tls_ca_file = m.tls_ca_file.as_deref().map(join),
             }
         }
     }
@@ -337,12 +389,49 @@ fn parse_store(
     }
     match kind.as_str() {
         "sqlite" => typed(table).map(StoreConfig::Sqlite),
-        "mysql" => typed(table).map(StoreConfig::Mysql),
+        "mysql" => {
+            let tls_given = table.contains_key("tls");
+            if table.get("tls").and_then(toml::Value::as_str) == Some("verify-ca") {
+                return Err((
+                    "tls".into(),
+                    "`verify-ca` (chain without host name) is not offered: use \"verify-identity\", which checks the chain and that the certificate names `host` (set `host` to a name the certificate holds)".into(),
+                ));
+            }
+            let mut m: MysqlConfig = typed(table)?;
+            if !tls_given {
+                m.tls = TlsMode::default_for_host(&m.host);
+            }
+            check_tls(&m)?;
+            Ok(StoreConfig::Mysql(m))
+        }
         other => Err((
             "kind".into(),
             format!("unknown store kind `{other}`; use \"mysql\" or \"sqlite\""),
         )),
     }
+}
+
+/// Refuses TLS settings that would silently be less safe than they read.
+fn check_tls(m: &MysqlConfig) -> std::result::Result<(), (String, String)> {
+    if m.tls == TlsMode::Preferred && !is_loopback_host(&m.host) {
+        return Err((
+            "tls".into(),
+            format!(
+                "\"preferred\" falls back to plaintext, so it is only accepted for a loopback host, not `{}`; use \"verify-identity\" (the default; add `tls_ca_file` for a private CA such as the RDS bundle), or \"disabled\" to send credentials and features in plaintext knowingly",
+                m.host
+            ),
+        ));
+    }
+    if m.tls_ca_file.is_some() && m.tls != TlsMode::VerifyIdentity {
+        return Err((
+            "tls_ca_file".into(),
+            format!(
+                "is only used to verify the server's certificate, but tls = \"{}\" does not verify it; set tls = \"verify-identity\" or remove tls_ca_file",
+                m.tls.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The 1-based line of `key = …` inside the table whose header is `header`.
@@ -500,5 +589,61 @@ path = "./data/online.db"
         let (name, store) = cfg.store(None).unwrap();
         assert_eq!(name, "local");
         assert!(matches!(store, StoreConfig::Sqlite(_)));
+    }
+
+    fn mysql(extra: &str, host: &str) -> std::result::Result<MysqlConfig, String> {
+        let text = format!("[stores.db]\nkind = \"mysql\"\nhost = \"{host}\"\n{extra}");
+        match Config::parse(&text, Path::new("/etc/fstore/fstore.toml")) {
+            Ok(cfg) => match cfg.store(Some("db")).unwrap().1 {
+                StoreConfig::Mysql(m) => Ok(m.clone()),
+                StoreConfig::Sqlite(_) => panic!("mysql"),
+            },
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn tls_verifies_by_default_off_the_machine_and_never_falls_back_silently() {
+        // Default: verify-identity for a network host, preferred for loopback.
+        let m = mysql("", "db.cluster-x.us-east-1.rds.amazonaws.com").unwrap();
+        assert_eq!(m.tls, TlsMode::VerifyIdentity);
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"] {
+            assert_eq!(mysql("", host).unwrap().tls, TlsMode::Preferred, "{host}");
+        }
+        // `preferred` may fall back to plaintext: refused off the machine, naming line and key.
+        let e = mysql("tls = \"preferred\"\n", "10.0.0.5").unwrap_err();
+        assert!(
+            e.contains("line 4") && e.contains("stores.db.tls") && e.contains("disabled"),
+            "{e}"
+        );
+        // Plaintext over the network is an explicit choice; required and verify-identity parse.
+        assert_eq!(
+            mysql("tls = \"disabled\"\n", "10.0.0.5").unwrap().tls,
+            TlsMode::Disabled
+        );
+        assert_eq!(
+            mysql("tls = \"required\"\n", "10.0.0.5").unwrap().tls,
+            TlsMode::Required
+        );
+        let e = mysql("tls = \"verify-ca\"\n", "10.0.0.5").unwrap_err();
+        assert!(e.contains("verify-identity"), "{e}");
+        let e = mysql("tls = \"prefered\"\n", "10.0.0.5").unwrap_err();
+        assert!(e.contains("line 4") && e.contains("prefered"), "{e}");
+        // The CA file: resolved against the config's directory; useless without verification.
+        let m = mysql(
+            "tls_ca_file = \"certs/global-bundle.pem\"\n",
+            "db.example.com",
+        )
+        .unwrap();
+        assert_eq!(
+            m.tls_ca_file.as_deref(),
+            Some(Path::new("/etc/fstore/certs/global-bundle.pem"))
+        );
+        let e = mysql(
+            "tls = \"required\"\ntls_ca_file = \"/ca.pem\"\n",
+            "db.example.com",
+        )
+        .unwrap_err();
+        assert!(e.contains("line 5") && e.contains("tls_ca_file"), "{e}");
     }
 }

@@ -13,7 +13,7 @@ use fstore_core::config::MysqlConfig;
 use fstore_core::ident::quote_mysql;
 
 use super::error::{Target, map};
-use super::{install_crypto_provider, ssl_opts};
+use super::ssl_opts;
 use crate::error::{Result, StoreError, StoreErrorKind};
 
 /// What publish needs on the feature database: tables, staging (temporary) tables, the atomic
@@ -80,10 +80,7 @@ pub async fn admin_connect(cfg: &MysqlConfig, user: &str, password: &str) -> Res
         database: cfg.database.clone(),
         user: user.to_string(),
     };
-    let ssl = ssl_opts(cfg.tls, None);
-    if ssl.is_some() {
-        install_crypto_provider();
-    }
+    let ssl = ssl_opts(cfg)?;
     let build = |ssl| {
         OptsBuilder::default()
             .ip_or_hostname(cfg.host.clone())
@@ -110,7 +107,8 @@ pub async fn admin_connect(cfg: &MysqlConfig, user: &str, password: &str) -> Res
     let tls = ssl.is_some();
     match attempt(build(ssl)).await? {
         Ok(conn) => Ok(conn),
-        // tls = "preferred": a server without TLS is accepted, as for the store's own pools.
+        // tls = "preferred" (loopback hosts only): a server without TLS is accepted, as for the
+        // store's own pools.
         Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
             if tls && cfg.tls == fstore_core::config::TlsMode::Preferred =>
         {

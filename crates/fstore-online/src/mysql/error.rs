@@ -92,7 +92,7 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
             StoreError::new(
                 StoreErrorKind::Connection,
                 format!(
-                    "TLS with MySQL at {addr} failed ({context}): {io}; check the store's `tls` setting and the server certificate (verify-identity trusts the web roots plus the CA file in FSTORE_MYSQL_SSL_CA)"
+                    "TLS with MySQL at {addr} failed ({context}): {io}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots plus the store's `tls_ca_file`)"
                 ),
             )
         }
@@ -105,13 +105,13 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
         mysql_async::Error::Io(IoError::Tls(tls)) => StoreError::new(
             StoreErrorKind::Connection,
             format!(
-                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting and the server certificate (verify-identity trusts the web roots plus the CA file in FSTORE_MYSQL_SSL_CA)"
+                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots plus the store's `tls_ca_file`)"
             ),
         ),
         mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => StoreError::new(
             StoreErrorKind::Connection,
             format!(
-                "MySQL at {addr} does not offer TLS, but the store requires it (tls = \"required\" or \"verify-identity\"); enable TLS on the server or set tls = \"preferred\""
+                "MySQL at {addr} does not offer TLS, but the store requires it (tls = \"required\" or \"verify-identity\", the default for a host that is not loopback); enable TLS on the server, or set tls = \"disabled\" to send the password and data in plaintext knowingly"
             ),
         ),
         mysql_async::Error::Driver(

@@ -12,11 +12,15 @@
 //! Sessions run with `sql_mode` strict (`STRICT_ALL_TABLES`, no zero dates) and
 //! `time_zone = '+00:00'`, whatever the server's defaults; `DATETIME(6)` values are UTC.
 //!
-//! TLS follows [`TlsMode`]: `disabled`; `preferred` (TLS without certificate checks when the
-//! server offers it, plain otherwise, like the MySQL client's `PREFERRED`); `required` (TLS
-//! without certificate checks, like `REQUIRED`); `verify-identity` (CA chain and host name
-//! checked against the built-in web roots plus [`MysqlOptions::ca_file`], e.g. the Amazon RDS
-//! bundle; the environment variable `FSTORE_MYSQL_SSL_CA` sets it for [`MysqlStore::connect`]).
+//! TLS follows [`TlsMode`] (see `docs/aurora.md`): `verify-identity` (the default for any
+//! host that is not loopback) checks the certificate chain against the built-in web roots plus
+//! the store's `tls_ca_file` (e.g. the Amazon RDS bundle) and the host name against the
+//! certificate; `required` encrypts without checking; `preferred` (loopback hosts only) falls back
+//! to plaintext when the server offers no TLS, and says so in the log; `disabled` is plaintext,
+//! with a warning for a host that is not loopback. A server that offers no TLS is refused by
+//! `required` and `verify-identity`: nothing falls back to plaintext over the network. Only a
+//! connection to a loopback host moves to the server's Unix socket, so a remote server's
+//! `@@socket` can never lead a verified connection to a local server.
 
 pub mod admin;
 mod ddl;
@@ -26,10 +30,10 @@ mod read;
 mod serving;
 mod write;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
-use fstore_core::config::{MysqlConfig, TlsMode};
+use fstore_core::config::{MysqlConfig, TlsMode, is_loopback_host};
 use fstore_core::ident::quote_mysql;
 use fstore_core::{Progress, Value};
 use mysql_async::prelude::Queryable;
@@ -84,8 +88,6 @@ pub struct ServerInfo {
 pub struct MysqlOptions {
     /// How writes move rows (default: `LOAD DATA` when the server allows it).
     pub bulk: BulkMode,
-    /// Extra CA certificates (PEM) trusted for `verify-identity`, e.g. the Amazon RDS bundle.
-    pub ca_file: Option<PathBuf>,
     /// Never switch to the server's Unix socket. By default a connection to a server on this
     /// machine moves to its socket (`@@socket`), which is faster than loopback TCP; tests that
     /// cut the TCP path to simulate an outage turn that off.
@@ -93,13 +95,11 @@ pub struct MysqlOptions {
 }
 
 impl MysqlOptions {
-    /// Defaults, with `ca_file` from `FSTORE_MYSQL_SSL_CA` when set.
+    /// The defaults. (The CA file trusted for `verify-identity` is the store's `tls_ca_file`,
+    /// not an environment variable.)
     pub fn from_env() -> Self {
         Self {
             bulk: BulkMode::Auto,
-            ca_file: std::env::var_os("FSTORE_MYSQL_SSL_CA")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
             tcp_only: false,
         }
     }
@@ -131,22 +131,73 @@ fn install_crypto_provider() {
     });
 }
 
-fn ssl_opts(tls: TlsMode, ca_file: Option<&PathBuf>) -> Option<SslOpts> {
-    match tls {
-        TlsMode::Disabled => None,
-        TlsMode::Preferred | TlsMode::Required => Some(
-            SslOpts::default()
-                .with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        ),
+/// The TLS options for `cfg`, after refusing what would be less safe than the config reads and
+/// warning about what is weaker than a network connection deserves.
+fn ssl_opts(cfg: &MysqlConfig) -> Result<Option<SslOpts>> {
+    let local = is_loopback_host(&cfg.host);
+    let unverified = || {
+        SslOpts::default()
+            .with_danger_accept_invalid_certs(true)
+            .with_danger_skip_domain_validation(true)
+    };
+    let ssl = match cfg.tls {
+        TlsMode::Disabled => {
+            if !local {
+                tracing::warn!(server = %cfg.host, "tls = \"disabled\": the password and every feature value cross the network to MySQL in plaintext");
+            }
+            None
+        }
+        TlsMode::Preferred if !local => {
+            return Err(StoreError::new(
+                StoreErrorKind::BadRequest,
+                format!(
+                    "tls = \"preferred\" falls back to plaintext, so it is only accepted for a loopback host, not `{}`; use \"verify-identity\" (with tls_ca_file for a private CA), or \"disabled\" to accept plaintext knowingly",
+                    cfg.host
+                ),
+            ));
+        }
+        TlsMode::Preferred => Some(unverified()),
+        TlsMode::Required => {
+            if !local {
+                tracing::warn!(server = %cfg.host, "tls = \"required\" encrypts but does not check the server's certificate, so anyone on the path can pose as the server; use tls = \"verify-identity\"");
+            }
+            Some(unverified())
+        }
         TlsMode::VerifyIdentity => {
             let mut o = SslOpts::default();
-            if let Some(ca) = ca_file {
+            if let Some(ca) = &cfg.tls_ca_file {
+                check_ca_file(ca)?;
                 o = o.with_root_certs(vec![ca.clone().into()]);
             }
             Some(o)
         }
+    };
+    if ssl.is_some() {
+        install_crypto_provider();
     }
+    Ok(ssl)
+}
+
+/// A CA file that cannot be read or holds no certificate is reported before any connection,
+/// naming the file (the driver would only say "invalid certificate").
+fn check_ca_file(path: &Path) -> Result<()> {
+    let bad = |why: String| {
+        StoreError::new(
+            StoreErrorKind::BadRequest,
+            format!(
+                "tls_ca_file {}: {why}; point it at a PEM file of CA certificates (for Amazon RDS/Aurora, global-bundle.pem from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)",
+                path.display()
+            ),
+        )
+    };
+    let text = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    if !text
+        .windows(27)
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(())
 }
 
 fn timeout_error(t: &Target, secs: u64) -> StoreError {
@@ -189,7 +240,9 @@ impl MysqlStore {
                 .pass(Some(password))
                 .db_name(Some(cfg.database.clone()))
                 .tcp_nodelay(true)
-                .prefer_socket(!options.tcp_only)
+                // Only a loopback connection may move to `@@socket`: a remote server's socket
+                // path names a file on *this* machine, possibly another server's.
+                .prefer_socket(!options.tcp_only && is_loopback_host(&cfg.host))
                 .stmt_cache_size(STMT_CACHE)
                 .setup(SESSION_SETUP.iter().map(|s| s.to_string()).collect())
                 .pool_opts(
@@ -203,15 +256,13 @@ impl MysqlStore {
                 )
                 .ssl_opts(ssl)
         };
-        let ssl = ssl_opts(cfg.tls, options.ca_file.as_ref());
-        if ssl.is_some() {
-            install_crypto_provider();
-        }
+        let ssl = ssl_opts(cfg)?;
         let timeout = cfg.connect_timeout_secs.max(1);
         let tls = ssl.is_some();
         match Self::open(build(ssl), target.clone(), timeout, options.bulk, tls).await {
             Err(Attempt::NoTls) if cfg.tls == TlsMode::Preferred => {
-                tracing::info!(server = %target.addr(), "the server does not offer TLS; connecting without it (tls = \"preferred\")");
+                // Loopback only (see `ssl_opts`): the plaintext never leaves the machine.
+                tracing::info!(server = %target.addr(), "the server does not offer TLS; connecting without it (tls = \"preferred\", loopback host)");
                 Self::open(build(None), target.clone(), timeout, options.bulk, false)
                     .await
                     .map_err(|a| a.into_error(&target))
@@ -221,7 +272,7 @@ impl MysqlStore {
     }
 
     /// Connects with a `mysql://user:password@host:port` URL (tests, tools) to `database`.
-    /// TLS is `preferred`.
+    /// TLS is the host's default ([`TlsMode::default_for_host`]).
     pub async fn connect_url(url: &str, database: &str, options: MysqlOptions) -> Result<Self> {
         let opts = mysql_async::Opts::from_url(url).map_err(|e| {
             StoreError::new(
@@ -246,10 +297,7 @@ impl MysqlStore {
             database: cfg.database.clone(),
             user: user.to_string(),
         };
-        let ssl = ssl_opts(cfg.tls, None);
-        if ssl.is_some() {
-            install_crypto_provider();
-        }
+        let ssl = ssl_opts(cfg)?;
         let opts = |ssl: Option<SslOpts>| {
             OptsBuilder::default()
                 .ip_or_hostname(cfg.host.clone())
@@ -432,7 +480,8 @@ fn url_config(opts: &mysql_async::Opts, database: &str) -> MysqlConfig {
         database: database.to_string(),
         read_secret_prefix: None,
         write_secret_prefix: None,
-        tls: TlsMode::Preferred,
+        tls: TlsMode::default_for_host(opts.ip_or_hostname()),
+        tls_ca_file: None,
         connect_timeout_secs: 10,
         pool_max: 16,
     }

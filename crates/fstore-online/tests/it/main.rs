@@ -7,3 +7,5 @@ mod conformance;
 mod mysql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "mysql")]
+mod tls;

