@@ -1,11 +1,18 @@
 //! `fstore online init`: provisions a MySQL store for the walk-through — the database, a writer
 //! and a read-only reader with fresh random passwords — and keeps their credentials in the
 //! secret scopes the store's prefixes name. Running it again changes nothing unless `rotate`.
+//!
+//! New passwords are stored in the secret scopes *before* the server is changed: a save that
+//! fails leaves the server (and so publishing and serving) as it was. When the server change
+//! then fails, the secrets of every user whose password the server did not take are put back,
+//! so the scopes and the server agree again.
 
 use std::path::Path;
 
 use fstore_core::config::{Config, DEFAULT_DATA_DIR, StoreConfig};
-use fstore_online::mysql::admin::{ProvisionReport, UserPlan, admin_connect, provision};
+use fstore_online::mysql::admin::{
+    ProvisionReport, UserPlan, admin_connect, check_plan, provision_into,
+};
 use fstore_secrets::{Secret, SecretStore, Secrets};
 
 use crate::stores::{Identity, resolve_prefix};
@@ -75,8 +82,8 @@ pub async fn init_online_store(
     // Keep existing passwords unless rotating, so a second run is harmless.
     let mut plans = Vec::new();
     for (prefix, user) in [
-        (write_prefix, &opts.writer_user),
-        (read_prefix, &opts.reader_user),
+        (&write_prefix, &opts.writer_user),
+        (&read_prefix, &opts.reader_user),
     ] {
         let stored = secrets
             .get(&prefix.scope, &prefix.user_key())
@@ -90,7 +97,6 @@ pub async fn init_online_store(
         plans.push(password);
     }
 
-    let mut conn = admin_connect(m, &opts.admin_user, opts.admin_password.expose_secret()).await?;
     let writer = UserPlan {
         name: &opts.writer_user,
         password: plans[0].as_ref().map(|s| s.expose_secret()),
@@ -99,24 +105,78 @@ pub async fn init_online_store(
         name: &opts.reader_user,
         password: plans[1].as_ref().map(|s| s.expose_secret()),
     };
-    let report = provision(&mut conn, m, &opts.user_host, &writer, &reader).await;
-    let _ = conn.disconnect().await;
-    let report = report?;
+    check_plan(m, &opts.user_host, &writer, &reader)?;
+    // The administrator's credentials are checked before anything is stored.
+    let mut conn = admin_connect(m, &opts.admin_user, opts.admin_password.expose_secret()).await?;
 
+    // Save first: the old values are kept in memory to be put back if anything fails.
+    let mut saved: Vec<Saved> = Vec::new();
     let mut written = Vec::new();
     for ((prefix, user), password) in [
-        (write_prefix, &opts.writer_user),
-        (read_prefix, &opts.reader_user),
+        (&write_prefix, &opts.writer_user),
+        (&read_prefix, &opts.reader_user),
     ]
     .into_iter()
-    .zip(plans)
+    .zip(&plans)
     {
         let Some(password) = password else { continue };
-        secrets.create_scope(&prefix.scope)?;
-        secrets.put(&prefix.scope, &prefix.user_key(), Secret::new(user.clone()))?;
-        secrets.put(&prefix.scope, &prefix.password_key(), password)?;
+        // Each key's old value is remembered once the new one is written, so that only what was
+        // really changed is put back.
+        saved.push(Saved {
+            user: user.clone(),
+            scope: prefix.scope.clone(),
+            keys: Vec::new(),
+        });
+        let mut stored = secrets.create_scope(&prefix.scope).map(|_| ());
+        for (key, value) in [
+            (prefix.user_key(), Secret::new(user.clone())),
+            (prefix.password_key(), password.clone()),
+        ] {
+            if stored.is_err() {
+                break;
+            }
+            let old = secrets.get(&prefix.scope, &key).ok();
+            stored = secrets.put(&prefix.scope, &key, value);
+            if stored.is_ok()
+                && let Some(s) = saved.last_mut()
+            {
+                s.keys.push((key, old));
+            }
+        }
+        if let Err(e) = stored {
+            let _ = conn.disconnect().await;
+            let left = restore(&secrets, &saved);
+            return Err(Error::BadOptions(format!(
+                "cannot store the new password of `{user}` in {} ({e}); nothing was changed on the server, so the current credentials keep working{left}",
+                secrets.describe()
+            )));
+        }
         written.push(format!("{}/{}", prefix.scope, prefix.user_key()));
         written.push(format!("{}/{}", prefix.scope, prefix.password_key()));
+    }
+
+    let mut report = ProvisionReport::default();
+    let provisioned =
+        provision_into(&mut conn, m, &opts.user_host, &writer, &reader, &mut report).await;
+    let _ = conn.disconnect().await;
+    if let Err(e) = provisioned {
+        // The server kept the old password of these users: their old secrets go back.
+        let back: Vec<Saved> = saved
+            .into_iter()
+            .filter(|s| !report.passwords_set.contains(&s.user))
+            .collect();
+        let left = restore(&secrets, &back);
+        let mut e = e;
+        if !back.is_empty() {
+            e.message.push_str(&format!(
+                "; the secret scopes were put back for {}, whose passwords the server did not change{left}",
+                back.iter()
+                    .map(|s| format!("`{}`", s.user))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        return Err(e.into());
     }
     Ok(InitReport {
         store,
@@ -124,4 +184,40 @@ pub async fn init_online_store(
         provision: report,
         secrets_written: written,
     })
+}
+
+/// A user's secrets as they were before `online init` replaced them (`None`: absent).
+struct Saved {
+    user: String,
+    scope: String,
+    /// The keys written, each with its old value.
+    keys: Vec<(String, Option<Secret>)>,
+}
+
+/// Puts `saved` back; returns "" or a sentence naming what could not be put back.
+fn restore(secrets: &Secrets, saved: &[Saved]) -> String {
+    let mut failed = Vec::new();
+    for s in saved {
+        for (key, old) in &s.keys {
+            let r = match old {
+                Some(v) => secrets.put(&s.scope, key, v.clone()),
+                None => match secrets.delete(&s.scope, key) {
+                    Err(fstore_secrets::Error::MissingKey { .. })
+                    | Err(fstore_secrets::Error::MissingScope { .. }) => Ok(()),
+                    other => other,
+                },
+            };
+            if r.is_err() {
+                failed.push(format!("{}/{key}", s.scope));
+            }
+        }
+    }
+    if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; could not put back {} (rerun `fstore online init --rotate` once the secrets backend is writable)",
+            failed.join(", ")
+        )
+    }
 }

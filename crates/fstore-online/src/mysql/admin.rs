@@ -120,16 +120,14 @@ pub async fn admin_connect(cfg: &MysqlConfig, user: &str, password: &str) -> Res
     }
 }
 
-/// Creates `cfg.database` (utf8mb4, utf8mb4_bin) and the writer and reader users on `host`
-/// (`%` for any host), sets the given passwords, and grants each exactly its privileges on that
-/// database. Safe to run again: existing objects are kept; passwords change only when given.
-pub async fn provision(
-    conn: &mut Conn,
+/// Checks what [`provision`] would refuse before it changes anything: names, host pattern and
+/// passwords. Callers that store the passwords first run it before storing them.
+pub fn check_plan(
     cfg: &MysqlConfig,
     host: &str,
     writer: &UserPlan<'_>,
     reader: &UserPlan<'_>,
-) -> Result<ProvisionReport> {
+) -> Result<()> {
     fstore_core::ident::validate_database_name(&cfg.database)
         .map_err(|e| StoreError::new(StoreErrorKind::BadRequest, e.to_string()))?;
     check_account_part("host pattern", host, true)?;
@@ -145,6 +143,35 @@ pub async fn provision(
             "the writer and the reader must be different users",
         ));
     }
+    Ok(())
+}
+
+/// Creates `cfg.database` (utf8mb4, utf8mb4_bin) and the writer and reader users on `host`
+/// (`%` for any host), sets the given passwords, and grants each exactly its privileges on that
+/// database. Safe to run again: existing objects are kept; passwords change only when given.
+pub async fn provision(
+    conn: &mut Conn,
+    cfg: &MysqlConfig,
+    host: &str,
+    writer: &UserPlan<'_>,
+    reader: &UserPlan<'_>,
+) -> Result<ProvisionReport> {
+    let mut report = ProvisionReport::default();
+    provision_into(conn, cfg, host, writer, reader, &mut report).await?;
+    Ok(report)
+}
+
+/// [`provision`], recording each step in `report` as it is done, so that a caller whose
+/// provisioning failed half-way knows which passwords the server took (`passwords_set`).
+pub async fn provision_into(
+    conn: &mut Conn,
+    cfg: &MysqlConfig,
+    host: &str,
+    writer: &UserPlan<'_>,
+    reader: &UserPlan<'_>,
+    report: &mut ProvisionReport,
+) -> Result<()> {
+    check_plan(cfg, host, writer, reader)?;
     let target = Target {
         host: cfg.host.clone(),
         port: cfg.port,
@@ -153,7 +180,6 @@ pub async fn provision(
     };
     let target = &target;
     let err = |what: &'static str| move |e| map(target, what, e);
-    let mut report = ProvisionReport::default();
 
     let exists: Option<String> = conn
         .exec_first(
@@ -226,5 +252,5 @@ pub async fn provision(
                 }),
         );
     }
-    Ok(report)
+    Ok(())
 }

@@ -347,3 +347,134 @@ async fn a_store_with_only_read_credentials_cannot_publish_and_fails_before_conn
         "{err}"
     );
 }
+
+/// The stored credentials of both users: (writer password, reader password).
+fn stored_passwords(cfg: &Config, dir: &Path) -> (String, String) {
+    let secrets = Secrets::from_config(&cfg.secrets, dir).expect("secrets");
+    let get = |scope: &str| {
+        secrets
+            .get(scope, "aurora-password")
+            .expect("stored password")
+            .expose_secret()
+            .to_string()
+    };
+    (get("aurora_writer"), get("aurora_reader"))
+}
+
+async fn assert_logs_in(user: &str, password: &str, db: &str) {
+    let c = connect_as(user, password, Some(db))
+        .await
+        .unwrap_or_else(|e| panic!("{user} cannot log in with its stored password: {e}"));
+    let _ = c.disconnect().await;
+}
+
+/// `online init --rotate` whose secrets cannot be saved changes nothing on the server: the old
+/// credentials, still in the scopes, keep working; once the secrets are writable it rotates.
+#[tokio::test(flavor = "multi_thread")]
+async fn online_init_stores_new_passwords_before_changing_the_server() {
+    let tag = short_hash("online_init_stores_new_passwords_before_changing_the_server");
+    let db = format!("fstore_t_{tag}");
+    let (writer, reader) = (format!("w_{tag}"), format!("r_{tag}"));
+    let mut admin = root().await;
+    for stmt in [
+        format!("DROP DATABASE IF EXISTS `{db}`"),
+        format!("DROP USER IF EXISTS '{writer}'@'%'"),
+        format!("DROP USER IF EXISTS '{reader}'@'%'"),
+    ] {
+        admin.query_drop(stmt).await.expect("setup");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(dir.path(), &db, true);
+    init_online_store(&cfg, Some("aurora"), init_opts(&writer, &reader, false))
+        .await
+        .expect("first online init");
+    let (wpass, rpass) = stored_passwords(&cfg, dir.path());
+
+    // The secrets file cannot be written (its lock file is a directory: this stops root too).
+    let lock = dir.path().join("secrets.enc.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).expect("lock dir");
+    let e = init_online_store(&cfg, Some("aurora"), init_opts(&writer, &reader, true))
+        .await
+        .expect_err("rotating without a writable secrets file must fail")
+        .to_string();
+    assert!(
+        e.contains("cannot store the new password") && e.contains("nothing was changed"),
+        "{e}"
+    );
+    assert_eq!(
+        stored_passwords(&cfg, dir.path()),
+        (wpass.clone(), rpass.clone())
+    );
+    assert_logs_in(&writer, &wpass, &db).await;
+    assert_logs_in(&reader, &rpass, &db).await;
+
+    // Writable again: the rotation goes through and the stored passwords are the server's.
+    std::fs::remove_dir(&lock).expect("remove lock dir");
+    init_online_store(&cfg, Some("aurora"), init_opts(&writer, &reader, true))
+        .await
+        .expect("rotation");
+    let (w2, r2) = stored_passwords(&cfg, dir.path());
+    assert_ne!(w2, wpass);
+    assert_logs_in(&writer, &w2, &db).await;
+    assert_logs_in(&reader, &r2, &db).await;
+    assert!(connect_as(&writer, &wpass, Some(&db)).await.is_err());
+
+    for stmt in [
+        format!("DROP DATABASE IF EXISTS `{db}`"),
+        format!("DROP USER IF EXISTS '{writer}'@'%'"),
+        format!("DROP USER IF EXISTS '{reader}'@'%'"),
+    ] {
+        admin.query_drop(stmt).await.expect("cleanup");
+    }
+}
+
+/// A rotation the server refuses after the new passwords were stored (an administrator without
+/// the privileges) puts the old secrets back: scopes and server agree, the old credentials work.
+#[tokio::test(flavor = "multi_thread")]
+async fn online_init_puts_the_secrets_back_when_the_server_refuses() {
+    let tag = short_hash("online_init_puts_the_secrets_back_when_the_server_refuses");
+    let db = format!("fstore_t_{tag}");
+    let (writer, reader, weak) = (format!("w_{tag}"), format!("r_{tag}"), format!("a_{tag}"));
+    let weak_password = "WeakAdmin0123456789";
+    let mut admin = root().await;
+    for stmt in [
+        format!("DROP DATABASE IF EXISTS `{db}`"),
+        format!("DROP USER IF EXISTS '{writer}'@'%'"),
+        format!("DROP USER IF EXISTS '{reader}'@'%'"),
+        format!("DROP USER IF EXISTS '{weak}'@'%'"),
+        format!("CREATE USER '{weak}'@'%' IDENTIFIED BY '{weak_password}'"),
+    ] {
+        admin.query_drop(stmt).await.expect("setup");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(dir.path(), &db, true);
+    init_online_store(&cfg, Some("aurora"), init_opts(&writer, &reader, false))
+        .await
+        .expect("first online init");
+    let (wpass, rpass) = stored_passwords(&cfg, dir.path());
+
+    let mut opts = init_opts(&writer, &reader, true);
+    opts.admin_user = weak.clone();
+    opts.admin_password = Secret::new(weak_password);
+    let e = init_online_store(&cfg, Some("aurora"), opts)
+        .await
+        .expect_err("an administrator without privileges cannot rotate")
+        .to_string();
+    assert!(e.contains("secret scopes were put back"), "{e}");
+    assert_eq!(
+        stored_passwords(&cfg, dir.path()),
+        (wpass.clone(), rpass.clone())
+    );
+    assert_logs_in(&writer, &wpass, &db).await;
+    assert_logs_in(&reader, &rpass, &db).await;
+
+    for stmt in [
+        format!("DROP DATABASE IF EXISTS `{db}`"),
+        format!("DROP USER IF EXISTS '{writer}'@'%'"),
+        format!("DROP USER IF EXISTS '{reader}'@'%'"),
+        format!("DROP USER IF EXISTS '{weak}'@'%'"),
+    ] {
+        admin.query_drop(stmt).await.expect("cleanup");
+    }
+}
