@@ -177,7 +177,9 @@ pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
 fn too_large(limit: usize) -> ServeError {
     ServeError::new(
         ErrorKind::PayloadTooLarge,
-        format!("request body is larger than the limit of {limit} bytes; send fewer keys per request"),
+        format!(
+            "request body is larger than the limit of {limit} bytes; send fewer keys per request"
+        ),
     )
 }
 

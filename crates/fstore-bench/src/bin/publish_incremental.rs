@@ -23,15 +23,15 @@
 
 use std::time::Duration;
 
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
 use fstore_bench::{batches, rows_for, schema, timed};
 use fstore_core::{NoProgress, TableName, TableSpec, Value};
 use fstore_offline::{OfflineStore, WriteMode};
 use fstore_online::mysql::{MysqlOptions, MysqlStore};
 use fstore_online::{Backend, OnlineStore};
 use fstore_publish::{Method, PublishOptions, PublishReport, publish};
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use arrow::record_batch::RecordBatch;
 use mysql_async::prelude::Queryable;
 
 const DB: &str = "fstore_bench_incremental";
@@ -139,17 +139,18 @@ async fn raw_apply(
         .collect();
     let mut c = m.pool().get_conn().await?;
     let start = std::time::Instant::now();
-    c.query_drop(format!(
-        "CREATE TEMPORARY TABLE raw_stage LIKE `{table}`"
-    ))
-    .await?;
+    c.query_drop(format!("CREATE TEMPORARY TABLE raw_stage LIKE `{table}`"))
+        .await?;
     c.query_drop("CREATE TEMPORARY TABLE raw_keys (id BIGINT NOT NULL PRIMARY KEY)")
         .await?;
     for sql in inserts {
         c.query_drop(sql).await?;
     }
-    c.query_drop(format!("INSERT INTO raw_keys (id) VALUES {}", keys.join(",")))
-        .await?;
+    c.query_drop(format!(
+        "INSERT INTO raw_keys (id) VALUES {}",
+        keys.join(",")
+    ))
+    .await?;
     c.query_drop("START TRANSACTION").await?;
     c.query_drop(format!(
         "DELETE t FROM `{table}` AS t JOIN raw_keys AS k ON t.id = k.id"
@@ -164,7 +165,8 @@ async fn raw_apply(
     .await?;
     let elapsed = start.elapsed();
     c.query_drop("ROLLBACK").await?;
-    c.query_drop("DROP TEMPORARY TABLE raw_stage, raw_keys").await?;
+    c.query_drop("DROP TEMPORARY TABLE raw_stage, raw_keys")
+        .await?;
     Ok(elapsed)
 }
 

@@ -5,10 +5,10 @@ use mysql_async::prelude::Queryable;
 
 use super::MysqlStore;
 use super::error::Ctx;
+use crate::BOOKKEEPING_TABLE;
 use crate::error::Result;
 use crate::layout::OnlineLayout;
 use crate::serving::{ServingCheck, probe_sql};
-use crate::BOOKKEEPING_TABLE;
 
 impl ServingCheck for MysqlStore {
     async fn check_serving(&self, tables: &[OnlineLayout]) -> Result<()> {
@@ -25,7 +25,9 @@ impl ServingCheck for MysqlStore {
         for layout in tables {
             conn.query_drop(probe_sql(layout, quote_mysql))
                 .await
-                .with_ctx(t, || format!("checking that `{}` can be served", layout.table))?;
+                .with_ctx(t, || {
+                    format!("checking that `{}` can be served", layout.table)
+                })?;
         }
         Ok(())
     }

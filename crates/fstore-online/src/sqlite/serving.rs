@@ -19,16 +19,12 @@ impl ServingCheck for SqliteStore {
                 quote_sqlite(BOOKKEEPING_TABLE)
             ),
         ))
-        .chain(
-            tables
-                .iter()
-                .map(|l| {
-                    (
-                        format!("checking that `{}` can be served", l.table),
-                        probe_sql(l, quote_sqlite),
-                    )
-                }),
-        )
+        .chain(tables.iter().map(|l| {
+            (
+                format!("checking that `{}` can be served", l.table),
+                probe_sql(l, quote_sqlite),
+            )
+        }))
         .collect();
         self.with_reader(move |conn| {
             for (what, sql) in &probes {

@@ -390,7 +390,9 @@ async fn mysql_readyz_checks_the_readers_grants_on_served_tables() {
         .await
         .unwrap();
     db.admin
-        .query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+        .query_drop(format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"
+        ))
         .await
         .unwrap();
     // Table-level grants, so one table's can be revoked.

@@ -204,7 +204,9 @@ async fn sqlite_oversized_content_length_is_refused_without_reading_the_body() {
     .unwrap();
     assert_eq!(status_line, "HTTP/1.1 413 Payload Too Large", "{response}");
     assert!(
-        response.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        response
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
         "{response}"
     );
     assert!(
@@ -213,7 +215,11 @@ async fn sqlite_oversized_content_length_is_refused_without_reading_the_body() {
         ),
         "{response}"
     );
-    assert_eq!(closed, Ok(()), "the server did not close the connection: {response}");
+    assert_eq!(
+        closed,
+        Ok(()),
+        "the server did not close the connection: {response}"
+    );
     // The server still serves others.
     assert_eq!(s.get("/healthz").await.0, 200);
     s.stop().await;
