@@ -19,6 +19,7 @@
 //! bundle; the environment variable `FSTORE_MYSQL_SSL_CA` sets it for [`MysqlStore::connect`]).
 
 pub mod admin;
+mod adopt;
 mod ddl;
 mod error;
 mod load;
