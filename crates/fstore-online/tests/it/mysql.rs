@@ -452,7 +452,8 @@ async fn every_type_round_trips_through_both_bulk_paths() {
     assert_eq!(r0[0].as_deref(), Some("1"));
     assert_eq!(r0[1].as_deref(), Some("clé"));
     assert_eq!(r0[7].as_deref(), Some("1.2345"));
-    assert_eq!(r0[8].as_deref(), Some("1"));
+    // BIT(1), as Databricks writes booleans: one raw byte.
+    assert_eq!(r0[8].as_deref(), Some("\u{1}"));
     assert_eq!(r0[11].as_deref(), Some("1000-01-01"));
     assert_eq!(r0[12].as_deref(), Some("1000-01-01 00:00:00.000001"));
     assert_eq!(r0[10].as_deref(), Some("0x00ff090a0d5c4e"));
