@@ -9,17 +9,18 @@
 //! | Float32                        | Float         | `FLOAT`                            | `REAL`          |
 //! | Float64                        | Double        | `DOUBLE`                           | `REAL`          |
 //! | Decimal128(p, s)               | Decimal(p, s) | `DECIMAL(p,s)`                     | `TEXT` (exact)  |
-//! | Boolean                        | Boolean       | `BOOLEAN` (`TINYINT(1)`)           | `INTEGER` 0/1   |
+//! | Boolean                        | Boolean       | `BIT(1)`                           | `INTEGER` 0/1   |
 //! | Utf8, LargeUtf8, Utf8View      | String        | key: `VARCHAR(100)`, else `LONGTEXT` | `TEXT`        |
 //! | Binary, LargeBinary, ...       | Binary        | `LONGBLOB`                         | `BLOB`          |
 //! | Date32, Date64                 | Date          | `DATE`                             | `TEXT` `YYYY-MM-DD` |
 //! | Timestamp(any unit, any tz)    | Timestamp     | `DATETIME(6)` in UTC               | `TEXT` `YYYY-MM-DD HH:MM:SS.ffffff` UTC |
 //! | List, LargeList, Map, Struct   | Json          | `LONGTEXT` holding JSON            | `TEXT` holding JSON |
 //!
-//! Booleans are `BOOLEAN` rather than Databricks' `BIT(1)`: every MySQL client reads `TINYINT(1)`
-//! as a number 0/1, where `BIT(1)` comes back as a raw byte. Binary is `LONGBLOB` because `BLOB`
-//! silently caps values at 64 KiB. Timestamps are `DATETIME(6)`, not `TIMESTAMP`, which drops
-//! sub-seconds and ends in 2038.
+//! MySQL follows the layout Databricks' publisher (Spark's JDBC MySQL dialect) writes wherever its
+//! readers would otherwise see another value: booleans are `BIT(1)`, which Databricks' lookup
+//! runtime decodes as one byte (it fails on `TINYINT(1)`). Two improvements its readers accept
+//! stay: binary is `LONGBLOB` because `BLOB` caps values at 64 KiB, and timestamps are
+//! `DATETIME(6)`, not `TIMESTAMP`, which drops sub-seconds and ends in 2038.
 
 use std::fmt;
 
@@ -122,7 +123,7 @@ impl FeatureType {
             Self::Float => "FLOAT".into(),
             Self::Double => "DOUBLE".into(),
             Self::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
-            Self::Boolean => "BOOLEAN".into(),
+            Self::Boolean => "BIT(1)".into(),
             Self::String if is_key => format!("VARCHAR({MAX_STRING_KEY_CHARS})"),
             Self::String | Self::Json => "LONGTEXT".into(),
             Self::Binary => "LONGBLOB".into(),
@@ -227,6 +228,7 @@ mod tests {
         assert_eq!(FeatureType::String.mysql_type(true), "VARCHAR(100)");
         assert_eq!(FeatureType::String.mysql_type(false), "LONGTEXT");
         assert_eq!(FeatureType::Timestamp.mysql_type(false), "DATETIME(6)");
+        assert_eq!(FeatureType::Boolean.mysql_type(false), "BIT(1)");
         let ts = DataType::Timestamp(TimeUnit::Nanosecond, None);
         assert_eq!(
             FeatureType::from_arrow("t", &ts).unwrap(),

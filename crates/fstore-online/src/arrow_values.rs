@@ -2,22 +2,21 @@
 //! [`crate::validate`].
 //!
 //! A write first calls [`prepare_columns`] once per batch: it picks the layout's columns in layout
-//! order, unpacks dictionaries and turns nested columns (lists, maps, structs) into JSON text. Then
+//! order, unpacks dictionaries and turns nested columns (lists, maps, structs) into JSON text in
+//! Spark's `to_json` form ([`crate::spark_json`]). Then
 //! [`Col::new`] downcasts each column once, and [`Col::cell`] reads one cell without allocating.
 //! The `write_*` helpers render dates, timestamps and decimals into a reused buffer.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Date64Array,
     Decimal128Array, FixedSizeBinaryArray, Float32Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, StringArray, StringBuilder,
-    StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
-    TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
+    Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, StringArray, StringViewArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
 };
-use arrow::datatypes::{DataType, Field, TimeUnit};
-use arrow::json::writer::{EncoderOptions, make_encoder};
+use arrow::datatypes::{DataType, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use fstore_core::value::civil_from_days;
 use fstore_core::{FeatureType, Value};
@@ -73,34 +72,11 @@ pub fn prepare_columns_with(
             })?;
         }
         if encode_json && ftype == FeatureType::Json {
-            array = encode_json_column(&col.name, field, &array)?;
+            array = crate::spark_json::encode_column(&col.name, &array)?;
         }
         out.push(array);
     }
     Ok(out)
-}
-
-/// Encodes a nested column as one JSON text per row (Spark `to_json` style: null struct fields
-/// omitted, binary as hex, NaN as null).
-fn encode_json_column(name: &str, field: &Field, array: &ArrayRef) -> Result<ArrayRef> {
-    let field = Arc::new(field.clone().with_data_type(array.data_type().clone()));
-    let options = EncoderOptions::default();
-    let mut encoder = make_encoder(&field, array.as_ref(), &options)
-        .map_err(|e| invalid(format!("column `{name}` cannot be written as JSON: {e}")))?;
-    let mut builder = StringBuilder::with_capacity(array.len(), array.len() * 16);
-    let mut buf = Vec::with_capacity(64);
-    for row in 0..array.len() {
-        if array.is_null(row) {
-            builder.append_null();
-            continue;
-        }
-        buf.clear();
-        encoder.encode(row, &mut buf);
-        let text = std::str::from_utf8(&buf)
-            .map_err(|_| invalid(format!("column `{name}` produced invalid UTF-8 JSON")))?;
-        builder.append_value(text);
-    }
-    Ok(Arc::new(builder.finish()))
 }
 
 /// One cell, borrowed from its array. Integers of every width are `Int`; `Float32` stays apart so

@@ -6,6 +6,21 @@ use fstore_core::{FeatureType, TableSpec};
 
 use crate::error::{Result, StoreError, StoreErrorKind};
 
+/// Version of the value encoding recorded with every layout (`"encoding"` in
+/// [`OnlineLayout::to_json`]). 1 (absent): fstore before it followed Databricks' layout — MySQL
+/// booleans as `TINYINT(1)`, nested values as arrow-json text (map entries with null values
+/// dropped, binary as hex, NaN as null). 2: booleans `BIT(1)` and nested values in Spark's
+/// `to_json` form (see `crate::spark_json`).
+pub const VALUE_ENCODING: u64 = 2;
+
+/// The value encoding a bookkeeping row's layout JSON records (1 when it records none).
+pub fn recorded_encoding(json: &str) -> u64 {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| v["encoding"].as_u64())
+        .unwrap_or(1)
+}
+
 /// One online column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OnlineColumn {
@@ -104,6 +119,7 @@ impl OnlineLayout {
             "columns": cols,
             "primary_keys": self.primary_keys,
             "timestamp_key": self.timestamp_key,
+            "encoding": VALUE_ENCODING,
         })
         .to_string()
     }

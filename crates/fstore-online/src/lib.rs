@@ -45,6 +45,7 @@ pub mod layout;
 pub mod lookup_plan;
 pub mod merge;
 pub mod serving;
+pub mod spark_json;
 pub mod validate;
 
 #[cfg(feature = "mysql")]
@@ -259,6 +260,9 @@ pub struct WriteReport {
     /// Approximate bytes of values sent to the database.
     pub bytes: u64,
     pub elapsed: Duration,
+    /// What the write changed besides rows, for the publish report: an online table adopted or
+    /// migrated to the current layout (see `mysql::adopt`).
+    pub notes: Vec<String>,
 }
 
 /// Feature values for a batch of keys, in request order.

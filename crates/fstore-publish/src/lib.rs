@@ -599,6 +599,7 @@ fn add_counts(total: &mut WriteReport, w: &WriteReport) {
     total.deleted += w.deleted;
     total.bytes += w.bytes;
     total.elapsed += w.elapsed;
+    total.notes.extend(w.notes.iter().cloned());
 }
 
 /// The columns to publish, in feature-table order: all of them, or the keys plus the requested

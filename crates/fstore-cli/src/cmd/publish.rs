@@ -181,6 +181,9 @@ pub fn print_report(ctx: &Context, store: &str, r: &PublishReport) {
         secs,
         rate,
     ));
+    for note in &w.notes {
+        ctx.say(format!("  note: {note}"));
+    }
 }
 
 /// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.

@@ -3,6 +3,7 @@
 //! Every statement here works on MySQL 8 (Aurora MySQL 3) and MariaDB 10.6+. Identifiers are
 //! always quoted with [`quote_mysql`]; values are always bound parameters.
 
+use fstore_core::FeatureType;
 use fstore_core::ident::{MAX_IDENTIFIER_LEN, quote_mysql};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
@@ -186,8 +187,10 @@ pub fn primary_keys(cols: &[TableColumn]) -> Vec<String> {
 }
 
 /// A server `COLUMN_TYPE` in the spelling of `FeatureType::mysql_type` (`bigint(20)` → `BIGINT`,
-/// `tinyint(1)` → `BOOLEAN`), so the two compare equal when they are the same type. `text` and
+/// `bit(1)` → `BIT(1)`), so the two compare equal when they are the same type. `text` and
 /// `mediumtext` count as `LONGTEXT`, as Databricks treats `text` and `longtext` as compatible.
+/// `tinyint(1)` (and its alias `BOOLEAN`) is `TINYINT(1)`: how fstore stored booleans before it
+/// followed Databricks' `BIT(1)` (see [`old_layout_target`]).
 pub fn canonical_type(column_type: &str) -> String {
     let t = column_type.trim().to_ascii_lowercase();
     let (base, args) = match t.split_once('(') {
@@ -202,8 +205,8 @@ pub fn canonical_type(column_type: &str) -> String {
     };
     let unsigned = t.contains("unsigned");
     match base.as_str() {
-        "tinyint" if args == "1" && !unsigned => "BOOLEAN".into(),
-        "bool" | "boolean" => "BOOLEAN".into(),
+        "tinyint" if args == "1" && !unsigned => "TINYINT(1)".into(),
+        "bool" | "boolean" => "TINYINT(1)".into(),
         "smallint" | "int" | "integer" | "bigint" | "tinyint" | "mediumint" => {
             let base = if base == "integer" {
                 "int"
@@ -242,6 +245,45 @@ pub fn canonical_type(column_type: &str) -> String {
             }
         }
     }
+}
+
+/// Can a column of canonical type `native` (see [`canonical_type`]) hold the values of an fstore
+/// column of type `ftype` with the meaning fstore gives them? Beyond fstore's own types, this
+/// accepts what Databricks' publisher (Spark's JDBC MySQL dialect) creates, so that a table it
+/// published is adopted by a merge as it is: `TEXT`/`MEDIUMTEXT` strings and JSON, `BLOB` binary
+/// (64 KiB per value, the server refuses longer ones), `TIMESTAMP`/`DATETIME` of any precision
+/// (the server rounds sub-seconds it cannot keep and refuses instants outside `TIMESTAMP`'s
+/// 1970–2038), `DOUBLE` for floats (older Spark's `REAL`), and `TINYINT` for small integers
+/// (Spark 4's `ByteType`; the server refuses values outside -128..127). `TINYINT(1)` stays a
+/// boolean: fstore's own older layout, which a publish converts (see [`old_layout_target`]).
+pub fn compatible_type(native: &str, ftype: FeatureType, is_key: bool) -> bool {
+    if native.eq_ignore_ascii_case(&ftype.mysql_type(is_key)) {
+        return true;
+    }
+    let n = native.to_ascii_uppercase();
+    match ftype {
+        FeatureType::Boolean => n == "TINYINT(1)",
+        FeatureType::SmallInt => n == "TINYINT",
+        FeatureType::Float => n == "DOUBLE",
+        FeatureType::String if !is_key => n == "LONGTEXT",
+        FeatureType::Json => n == "LONGTEXT",
+        FeatureType::Binary => matches!(n.as_str(), "BLOB" | "MEDIUMBLOB"),
+        FeatureType::Timestamp => {
+            n == "TIMESTAMP"
+                || n == "DATETIME"
+                || n.starts_with("TIMESTAMP(")
+                || n.starts_with("DATETIME(")
+        }
+        _ => false,
+    }
+}
+
+/// The type an existing column of canonical type `native` holding fstore type `ftype` must be
+/// converted to before fstore writes it, when its type is one an older fstore created and that
+/// Databricks' readers cannot read: `TINYINT(1)` booleans become `BIT(1)`. `None`: keep it.
+pub fn old_layout_target(native: &str, ftype: FeatureType) -> Option<String> {
+    (ftype == FeatureType::Boolean && native.eq_ignore_ascii_case("TINYINT(1)"))
+        .then(|| ftype.mysql_type(false))
 }
 
 /// Creates the bookkeeping table if it is missing (same columns as SQLite's), and adds
@@ -610,7 +652,7 @@ mod tests {
             ("bigint", FeatureType::BigInt, false),
             ("int(11)", FeatureType::Int, false),
             ("smallint(6)", FeatureType::SmallInt, false),
-            ("tinyint(1)", FeatureType::Boolean, false),
+            ("bit(1)", FeatureType::Boolean, false),
             ("double", FeatureType::Double, false),
             ("float", FeatureType::Float, false),
             (
@@ -630,8 +672,52 @@ mod tests {
         ] {
             assert_eq!(canonical_type(server), ftype.mysql_type(key), "{server}");
         }
-        assert_eq!(canonical_type("bit(1)"), "BIT(1)");
+        assert_eq!(canonical_type("tinyint(1)"), "TINYINT(1)");
         assert_eq!(canonical_type("timestamp"), "TIMESTAMP");
         assert_eq!(canonical_type("blob"), "BLOB");
+    }
+
+    #[test]
+    fn databricks_column_types_are_compatible() {
+        // What Spark's JDBC MySQL dialect creates (as INFORMATION_SCHEMA spells it).
+        for (server, ftype, key) in [
+            ("bit(1)", FeatureType::Boolean, false),
+            ("text", FeatureType::String, false),
+            ("longtext", FeatureType::Json, false),
+            ("text", FeatureType::Json, false),
+            ("varchar(100)", FeatureType::String, true),
+            ("timestamp", FeatureType::Timestamp, false),
+            ("datetime", FeatureType::Timestamp, false),
+            ("double", FeatureType::Double, false),
+            ("double", FeatureType::Float, false),
+            ("int(11)", FeatureType::Int, false),
+            ("blob", FeatureType::Binary, false),
+            ("tinyint(4)", FeatureType::SmallInt, false),
+            ("tinyint(1)", FeatureType::Boolean, false),
+        ] {
+            assert!(
+                compatible_type(&canonical_type(server), ftype, key),
+                "{server} for {ftype}"
+            );
+        }
+        for (server, ftype, key) in [
+            ("varchar(100)", FeatureType::String, false),
+            ("text", FeatureType::String, true),
+            ("bit(1)", FeatureType::Int, false),
+            ("double", FeatureType::BigInt, false),
+            ("date", FeatureType::Timestamp, false),
+            ("float", FeatureType::Double, false),
+            ("tinyint(4)", FeatureType::Boolean, false),
+        ] {
+            assert!(
+                !compatible_type(&canonical_type(server), ftype, key),
+                "{server} for {ftype}"
+            );
+        }
+        assert_eq!(
+            old_layout_target(&canonical_type("tinyint(1)"), FeatureType::Boolean).as_deref(),
+            Some("BIT(1)")
+        );
+        assert_eq!(old_layout_target("BIT(1)", FeatureType::Boolean), None);
     }
 }

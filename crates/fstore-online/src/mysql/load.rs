@@ -169,7 +169,9 @@ impl From<StoreError> for LoadError {
 }
 
 /// The `LOAD DATA` statement for `layout` into `table` (`REPLACE INTO` when `replace`): binary
-/// columns go through `@v<i>` and `UNHEX`.
+/// columns go through `@v<i>` and `UNHEX`, booleans through `@v<i>` and `CAST(… AS UNSIGNED)`
+/// (`LOAD DATA` assigns text to a `BIT(1)` column as a binary string, so `1` would be the byte
+/// 0x31 and "Data too long"; the cast makes it the number 1, for `TINYINT(1)` columns too).
 pub fn load_data_sql(table: &str, layout: &OnlineLayout, replace: bool) -> String {
     let mut cols = Vec::with_capacity(layout.columns.len());
     let mut sets = Vec::new();
@@ -177,6 +179,12 @@ pub fn load_data_sql(table: &str, layout: &OnlineLayout, replace: bool) -> Strin
         if c.ftype == FeatureType::Binary {
             cols.push(format!("@v{i}"));
             sets.push(format!("{} = UNHEX(@v{i})", quote_mysql(&c.name)));
+        } else if c.ftype == FeatureType::Boolean {
+            cols.push(format!("@v{i}"));
+            sets.push(format!(
+                "{} = CAST(@v{i} AS UNSIGNED)",
+                quote_mysql(&c.name)
+            ));
         } else {
             cols.push(quote_mysql(&c.name));
         }

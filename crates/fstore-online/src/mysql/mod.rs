@@ -7,7 +7,8 @@
 //!
 //! Layout: `admin.rs` (`online init`: database and least-privilege users), `write.rs` (first publish, merge, overwrite), `load.rs` (the bulk path: `LOAD DATA
 //! LOCAL INFILE` streamed from memory, or pipelined multi-row `INSERT`s), `read.rs` (lookups),
-//! `ddl.rs` (DDL, catalog queries, bookkeeping), `error.rs` (server error codes → kinds).
+//! `ddl.rs` (DDL, catalog queries, bookkeeping), `adopt.rs` (adopting Databricks' tables and migrating
+//! older fstore layouts before a merge), `error.rs` (server error codes → kinds).
 //!
 //! Sessions run with `sql_mode` strict (`STRICT_ALL_TABLES`, no zero dates) and
 //! `time_zone = '+00:00'`, whatever the server's defaults; `DATETIME(6)` values are UTC.
@@ -23,6 +24,7 @@
 //! `@@socket` can never lead a verified connection to a local server.
 
 pub mod admin;
+mod adopt;
 mod ddl;
 mod error;
 mod load;

@@ -61,16 +61,16 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
 use super::MysqlStore;
+use super::adopt;
 use super::ddl::{
-    self, canonical_type, create_table_sql, keys_name, old_name, primary_keys, quoted_list,
-    shadow_name, stage_name,
+    self, create_table_sql, keys_name, old_name, primary_keys, quoted_list, shadow_name, stage_name,
 };
 use super::error::{Ctx, Target};
 use super::load::{self, BulkMode, LoadJob, LoadStats, Prepared};
 use crate::arrow_values::prepare_columns;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::merge::{ExistingColumn, MergePlan, plan_merge};
+use crate::merge::{MergePlan, plan_merge};
 use crate::validate::validate_batches;
 use crate::{Applied, Rows, WriteMeta, WriteMode, WriteReport};
 
@@ -438,18 +438,7 @@ impl Writer<'_> {
         let (t, layout) = (self.t, self.job.layout);
         let cols = ddl::table_columns(self.conn, t, &layout.table).await?;
         let book = ddl::read_bookkeeping(self.conn, t, &layout.table).await?;
-        let existing: Vec<ExistingColumn> = cols
-            .iter()
-            .map(|c| ExistingColumn {
-                name: c.name.clone(),
-                native_type: canonical_type(&c.column_type),
-                ftype: book
-                    .as_ref()
-                    .and_then(|b| b.layout.column(&c.name))
-                    .map(|x| x.ftype),
-                primary_key: c.pk > 0,
-            })
-            .collect();
+        let existing = adopt::existing_columns(&cols, book.as_ref(), layout);
         plan_merge(
             layout,
             &existing,
@@ -459,10 +448,31 @@ impl Writer<'_> {
         )
     }
 
-    /// Merge, or (with `deletes`) a change set: staging tables, then one transaction.
+    /// Merge, or (with `deletes`) a change set: adopts or migrates the table's layout first
+    /// (`adopt.rs`; its notes go into the report), then [`Writer::merge_rows`].
     async fn merge(&mut self, deletes: Option<Deletes>) -> Result<WriteReport> {
         // Refuse incompatible changes before anything moves.
         let plan = self.merge_plan().await?;
+        let rewrites_all_rows = deletes.as_ref().is_none_or(|d| d.whole_view || d.complete);
+        let notes = adopt::prepare(
+            self.conn,
+            self.t,
+            self.job.layout,
+            rewrites_all_rows,
+            &self.meta.record.feature_table,
+        )
+        .await?;
+        let mut report = self.merge_rows(plan, deletes).await?;
+        report.notes = notes;
+        Ok(report)
+    }
+
+    /// Merge, or (with `deletes`) a change set: staging tables, then one transaction.
+    async fn merge_rows(
+        &mut self,
+        plan: MergePlan,
+        deletes: Option<Deletes>,
+    ) -> Result<WriteReport> {
         if let Some(d) = deletes.as_ref().filter(|d| d.whole_view)
             && self.can_swap(&plan).await?
         {
@@ -610,10 +620,19 @@ impl Writer<'_> {
                     .with_ctx(t, || format!("creating staging table `{stage}`"))?;
                 Some(self.load_into(&stage).await?)
             };
-            self.add_columns(self.job.layout.table.as_str(), plan)
-                .await?;
-            self.merge_staged(&stage, &keys, plan, deletes, staged)
-                .await
+            let added = self.add_columns(table, plan).await?;
+            let merged = self
+                .merge_staged(&stage, &keys, plan, deletes, staged)
+                .await;
+            if matches!(merged, Err(_) | Ok(None)) {
+                if let Some(what) = self.drop_added(table, &added).await {
+                    return merged.map_err(|mut e| {
+                        e.message = format!("{}; {what}", e.message);
+                        e
+                    });
+                }
+            }
+            merged
         }
         .await;
         let dropped = self
@@ -629,15 +648,24 @@ impl Writer<'_> {
         Ok(report)
     }
 
-    /// `ALTER TABLE t ADD COLUMN …` for the columns a merge brings that the table lacks.
-    async fn add_columns(&mut self, table: &str, plan: &MergePlan) -> Result<()> {
+    /// `ALTER TABLE t ADD COLUMN …` for the columns a merge brings that the table lacks; returns
+    /// the names it added (none that a retry of the same write already added).
+    async fn add_columns(&mut self, table: &str, plan: &MergePlan) -> Result<Vec<String>> {
         if plan.add.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let t = self.t;
         self.job.progress.set_stage("adding columns");
-        let adds: Vec<String> = plan
+        let have = ddl::table_columns(self.conn, t, table).await?;
+        let add: Vec<_> = plan
             .add
+            .iter()
+            .filter(|c| !have.iter().any(|h| h.name == c.name))
+            .collect();
+        if add.is_empty() {
+            return Ok(Vec::new());
+        }
+        let adds: Vec<String> = add
             .iter()
             .map(|c| {
                 format!(
@@ -654,7 +682,44 @@ impl Writer<'_> {
                 adds.join(", ")
             ))
             .await
-            .with_ctx(t, || format!("adding columns to `{table}`"))
+            .with_ctx(t, || format!("adding columns to `{table}`"))?;
+        Ok(add.iter().map(|c| c.name.clone()).collect())
+    }
+
+    /// After a merge that added `added` to `table` failed (`e`) or rolled back: drops them again
+    /// (MySQL DDL is not transactional, so they outlived the rollback; no reader sees them, as
+    /// the bookkeeping row does not name them). Returns what became of them, for the error; if the
+    /// drop fails too, they stay empty and unrecorded, and a rerun of the merge fills and
+    /// records them (it finds them present and adds nothing).
+    async fn drop_added(&mut self, table: &str, added: &[String]) -> Option<String> {
+        if added.is_empty() {
+            return None;
+        }
+        let drops: Vec<String> = added
+            .iter()
+            .map(|c| format!("DROP COLUMN {}", quote_mysql(c)))
+            .collect();
+        let list = added
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self
+            .conn
+            .query_drop(format!(
+                "ALTER TABLE {} {}",
+                quote_mysql(table),
+                drops.join(", ")
+            ))
+            .await
+        {
+            Ok(()) => Some(format!(
+                "column(s) {list}, added to `{table}` for this merge, were removed again; the table is as before"
+            )),
+            Err(d) => Some(format!(
+                "column(s) {list} were added to `{table}` for this merge and could not be removed again ({d}): they stay empty and unrecorded (lookups do not see them) until a rerun of the publish fills and records them"
+            )),
+        }
     }
 
     /// The transaction of a merge or change set: deletes, then the upsert (from the staging

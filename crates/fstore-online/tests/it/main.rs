@@ -4,6 +4,8 @@
 #[macro_use]
 mod conformance;
 #[cfg(feature = "mysql")]
+mod databricks_layout;
+#[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
