@@ -155,10 +155,22 @@ pub async fn apply(
         complete: true,
         whole_view: false,
     };
+    // The first chunk of a stream (all of a small write) is validated before anything else, so
+    // bad values are reported first (before an incompatible table, say).
+    let stream = |mut s: crate::RowStream| async move {
+        let first = match s.next_chunk().await? {
+            Some(chunk) => {
+                let rows: u64 = chunk.iter().map(|b| b.num_rows() as u64).sum();
+                Some((std::sync::Arc::new(prepare(layout, chunk).await?), rows))
+            }
+            None => None,
+        };
+        Ok::<_, StoreError>(Source::Stream(s, first))
+    };
     let (source, job) = match rows {
-        Rows::Merge(s) => (Source::Stream(s), Job::Merge),
-        Rows::Overwrite(s) => (Source::Stream(s), Job::Overwrite),
-        Rows::Sync(s) => (Source::Stream(s), no_deletes()),
+        Rows::Merge(s) => (stream(s).await?, Job::Merge),
+        Rows::Overwrite(s) => (stream(s).await?, Job::Overwrite),
+        Rows::Sync(s) => (stream(s).await?, no_deletes()),
         Rows::Changes(c) => {
             let delete_rows = c.deletes.iter().map(|b| b.num_rows() as u64).sum();
             let deletes = std::sync::Arc::new(prepare(&layout.keys_only(), c.deletes).await?);
@@ -176,7 +188,7 @@ pub async fn apply(
     };
     let (prepared, rows_known) = match &source {
         Source::Prepared(p, rows) => (p.clone(), Some(*rows)),
-        Source::Stream(s) => (std::sync::Arc::new(Vec::new()), s.rows_hint()),
+        Source::Stream(s, _) => (std::sync::Arc::new(Vec::new()), s.rows_hint()),
         Source::Taken => unreachable!("a fresh source"),
     };
     if let Some(n) = rows_known {
@@ -238,8 +250,9 @@ struct Writer<'a> {
 enum Source {
     /// Prepared in memory (a change set): may be loaded more than once (a fallback reloads).
     Prepared(Prepared, u64),
-    /// Streamed: loaded once, chunk by chunk, each validated before it is sent.
-    Stream(crate::RowStream),
+    /// Streamed: loaded once, chunk by chunk, each validated before it is sent; with its first
+    /// chunk, validated before the write began.
+    Stream(crate::RowStream, Option<(Prepared, u64)>),
     /// A stream already loaded.
     Taken,
 }
@@ -303,8 +316,8 @@ impl Writer<'_> {
     }
 
     async fn load_into(&mut self, target_table: &str) -> Result<LoadStats> {
-        let mut stream = match std::mem::replace(&mut self.source, Source::Taken) {
-            Source::Stream(s) => s,
+        let (mut stream, first) = match std::mem::replace(&mut self.source, Source::Taken) {
+            Source::Stream(s, first) => (s, first),
             Source::Taken => {
                 return Err(StoreError::new(
                     StoreErrorKind::Database,
@@ -321,9 +334,21 @@ impl Writer<'_> {
         // Each chunk is validated, then loaded into the staging/shadow table: a bad value stops
         // the load before anything reaches the live table.
         let mut total = LoadStats::default();
-        while let Some(chunk) = stream.next_chunk().await? {
-            let rows: u64 = chunk.iter().map(|b| b.num_rows() as u64).sum();
-            let prepared = std::sync::Arc::new(prepare(self.job.layout, chunk).await?);
+        let mut first = first;
+        loop {
+            let (prepared, rows) = match first.take() {
+                Some(chunk) => chunk,
+                None => match stream.next_chunk().await? {
+                    Some(chunk) => {
+                        let rows: u64 = chunk.iter().map(|b| b.num_rows() as u64).sum();
+                        (
+                            std::sync::Arc::new(prepare(self.job.layout, chunk).await?),
+                            rows,
+                        )
+                    }
+                    None => break,
+                },
+            };
             let stats = self.load_chunk(target_table, prepared, rows).await?;
             total.rows += stats.rows;
             total.bytes += stats.bytes;

@@ -109,6 +109,13 @@ pub fn apply(
         .iter()
         .map(|b| prepare_columns(&key_layout, b))
         .collect::<Result<_>>()?;
+    // The first chunk (all of a small write) is validated before the transaction starts, so
+    // bad values are reported before anything else (an incompatible table, say).
+    let mut first = input.next(layout)?;
+    let mut next = move || match first.take() {
+        Some(chunk) => Ok(Some(chunk)),
+        None => input.next(layout),
+    };
 
     let table = layout.table.as_str();
     let tx = conn
@@ -147,7 +154,7 @@ pub fn apply(
         (_, false) => {
             progress.set_stage("writing");
             create_table(&tx, table, layout)?;
-            while let Some((prepared, rows)) = input.next(layout)? {
+            while let Some((prepared, rows)) = next()? {
                 rows_in += rows;
                 report.inserted += insert_rows(
                     &tx,
@@ -167,7 +174,7 @@ pub fn apply(
             progress.set_stage("merging");
             let before = ddl::count_rows(&tx, table)?;
             let mut applied = 0;
-            while let Some((prepared, rows)) = input.next(layout)? {
+            while let Some((prepared, rows)) = next()? {
                 rows_in += rows;
                 applied += insert_rows(
                     &tx,
@@ -204,7 +211,7 @@ pub fn apply(
                 layout.clone()
             };
             let (mut matched, mut applied) = (0u64, 0u64);
-            while let Some((prepared, rows)) = input.next(layout)? {
+            while let Some((prepared, rows)) = next()? {
                 let key_idx: Vec<usize> = key_layout
                     .columns
                     .iter()
@@ -249,7 +256,7 @@ pub fn apply(
         (Kind::Overwrite, true) => {
             progress.set_stage("writing shadow table");
             create_table(&tx, &shadow, layout)?;
-            while let Some((prepared, rows)) = input.next(layout)? {
+            while let Some((prepared, rows)) = next()? {
                 rows_in += rows;
                 insert_rows(
                     &tx,
