@@ -20,14 +20,15 @@ mod register;
 mod s3;
 mod store;
 mod table;
+mod view;
 mod write;
 
 pub use changes::{CDF_PROPERTY, CommitSummary, Coverage, TableChanges};
-pub use deltalake::DeltaTable;
 pub use error::{Error, ErrorKind, Result};
 pub use history::HistoryEntry;
 pub use location::LINK_SUFFIX;
 pub use s3::{S3Credentials, S3Settings};
 pub use store::{OfflineStore, TimeTravel};
 pub use table::FeatureTable;
+pub use view::{VIEW_MEMORY_BYTES, ViewStream};
 pub use write::{WriteMode, WriteOutcome};

@@ -181,8 +181,29 @@ impl FeatureTable {
         latest: bool,
         keys: Option<&RecordBatch>,
     ) -> Result<Vec<RecordBatch>> {
-        let output = self.output_columns(columns)?;
         let ctx: SessionContext = create_session().into_inner();
+        let (df, expected) = self.plan_query(&ctx, columns, filter, latest, keys).await?;
+        let batches = df
+            .collect()
+            .await
+            .map_err(df_error(format!("reading `{}`", self.name)))?;
+        batches
+            .into_iter()
+            .map(|b| to_schema(&b, &expected))
+            .collect()
+    }
+
+    /// The plan of a read in `ctx` (projection, filter, key semi-join, latest row per key), and
+    /// the schema its batches are cast to (see [`to_schema`]).
+    pub(crate) async fn plan_query(
+        &self,
+        ctx: &SessionContext,
+        columns: Option<&[String]>,
+        filter: Option<&str>,
+        latest: bool,
+        keys: Option<&RecordBatch>,
+    ) -> Result<(DataFrame, SchemaRef)> {
+        let output = self.output_columns(columns)?;
         self.delta
             .update_datafusion_session(&ctx.state())
             .map_err(Error::delta(format!("preparing to read `{}`", self.name)))?;
@@ -196,10 +217,10 @@ impl FeatureTable {
             .map_err(df_error(format!("opening `{}` for reading", self.name)))?;
 
         if let Some(filter) = filter {
-            df = self.apply_filter(&ctx, df, filter)?;
+            df = self.apply_filter(ctx, df, filter)?;
         }
         if let Some(keys) = keys {
-            df = self.semi_join(&ctx, df, keys)?;
+            df = self.semi_join(ctx, df, keys)?;
         }
         if latest && let Some(ts) = &self.spec.timestamp_key {
             let rn = row_number()
@@ -216,21 +237,13 @@ impl FeatureTable {
         df = df
             .select(output.iter().map(ident).collect::<Vec<Expr>>())
             .map_err(df_error("planning the projection"))?;
-        let batches = df
-            .collect()
-            .await
-            .map_err(df_error(format!("reading `{}`", self.name)))?;
-
         let expected = Arc::new(Schema::new(
             output
                 .iter()
                 .map(|c| self.schema.field_with_name(c).expect("checked").clone())
                 .collect::<Vec<_>>(),
         ));
-        batches
-            .into_iter()
-            .map(|b| to_schema(&b, &expected))
-            .collect()
+        Ok((df, expected))
     }
 
     /// Keeps the rows of `df` whose primary key is in `keys`.

@@ -30,9 +30,12 @@
 //!   but return [`Applied::Conflict`] when it does not hold. Writers of one table never
 //!   interleave: SQLite's single write transaction (with a busy timeout) and MySQL's
 //!   `GET_LOCK` per table serialise them.
+//! - `apply` with [`Rows::Sync`] MUST do what a complete [`ChangeSet`] without deletes does.
 //! - Nothing half-written: input values the store cannot hold are rejected by [`validate_batches`]
-//!   before any statement runs; a failed write leaves the online table as it was and no staging
-//!   table behind.
+//!   before they are sent; streamed rows ([`RowStream`]) are validated chunk by chunk and go
+//!   only into a staging/shadow table (or a transaction not yet committed) until the last chunk
+//!   is in; a failed write (a bad value in any chunk, a failed read of the stream) leaves the
+//!   live online table and its bookkeeping row as they were and no staging table behind.
 //! - `lookup` returns one entry per requested key, in request order, `None` for absent keys.
 //! - `health` does a real round trip to the database.
 //!
@@ -44,6 +47,7 @@ pub mod error;
 pub mod layout;
 pub mod lookup_plan;
 pub mod merge;
+pub mod rows;
 pub mod serving;
 pub mod spark_json;
 pub mod validate;
@@ -60,6 +64,7 @@ use fstore_core::{FeatureType, Progress, Value};
 
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use layout::{OnlineColumn, OnlineLayout};
+pub use rows::RowStream;
 pub use serving::ServingCheck;
 pub use validate::validate_batches;
 
@@ -199,13 +204,17 @@ pub struct ChangeSet {
     pub whole_view: bool,
 }
 
-/// The rows of one [`Backend::apply`].
-#[derive(Clone, Debug)]
+/// The rows of one [`Backend::apply`]. The whole-view variants stream (see [`rows`]): the
+/// backend pulls and validates them chunk by chunk, so memory does not grow with the table.
+#[derive(Debug)]
 pub enum Rows {
     /// [`WriteMode::Merge`]: upsert.
-    Merge(Vec<RecordBatch>),
+    Merge(RowStream),
     /// [`WriteMode::Overwrite`]: replace the table atomically.
-    Overwrite(Vec<RecordBatch>),
+    Overwrite(RowStream),
+    /// The complete publication resent in merge mode (`--full`, a fallback from incremental):
+    /// like [`Rows::Changes`] with [`ChangeSet::complete`] and no deletes, streamed.
+    Sync(RowStream),
     /// Deletes and upserts (recorded as mode `merge`).
     Changes(ChangeSet),
 }
@@ -215,7 +224,7 @@ impl Rows {
     pub fn mode(&self) -> WriteMode {
         match self {
             Rows::Overwrite(_) => WriteMode::Overwrite,
-            Rows::Merge(_) | Rows::Changes(_) => WriteMode::Merge,
+            Rows::Merge(_) | Rows::Sync(_) | Rows::Changes(_) => WriteMode::Merge,
         }
     }
 }
@@ -288,8 +297,8 @@ pub trait Backend {
         progress: &dyn Progress,
     ) -> Result<WriteReport> {
         let rows = match mode {
-            WriteMode::Merge => Rows::Merge(batches),
-            WriteMode::Overwrite => Rows::Overwrite(batches),
+            WriteMode::Merge => Rows::Merge(RowStream::from_batches(batches)),
+            WriteMode::Overwrite => Rows::Overwrite(RowStream::from_batches(batches)),
         };
         let meta = WriteMeta {
             record: record.clone(),

@@ -36,7 +36,7 @@ use fstore_core::{Progress, TableName};
 use fstore_offline::{CommitSummary, Coverage, FeatureTable, OfflineStore, TimeTravel};
 use fstore_online::{
     Applied, Backend, ChangeSet, Expect, OnlineLayout, OnlineStore, PublishRecord, PublishSource,
-    PublishedTable, Rows, WriteMeta, WriteMode, WriteReport, validate_batches,
+    PublishedTable, RowStream, Rows, StoreError, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
 };
 
 /// Result with [`Error`] as the default error.
@@ -292,13 +292,7 @@ impl Target {
             columns,
             layout,
             version: table.version,
-            committed_at: table
-                .delta()
-                .snapshot()
-                .ok()
-                .and_then(|s| s.version_timestamp(table.version as u64))
-                .and_then(|ms| u64::try_from(ms).ok())
-                .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+            committed_at: table.committed_at(),
             mode: opts.mode,
         })
     }
@@ -440,41 +434,98 @@ async fn full(
 ) -> Result<Outcome> {
     progress.set_stage("reading the offline table");
     let filter = target.source.filter.as_deref();
-    let batches = table.scan_latest(Some(&target.columns), filter).await?;
-    let read_elapsed = started.elapsed();
-    let rows_read: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    tracing::info!(table = %target.name, version = table.version, rows = rows_read, "read offline snapshot");
-    progress.set_stage("checking values");
-    validate_batches(&target.layout, &batches)?;
-    progress.set_total(rows_read);
+    // The view streams from the Delta scan into the store chunk by chunk (each validated by
+    // the backend before it is sent); the live table changes only after the last chunk.
+    let view = table.view_stream(Some(&target.columns), filter).await?;
+    let read = ReadTracker::default();
+    let rows = read.track(view);
+    if let Some(n) = rows.rows_hint() {
+        progress.set_total(n);
+    }
     progress.set_stage(match kind {
         Kind::Overwrite => "writing the new online table",
         Kind::Merge | Kind::Sync => "merging into the online table",
     });
     let rows = match kind {
-        Kind::Overwrite => Rows::Overwrite(batches),
-        Kind::Merge => Rows::Merge(batches),
-        Kind::Sync => Rows::Changes(ChangeSet {
-            upserts: batches,
-            deletes: Vec::new(),
-            complete: true,
-            whole_view: false,
-        }),
+        Kind::Overwrite => Rows::Overwrite(rows),
+        Kind::Merge => Rows::Merge(rows),
+        Kind::Sync => Rows::Sync(rows),
     };
     let meta = target.meta(table.version, Expect::AtMost(table.version));
-    match store.apply(&target.layout, rows, &meta, progress).await? {
+    let applied = store.apply(&target.layout, rows, &meta, progress).await;
+    // A failed read of the offline table is reported as itself, not as the store's error.
+    if let Some(e) = read.take_error() {
+        return Err(e.into());
+    }
+    match applied? {
         Applied::Conflict { recorded_version } => Ok(Outcome::Conflict(recorded_version)),
         Applied::Written(write) => {
+            let rows_read = write.rows_in;
+            tracing::info!(table = %target.name, version = table.version, rows = rows_read, "published offline snapshot");
             let mut report = target.report(started, Method::Full { reason });
             report.rows_read = rows_read;
             report.upserts = rows_read;
             report.deletes = write.deleted;
             report.commits = 1;
-            report.read_elapsed = read_elapsed;
+            report.read_elapsed = read.elapsed();
             report.write = write;
             report.elapsed = started.elapsed();
             Ok(Outcome::Done(report))
         }
+    }
+}
+
+/// Watches the offline view while the store pulls it: keeps the first read error (so the
+/// publish fails with the offline error, not a wrapped one) and the time spent reading.
+#[derive(Clone, Default)]
+struct ReadTracker {
+    inner: std::sync::Arc<std::sync::Mutex<ReadState>>,
+}
+
+#[derive(Default)]
+struct ReadState {
+    error: Option<fstore_offline::Error>,
+    elapsed: Duration,
+}
+
+impl ReadTracker {
+    fn track(&self, view: fstore_offline::ViewStream) -> RowStream {
+        use futures::StreamExt;
+        use std::task::Poll;
+        let tracker = self.clone();
+        let mut batches = view.batches;
+        let stream = futures::stream::poll_fn(move |cx| {
+            let t = Instant::now();
+            let polled = batches.poll_next_unpin(cx);
+            let mut state = tracker.inner.lock().unwrap_or_else(|e| e.into_inner());
+            state.elapsed += t.elapsed();
+            match polled {
+                Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(b))),
+                Poll::Ready(Some(Err(e))) => {
+                    let msg = e.to_string();
+                    state.error.get_or_insert(e);
+                    Poll::Ready(Some(Err(StoreError::new(
+                        StoreErrorKind::Database,
+                        format!("reading the offline table failed: {msg}"),
+                    ))))
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        });
+        RowStream::new(stream, view.rows_hint)
+    }
+
+    fn take_error(&self) -> Option<fstore_offline::Error> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .error
+            .take()
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).elapsed
     }
 }
 

@@ -149,14 +149,34 @@ pub async fn apply(
     }
     progress.set_stage("validating");
     let mode = rows.mode();
-    let (batches, job) = match rows {
-        Rows::Merge(b) => (b, Job::Merge),
-        Rows::Overwrite(b) => (b, Job::Overwrite),
+    let no_deletes = || Job::Changes {
+        deletes: std::sync::Arc::new(Vec::new()),
+        delete_rows: 0,
+        complete: true,
+        whole_view: false,
+    };
+    // The first chunk of a stream (all of a small write) is validated before anything else, so
+    // bad values are reported first (before an incompatible table, say).
+    let stream = |mut s: crate::RowStream| async move {
+        let first = match s.next_chunk().await? {
+            Some(chunk) => {
+                let rows: u64 = chunk.iter().map(|b| b.num_rows() as u64).sum();
+                Some((std::sync::Arc::new(prepare(layout, chunk).await?), rows))
+            }
+            None => None,
+        };
+        Ok::<_, StoreError>(Source::Stream(s, first))
+    };
+    let (source, job) = match rows {
+        Rows::Merge(s) => (stream(s).await?, Job::Merge),
+        Rows::Overwrite(s) => (stream(s).await?, Job::Overwrite),
+        Rows::Sync(s) => (stream(s).await?, no_deletes()),
         Rows::Changes(c) => {
             let delete_rows = c.deletes.iter().map(|b| b.num_rows() as u64).sum();
             let deletes = std::sync::Arc::new(prepare(&layout.keys_only(), c.deletes).await?);
+            let rows: u64 = c.upserts.iter().map(|b| b.num_rows() as u64).sum();
             (
-                c.upserts,
+                Source::Prepared(std::sync::Arc::new(prepare(layout, c.upserts).await?), rows),
                 Job::Changes {
                     deletes,
                     delete_rows,
@@ -166,9 +186,18 @@ pub async fn apply(
             )
         }
     };
-    let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let prepared = std::sync::Arc::new(prepare(layout, batches).await?);
-    progress.set_total(rows_in);
+    let (prepared, rows_known) = match &source {
+        Source::Prepared(p, rows) => (p.clone(), Some(*rows)),
+        Source::Stream(s, _) => (std::sync::Arc::new(Vec::new()), s.rows_hint()),
+        Source::Taken => unreachable!("a fresh source"),
+    };
+    if let Some(n) = rows_known {
+        progress.set_total(n);
+    }
+    let rows_in = match &source {
+        Source::Prepared(_, rows) => *rows,
+        _ => 0,
+    };
 
     let t = store.target();
     let mut conn = store.conn().await?;
@@ -191,8 +220,10 @@ pub async fn apply(
         t,
         job: job_rows,
         meta,
+        source,
     };
     let result = w.run(mode, job).await;
+    let rows_in = w.job.rows;
     let _ = ddl::unlock(&mut conn, t, table).await;
     match result? {
         Applied::Written(mut report) => {
@@ -210,6 +241,20 @@ struct Writer<'a> {
     t: &'a Target,
     job: LoadJob<'a>,
     meta: &'a WriteMeta,
+    /// The upsert rows: `job.prepared` (a change set, in memory) or a stream loaded chunk by
+    /// chunk; `job.rows` counts the rows once loaded.
+    source: Source,
+}
+
+/// The upsert rows of one write.
+enum Source {
+    /// Prepared in memory (a change set): may be loaded more than once (a fallback reloads).
+    Prepared(Prepared, u64),
+    /// Streamed: loaded once, chunk by chunk, each validated before it is sent; with its first
+    /// chunk, validated before the write began.
+    Stream(crate::RowStream, Option<(Prepared, u64)>),
+    /// A stream already loaded.
+    Taken,
 }
 
 impl Writer<'_> {
@@ -271,12 +316,60 @@ impl Writer<'_> {
     }
 
     async fn load_into(&mut self, target_table: &str) -> Result<LoadStats> {
+        let (mut stream, first) = match std::mem::replace(&mut self.source, Source::Taken) {
+            Source::Stream(s, first) => (s, first),
+            Source::Taken => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Database,
+                    format!("the rows for `{target_table}` were already loaded (internal error)"),
+                ));
+            }
+            prepared @ Source::Prepared(..) => {
+                self.source = prepared;
+                return self
+                    .load_chunk(target_table, self.job.prepared.clone(), self.job.rows)
+                    .await;
+            }
+        };
+        // Each chunk is validated, then loaded into the staging/shadow table: a bad value stops
+        // the load before anything reaches the live table.
+        let mut total = LoadStats::default();
+        let mut first = first;
+        loop {
+            let (prepared, rows) = match first.take() {
+                Some(chunk) => chunk,
+                None => match stream.next_chunk().await? {
+                    Some(chunk) => {
+                        let rows: u64 = chunk.iter().map(|b| b.num_rows() as u64).sum();
+                        (
+                            std::sync::Arc::new(prepare(self.job.layout, chunk).await?),
+                            rows,
+                        )
+                    }
+                    None => break,
+                },
+            };
+            let stats = self.load_chunk(target_table, prepared, rows).await?;
+            total.rows += stats.rows;
+            total.bytes += stats.bytes;
+            total.used = stats.used;
+            self.job.rows += rows;
+        }
+        Ok(total)
+    }
+
+    async fn load_chunk(
+        &mut self,
+        target_table: &str,
+        prepared: Prepared,
+        rows: u64,
+    ) -> Result<LoadStats> {
         let job = LoadJob {
             target: self.job.target,
             table: target_table,
             layout: self.job.layout,
-            prepared: self.job.prepared.clone(),
-            rows: self.job.rows,
+            prepared,
+            rows,
             max_packet: self.job.max_packet,
             progress: self.job.progress,
         };
@@ -554,8 +647,11 @@ impl Writer<'_> {
                 )
             })
         });
+        // A stream is loaded once, into a staging table: the fast path would write the live
+        // table before the last chunk is validated, and could not fall back once it started.
         load_data
             && exact_keys
+            && matches!(self.source, Source::Prepared(..))
             && self.job.rows >= self.store.replace_min_rows()
             && layout.timestamp_key.is_none()
             && !plan.untouched_columns

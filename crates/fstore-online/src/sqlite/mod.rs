@@ -67,6 +67,45 @@ fn open_connection(path: &Path) -> Result<Connection> {
 }
 
 impl SqliteStore {
+    /// Runs one write on the writer connection (a blocking task), relaying its progress; stops
+    /// `feeder` (the task streaming chunks to it) when the write ends early.
+    async fn run_write(
+        &self,
+        layout: &OnlineLayout,
+        job: write::Job,
+        meta: &WriteMeta,
+        progress: &dyn Progress,
+        feeder: Option<tokio::task::JoinHandle<()>>,
+    ) -> Result<Applied> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let layout = layout.clone();
+        let meta = meta.clone();
+        let inner = self.inner.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let sink = ChannelProgress(tx);
+            let mut conn = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+            write::apply(&mut conn, &layout, job, &meta, &sink)
+        });
+        // The channel closes when the task ends (its sender is dropped).
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                ProgressMsg::Total(n) => progress.set_total(n),
+                ProgressMsg::Stage(s) => progress.set_stage(&s),
+                ProgressMsg::Inc(n) => progress.inc(n),
+            }
+        }
+        let result = task.await;
+        if let Some(f) = feeder {
+            f.abort();
+        }
+        result.map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Database,
+                format!("the SQLite writer task failed: {e}"),
+            )
+        })?
+    }
+
     /// Opens (creating it and its parent directories if needed) the SQLite file at `path`, in WAL
     /// mode with `synchronous=NORMAL`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -211,31 +250,50 @@ impl Backend for SqliteStore {
         meta: &WriteMeta,
         progress: &dyn Progress,
     ) -> Result<Applied> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let layout = layout.clone();
-        let meta = meta.clone();
-        let inner = self.inner.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let sink = ChannelProgress(tx);
-            let mut conn = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-            write::apply(&mut conn, &layout, rows, &meta, &sink)
-        });
-        // The channel closes when the task ends (its sender is dropped).
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                ProgressMsg::Total(n) => progress.set_total(n),
-                ProgressMsg::Stage(s) => progress.set_stage(&s),
-                ProgressMsg::Inc(n) => progress.inc(n),
+        let mode = rows.mode();
+        let (kind, input, deletes, complete, rows_hint) = match rows {
+            Rows::Merge(s) => (write::Kind::Merge, Some(s), Vec::new(), false, None),
+            Rows::Overwrite(s) => (write::Kind::Overwrite, Some(s), Vec::new(), false, None),
+            Rows::Sync(s) => (write::Kind::Changes, Some(s), Vec::new(), true, None),
+            Rows::Changes(c) => {
+                let rows = c.upserts.iter().map(|b| b.num_rows() as u64).sum();
+                let input = write::Input::Batches(c.upserts);
+                let job = write::Job {
+                    mode,
+                    kind: write::Kind::Changes,
+                    input,
+                    deletes: c.deletes,
+                    complete: c.complete,
+                    rows_hint: Some(rows),
+                };
+                return self.run_write(layout, job, meta, progress, None).await;
             }
-        }
-        task.await.map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::Database,
-                format!("the SQLite writer task failed: {e}"),
-            )
-        })?
+        };
+        let mut stream = input.expect("a streamed variant");
+        let rows_hint = rows_hint.or(stream.rows_hint());
+        // The writer thread receives one chunk at a time: at most one more waits in the channel.
+        let (chunk_tx, chunk_rx) = mpsc::channel(1);
+        let feeder = tokio::spawn(async move {
+            loop {
+                let chunk = stream.next_chunk().await.transpose();
+                let Some(chunk) = chunk else { break };
+                let failed = chunk.is_err();
+                if chunk_tx.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let job = write::Job {
+            mode,
+            kind,
+            input: write::Input::Chunks(chunk_rx),
+            deletes,
+            complete,
+            rows_hint,
+        };
+        self.run_write(layout, job, meta, progress, Some(feeder))
+            .await
     }
-
     async fn lookup(
         &self,
         table: &str,

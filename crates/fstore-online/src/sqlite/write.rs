@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use arrow::array::ArrayRef;
+use arrow::record_batch::RecordBatch;
 use fstore_core::Progress;
 use fstore_core::ident::quote_sqlite;
 use rusqlite::types::Null;
@@ -21,7 +22,7 @@ use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::merge::{ExistingColumn, plan_merge};
 use crate::validate::validate_batches;
-use crate::{Applied, PublishRecord, Rows, WriteMeta, WriteReport};
+use crate::{Applied, PublishRecord, WriteMeta, WriteReport};
 
 /// Rows bound into one multi-row `INSERT` statement (fewer statement executions per row).
 const ROWS_PER_STATEMENT: usize = 64;
@@ -39,37 +40,82 @@ enum InsertKind {
 /// Temporary table (per connection) holding the keys of a change set's upserts.
 const KEYS_TABLE: &str = "_fstore_keys";
 
-/// Writes `rows` into `layout.table` with its bookkeeping row, in one transaction, if the
-/// bookkeeping row meets `meta.expect` (see the crate docs for the contract).
+/// Where the rows of one write come from, on the writer thread: batches already in memory (a
+/// change set) or chunks of a [`crate::RowStream`] forwarded by an async task (see
+/// [`super::SqliteStore`]'s `apply`), received one at a time so memory stays bounded.
+pub enum Input {
+    Batches(Vec<RecordBatch>),
+    Chunks(tokio::sync::mpsc::Receiver<Result<Vec<RecordBatch>>>),
+}
+
+impl Input {
+    /// The next chunk, validated and prepared; `None` at the end.
+    fn next(&mut self, layout: &OnlineLayout) -> Result<Option<(Vec<Vec<ArrayRef>>, u64)>> {
+        let batches = match self {
+            Input::Batches(b) if b.is_empty() => return Ok(None),
+            Input::Batches(b) => std::mem::take(b),
+            Input::Chunks(rx) => match rx.blocking_recv() {
+                Some(chunk) => chunk?,
+                None => return Ok(None),
+            },
+        };
+        validate_batches(layout, &batches)?;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let prepared = batches
+            .iter()
+            .map(|b| prepare_columns(layout, b))
+            .collect::<Result<_>>()?;
+        Ok(Some((prepared, rows)))
+    }
+}
+
+/// What one write does, as the writer thread sees it.
+pub struct Job {
+    pub mode: crate::WriteMode,
+    pub kind: Kind,
+    pub input: Input,
+    pub deletes: Vec<RecordBatch>,
+    pub complete: bool,
+    pub rows_hint: Option<u64>,
+}
+
+/// Writes the job's rows into `layout.table` with its bookkeeping row, in one transaction, if
+/// the bookkeeping row meets `meta.expect` (see the crate docs for the contract). Streamed rows
+/// are read chunk by chunk inside the transaction; a bad chunk rolls it back whole.
 pub fn apply(
     conn: &mut Connection,
     layout: &OnlineLayout,
-    rows: Rows,
+    job: Job,
     meta: &WriteMeta,
     progress: &dyn Progress,
 ) -> Result<Applied> {
     let start = Instant::now();
     check_table_name(&layout.table)?;
     progress.set_stage("validating");
-    let mode = rows.mode();
-    let (kind, batches, deletes, complete) = match rows {
-        Rows::Merge(b) => (Kind::Merge, b, Vec::new(), false),
-        Rows::Overwrite(b) => (Kind::Overwrite, b, Vec::new(), false),
-        Rows::Changes(c) => (Kind::Changes, c.upserts, c.deletes, c.complete),
-    };
-    validate_batches(layout, &batches)?;
+    let Job {
+        mode,
+        kind,
+        mut input,
+        deletes,
+        complete,
+        rows_hint,
+    } = job;
     let key_layout = layout.keys_only();
     validate_batches(&key_layout, &deletes)?;
-    let rows_in: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    progress.set_total(rows_in);
-    let prepared: Vec<Vec<ArrayRef>> = batches
-        .iter()
-        .map(|b| prepare_columns(layout, b))
-        .collect::<Result<_>>()?;
+    if let Some(n) = rows_hint {
+        progress.set_total(n);
+    }
     let prepared_deletes: Vec<Vec<ArrayRef>> = deletes
         .iter()
         .map(|b| prepare_columns(&key_layout, b))
         .collect::<Result<_>>()?;
+    // The first chunk (all of a small write) is validated before the transaction starts, so
+    // bad values are reported before anything else (an incompatible table, say).
+    let mut first = input.next(layout)?;
+    let mut next = move || match first.take() {
+        Some(chunk) => Ok(Some(chunk)),
+        None => input.next(layout),
+    };
 
     let table = layout.table.as_str();
     let tx = conn
@@ -101,25 +147,25 @@ pub fn apply(
         drop_table_sql(&tx, &shadow)?;
     }
     let exists = ddl::table_exists(&tx, table)?;
-    let mut report = WriteReport {
-        rows_in,
-        ..WriteReport::default()
-    };
+    let mut report = WriteReport::default();
+    let mut rows_in = 0u64;
 
     let recorded = match (kind, exists) {
         (_, false) => {
             progress.set_stage("writing");
             create_table(&tx, table, layout)?;
-            let written = insert_rows(
-                &tx,
-                table,
-                layout,
-                &prepared,
-                InsertKind::Plain,
-                progress,
-                &mut report.bytes,
-            )?;
-            report.inserted = written;
+            while let Some((prepared, rows)) = next()? {
+                rows_in += rows;
+                report.inserted += insert_rows(
+                    &tx,
+                    table,
+                    layout,
+                    &prepared,
+                    InsertKind::Plain,
+                    progress,
+                    &mut report.bytes,
+                )?;
+            }
             layout.clone()
         }
         (Kind::Merge, true) => {
@@ -127,15 +173,19 @@ pub fn apply(
             add_columns(&tx, table, &plan)?;
             progress.set_stage("merging");
             let before = ddl::count_rows(&tx, table)?;
-            let applied = insert_rows(
-                &tx,
-                table,
-                layout,
-                &prepared,
-                InsertKind::Upsert,
-                progress,
-                &mut report.bytes,
-            )?;
+            let mut applied = 0;
+            while let Some((prepared, rows)) = next()? {
+                rows_in += rows;
+                applied += insert_rows(
+                    &tx,
+                    table,
+                    layout,
+                    &prepared,
+                    InsertKind::Upsert,
+                    progress,
+                    &mut report.bytes,
+                )?;
+            }
             let after = ddl::count_rows(&tx, table)?;
             report.inserted = after.saturating_sub(before);
             report.updated = applied.saturating_sub(report.inserted);
@@ -148,44 +198,54 @@ pub fn apply(
             progress.set_stage("deleting");
             report.deleted = delete_keys(&tx, table, &key_layout, &prepared_deletes)?;
             // The upserts' keys, to count what is new and (complete) to find what is gone.
-            let keys_of_upserts: Vec<Vec<ArrayRef>> = batches
-                .iter()
-                .map(|b| prepare_columns(&key_layout, b))
-                .collect::<Result<_>>()?;
             tx.execute_batch(&format!(
                 "DROP TABLE IF EXISTS temp.{q}; CREATE TEMP TABLE {q} {}",
                 ddl::columns_sql(&key_layout),
                 q = quote_sqlite(KEYS_TABLE)
             ))
             .ctx("creating a temporary key table")?;
-            insert_rows(
-                &tx,
-                KEYS_TABLE,
-                &key_layout,
-                &keys_of_upserts,
-                InsertKind::Plain,
-                &fstore_core::NoProgress,
-                &mut 0,
-            )?;
-            if complete {
-                report.deleted += delete_absent(&tx, table, layout)?;
-            }
-            let matched = count_present_keys(&tx, table, layout)?;
             progress.set_stage("merging");
             let upsert_layout = if complete {
                 layout.without_timestamp_rule()
             } else {
                 layout.clone()
             };
-            let applied = insert_rows(
-                &tx,
-                table,
-                &upsert_layout,
-                &prepared,
-                InsertKind::Upsert,
-                progress,
-                &mut report.bytes,
-            )?;
+            let (mut matched, mut applied) = (0u64, 0u64);
+            while let Some((prepared, rows)) = next()? {
+                let key_idx: Vec<usize> = key_layout
+                    .columns
+                    .iter()
+                    .filter_map(|k| layout.columns.iter().position(|c| c.name == k.name))
+                    .collect();
+                let keys_of_upserts: Vec<Vec<ArrayRef>> = prepared
+                    .iter()
+                    .map(|cols| key_idx.iter().map(|&i| cols[i].clone()).collect())
+                    .collect();
+                insert_rows(
+                    &tx,
+                    KEYS_TABLE,
+                    &key_layout,
+                    &keys_of_upserts,
+                    InsertKind::Plain,
+                    &fstore_core::NoProgress,
+                    &mut 0,
+                )?;
+                // Every key of the earlier chunks is online by now (upserted, or kept newer).
+                matched += count_present_keys(&tx, table, layout)?.saturating_sub(rows_in);
+                rows_in += rows;
+                applied += insert_rows(
+                    &tx,
+                    table,
+                    &upsert_layout,
+                    &prepared,
+                    InsertKind::Upsert,
+                    progress,
+                    &mut report.bytes,
+                )?;
+            }
+            if complete {
+                report.deleted += delete_absent(&tx, table, layout)?;
+            }
             tx.execute_batch(&format!("DROP TABLE temp.{}", quote_sqlite(KEYS_TABLE)))
                 .ctx("dropping the temporary key table")?;
             report.inserted = rows_in.saturating_sub(matched);
@@ -196,15 +256,18 @@ pub fn apply(
         (Kind::Overwrite, true) => {
             progress.set_stage("writing shadow table");
             create_table(&tx, &shadow, layout)?;
-            insert_rows(
-                &tx,
-                &shadow,
-                layout,
-                &prepared,
-                InsertKind::Plain,
-                progress,
-                &mut report.bytes,
-            )?;
+            while let Some((prepared, rows)) = next()? {
+                rows_in += rows;
+                insert_rows(
+                    &tx,
+                    &shadow,
+                    layout,
+                    &prepared,
+                    InsertKind::Plain,
+                    progress,
+                    &mut report.bytes,
+                )?;
+            }
             progress.set_stage("swapping tables");
             let old = ddl::count_rows(&tx, table)?;
             let kept = kept_keys(&tx, table, &shadow, layout)?;
@@ -221,6 +284,7 @@ pub fn apply(
             layout.clone()
         }
     };
+    report.rows_in = rows_in;
     ddl::write_bookkeeping(&tx, &recorded, mode, record, meta.source.as_ref())?;
     tx.commit()
         .with_ctx(|| format!("committing the write of `{table}`"))?;
@@ -229,7 +293,7 @@ pub fn apply(
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Merge,
     Overwrite,
     Changes,

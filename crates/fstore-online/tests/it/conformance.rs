@@ -21,7 +21,7 @@ use arrow::record_batch::RecordBatch;
 use fstore_core::{FeatureType, NoProgress, TableSpec, Value};
 use fstore_online::{
     Applied, Backend, ChangeSet, Expect, OnlineLayout, OnlineStore, PublishRecord, PublishSource,
-    Rows, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
+    RowStream, Rows, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
 };
 
 /// A column of an online table as the database reports it.
@@ -92,6 +92,8 @@ macro_rules! conformance_tests {
                 time_series_changes_replace_keys_that_lost_their_newest_row,
                 writes_check_the_recorded_version_and_write_nothing_on_conflict,
                 a_failed_change_set_writes_nothing,
+                a_bad_value_in_the_last_chunk_of_a_stream_writes_nothing,
+                streamed_writes_count_across_chunks,
             );
         }
     };
@@ -1175,7 +1177,7 @@ pub async fn changes_delete_then_upsert_in_one_write<H: Harness>(h: &H) {
     );
     let l = layout(&b, &["id"], None);
     let m = meta(1, Expect::Any);
-    apply(&store, &l, Rows::Merge(vec![b]), m).await;
+    apply(&store, &l, Rows::Merge(RowStream::from_batches(vec![b])), m).await;
     let d = store.describe(TABLE).await.unwrap().unwrap();
     assert_eq!(d.source, Some(source("t-1")));
 
@@ -1239,7 +1241,13 @@ pub async fn whole_view_changes_write_what_the_change_writes<H: Harness>(h: &H) 
         &[Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0)],
     );
     let l = layout(&b, &["id"], None);
-    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    apply(
+        &store,
+        &l,
+        Rows::Merge(RowStream::from_batches(vec![b])),
+        meta(1, Expect::Any),
+    )
+    .await;
     // 1 changes, 2 stays as it is, 6 is new; 3, 4 and 5 leave.
     let up = people(&[1, 2, 6], &["A", "b", "f"], &[Some(10.0), Some(2.0), None]);
     let r = apply(
@@ -1301,7 +1309,13 @@ pub async fn complete_changes_make_the_table_exactly_the_rows<H: Harness>(h: &H)
         ("extra", arr(StringArray::from(vec!["x", "y", "z"]))),
     ]);
     let wide = layout(&b, &["id"], Some("ts"));
-    apply(&store, &wide, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    apply(
+        &store,
+        &wide,
+        Rows::Merge(RowStream::from_batches(vec![b])),
+        meta(1, Expect::Any),
+    )
+    .await;
     // The publication has no `extra`: kept keys keep it; 1 goes; 2 goes back in time; 4 is new.
     let b = batch(vec![
         ("id", arr(Int64Array::from(vec![2, 3, 4]))),
@@ -1357,7 +1371,13 @@ pub async fn time_series_changes_replace_keys_that_lost_their_newest_row<H: Harn
         ("v", arr(Int64Array::from(vec![1, 1]))),
     ]);
     let l = layout(&b, &["id"], Some("ts"));
-    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    apply(
+        &store,
+        &l,
+        Rows::Merge(RowStream::from_batches(vec![b])),
+        meta(1, Expect::Any),
+    )
+    .await;
     // 1 lost its newest row offline: deleted and replaced by an older one. 2 gets an older
     // row without a delete: never regresses.
     let up = batch(vec![
@@ -1407,7 +1427,13 @@ pub async fn writes_check_the_recorded_version_and_write_nothing_on_conflict<H: 
         }
     );
     assert!(!h.tables().await.iter().any(|t| t == TABLE));
-    apply(&store, &l, Rows::Merge(vec![b]), meta(5, Expect::AtMost(5))).await;
+    apply(
+        &store,
+        &l,
+        Rows::Merge(RowStream::from_batches(vec![b])),
+        meta(5, Expect::AtMost(5)),
+    )
+    .await;
 
     let other = people(&[1, 2], &["z", "z"], &[None, None]);
     for (rows, expect) in [
@@ -1415,8 +1441,14 @@ pub async fn writes_check_the_recorded_version_and_write_nothing_on_conflict<H: 
             changes(vec![other.clone()], vec![ids(&[1])], false),
             Expect::Exactly(4),
         ),
-        (Rows::Merge(vec![other.clone()]), Expect::AtMost(4)),
-        (Rows::Overwrite(vec![other.clone()]), Expect::AtMost(4)),
+        (
+            Rows::Merge(RowStream::from_batches(vec![other.clone()])),
+            Expect::AtMost(4),
+        ),
+        (
+            Rows::Overwrite(RowStream::from_batches(vec![other.clone()])),
+            Expect::AtMost(4),
+        ),
     ] {
         let got = store
             .apply(&l, rows, &meta(6, expect), &NoProgress)
@@ -1440,7 +1472,13 @@ pub async fn writes_check_the_recorded_version_and_write_nothing_on_conflict<H: 
         source: Some(source("t-2")),
         ..meta(1, Expect::AtMost(1))
     };
-    apply(&store, &l, Rows::Overwrite(vec![other]), m).await;
+    apply(
+        &store,
+        &l,
+        Rows::Overwrite(RowStream::from_batches(vec![other])),
+        m,
+    )
+    .await;
     let d = store.describe(TABLE).await.unwrap().unwrap();
     assert_eq!(
         (d.delta_version, d.source.unwrap().table_id.as_str()),
@@ -1453,7 +1491,13 @@ pub async fn a_failed_change_set_writes_nothing<H: Harness>(h: &H) {
     let store = h.store().await;
     let b = people(&[1, 2], &["a", "b"], &[None, None]);
     let l = layout(&b, &["id"], None);
-    apply(&store, &l, Rows::Merge(vec![b]), meta(1, Expect::Any)).await;
+    apply(
+        &store,
+        &l,
+        Rows::Merge(RowStream::from_batches(vec![b])),
+        meta(1, Expect::Any),
+    )
+    .await;
     // A NaN among the upserts: refused before the deletes run.
     let bad = people(&[3], &["c"], &[Some(f64::NAN)]);
     let e = store
@@ -1483,5 +1527,126 @@ pub async fn a_failed_change_set_writes_nothing<H: Harness>(h: &H) {
         store.describe(TABLE).await.unwrap().unwrap().delta_version,
         1
     );
+    assert!(staging_tables(&h.tables().await).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamed writes (full publishes)
+
+/// `batches` as a stream the backend reads in chunks of `chunk_rows` rows.
+fn stream(batches: Vec<RecordBatch>, chunk_rows: usize) -> RowStream {
+    RowStream::from_batches(batches).with_chunk_rows(chunk_rows)
+}
+
+/// A full publish whose stream holds a bad value in its last chunk, after several good chunks
+/// went to the database: the live table, its bookkeeping row and the table list stay exactly
+/// as they were, for every streamed kind of write.
+pub async fn a_bad_value_in_the_last_chunk_of_a_stream_writes_nothing<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let first = numbered(0..1_000, 1, 100);
+    let l = layout(&first[0], &["id"], None);
+    apply(
+        &store,
+        &l,
+        Rows::Merge(stream(first, 300)),
+        meta(1, Expect::Any),
+    )
+    .await;
+    let rows_before = h.rows(TABLE).await;
+    let book_before = store.describe(TABLE).await.unwrap();
+    let tables_before = h.tables().await;
+
+    let bad_tail = || {
+        let mut b = numbered(0..5_000, 2, 500);
+        b.push(batch(vec![
+            ("id", arr(Int64Array::from(vec![Some(9_000), None]))),
+            ("v", arr(Int64Array::from(vec![2, 2]))),
+            ("label", arr(StringArray::from(vec!["x", "y"]))),
+        ]));
+        stream(b, 1_000)
+    };
+    for (what, rows) in [
+        ("merge", Rows::Merge(bad_tail())),
+        ("overwrite", Rows::Overwrite(bad_tail())),
+        ("sync", Rows::Sync(bad_tail())),
+    ] {
+        let e = store
+            .apply(&l, rows, &meta(2, Expect::AtMost(2)), &NoProgress)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::InvalidData, "{what}: {e}");
+        assert!(
+            e.message.contains("primary key column `id` holds NULL"),
+            "{what}: {}",
+            e.message
+        );
+        assert_eq!(h.rows(TABLE).await, rows_before, "{what}: rows changed");
+        assert_eq!(
+            store.describe(TABLE).await.unwrap(),
+            book_before,
+            "{what}: bookkeeping changed"
+        );
+        assert_eq!(
+            h.tables().await,
+            tables_before,
+            "{what}: tables left behind"
+        );
+    }
+    // The first publish too: no table, no bookkeeping row, nothing left behind.
+    store.drop_table(TABLE).await.unwrap();
+    let e = store
+        .apply(
+            &l,
+            Rows::Merge(bad_tail()),
+            &meta(2, Expect::Any),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::InvalidData, "{e}");
+    assert_eq!(store.describe(TABLE).await.unwrap(), None);
+    assert!(staging_tables(&h.tables().await).is_empty());
+    assert!(!h.tables().await.contains(&TABLE.to_string()));
+}
+
+/// Streamed writes of many chunks count rows like one write of all of them.
+pub async fn streamed_writes_count_across_chunks<H: Harness>(h: &H) {
+    let store = h.store().await;
+    let first = numbered(0..1_000, 1, 100);
+    let l = layout(&first[0], &["id"], None);
+    let r = apply(
+        &store,
+        &l,
+        Rows::Merge(stream(first, 300)),
+        meta(1, Expect::Any),
+    )
+    .await;
+    assert_counts(&r, 1_000, 1_000, 0, 0, 0);
+    // The complete view 500..5000: 500 keys leave, 500 stay (replaced), 4000 are new.
+    let view = numbered(500..5_000, 2, 400);
+    let r = apply(
+        &store,
+        &l,
+        Rows::Sync(stream(view, 1_000)),
+        meta(2, Expect::AtMost(2)),
+    )
+    .await;
+    assert_counts(&r, 4_500, 4_000, 500, 0, 500);
+    let rows = h.rows(TABLE).await;
+    assert_eq!(rows.len(), 4_500);
+    assert!(rows.iter().all(|r| r[1] == s("2")), "every row has v = 2");
+    assert_eq!(
+        store.describe(TABLE).await.unwrap().unwrap().delta_version,
+        2
+    );
+    let r = apply(
+        &store,
+        &l,
+        Rows::Overwrite(stream(numbered(0..2_000, 3, 250), 700)),
+        meta(3, Expect::AtMost(3)),
+    )
+    .await;
+    assert_counts(&r, 2_000, 500, 1_500, 0, 3_000);
+    assert_eq!(h.rows(TABLE).await.len(), 2_000);
     assert!(staging_tables(&h.tables().await).is_empty());
 }
