@@ -216,6 +216,7 @@ impl Client {
     }
 
     #[pyo3(signature = (name, version=None, timestamp=None, columns=None, filter=None, limit=None))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
     fn read_table(
         &self,
         py: Python<'_>,
@@ -293,6 +294,7 @@ impl Client {
     }
 
     #[pyo3(signature = (name, primary_keys, path=None, timestamp_key=None, description=None, tags=BTreeMap::new()))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
     fn register_table<'py>(
         &self,
         py: Python<'py>,
