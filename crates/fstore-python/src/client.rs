@@ -33,7 +33,14 @@ pub struct Client {
 }
 
 /// A MySQL spec from Python: `(host, port, database, read_secret_prefix, write_secret_prefix, tls)`.
-type SpecTuple = (String, u16, String, Option<String>, Option<String>, Option<String>);
+type SpecTuple = (
+    String,
+    u16,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn store_ref(store: Option<String>, mysql: Option<SpecTuple>) -> StoreRef {
     match mysql {
@@ -99,7 +106,11 @@ fn table_dict<'py>(py: Python<'py>, t: &FeatureTable) -> PyResult<Bound<'py, PyD
     Ok(d)
 }
 
-fn outcome_dict<'py>(py: Python<'py>, name: &str, o: &WriteOutcome) -> PyResult<Bound<'py, PyDict>> {
+fn outcome_dict<'py>(
+    py: Python<'py>,
+    name: &str,
+    o: &WriteOutcome,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("table", name)?;
     d.set_item(
@@ -175,7 +186,10 @@ impl Client {
                 (Some(d), _) => read_all(d)?,
                 (None, Some(s)) => (s.into_inner(), Vec::new()),
                 (None, None) => {
-                    return Err(Error::invalid("give the table's rows (df=...) or its schema (schema=...)").into());
+                    return Err(Error::invalid(
+                        "give the table's rows (df=...) or its schema (schema=...)",
+                    )
+                    .into());
                 }
             };
             let spec = offline::NewTable {
@@ -230,7 +244,9 @@ impl Client {
         let tname = offline::table_name(name)?;
         let at = match (version, timestamp) {
             (Some(_), Some(_)) => {
-                return Err(Error::invalid("give a version or a timestamp to read at, not both").into());
+                return Err(
+                    Error::invalid("give a version or a timestamp to read at, not both").into(),
+                );
             }
             (Some(v), None) => TimeTravel::Version(v),
             (None, Some(t)) => TimeTravel::Timestamp(
@@ -252,7 +268,9 @@ impl Client {
 
     fn describe_table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
         let tname = offline::table_name(name)?;
-        let d = wait(py, || async move { Ok(offline::describe(&self.offline, &tname).await?) })?;
+        let d = wait(py, || async move {
+            Ok(offline::describe(&self.offline, &tname).await?)
+        })?;
         let out = table_dict(py, &d.table)?;
         out.set_item("table_id", d.table_id)?;
         out.set_item("columns", d.columns)?;
@@ -261,7 +279,10 @@ impl Client {
     }
 
     fn list_tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        wait(py, || async move { Ok(offline::list(&self.offline).await?) })
+        wait(
+            py,
+            || async move { Ok(offline::list(&self.offline).await?) },
+        )
     }
 
     #[pyo3(signature = (name, limit=None))]
@@ -272,8 +293,9 @@ impl Client {
         limit: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         let tname = offline::table_name(name)?;
-        let entries =
-            wait(py, || async move { Ok(offline::history(&self.offline, &tname, limit).await?) })?;
+        let entries = wait(py, || async move {
+            Ok(offline::history(&self.offline, &tname, limit).await?)
+        })?;
         let out = PyList::empty(py);
         for h in entries {
             let d = PyDict::new(py);
@@ -290,7 +312,9 @@ impl Client {
 
     fn drop_table(&self, py: Python<'_>, name: &str) -> PyResult<()> {
         let tname = offline::table_name(name)?;
-        wait(py, || async move { Ok(offline::drop_table(&self.offline, &tname).await?) })
+        wait(py, || async move {
+            Ok(offline::drop_table(&self.offline, &tname).await?)
+        })
     }
 
     #[pyo3(signature = (name, primary_keys, path=None, timestamp_key=None, description=None, tags=BTreeMap::new()))]
@@ -467,14 +491,16 @@ impl Client {
     ) -> PyResult<(PyTable, Vec<(String, i64)>)> {
         let lookups = lookups
             .into_iter()
-            .map(|(table, lookup_key, ts, features, rename, lookback_secs)| training::Lookup {
-                table,
-                lookup_key,
-                timestamp_lookup_key: ts,
-                features,
-                rename,
-                lookback_secs,
-            })
+            .map(
+                |(table, lookup_key, ts, features, rename, lookback_secs)| training::Lookup {
+                    table,
+                    lookup_key,
+                    timestamp_lookup_key: ts,
+                    features,
+                    rename,
+                    lookback_secs,
+                },
+            )
             .collect();
         let (schema, batches, tables) = wait(py, || async move {
             let spine = match (spine, spine_table) {
@@ -484,7 +510,10 @@ impl Client {
                 }
                 (None, Some(t)) => training::SpineInput::Table(t),
                 (None, None) => {
-                    return Err(Error::invalid("give the spine: a DataFrame (df=...) or a table name").into());
+                    return Err(Error::invalid(
+                        "give the spine: a DataFrame (df=...) or a table name",
+                    )
+                    .into());
                 }
             };
             let req = training::Request {
@@ -500,4 +529,3 @@ impl Client {
         Ok((to_table(schema, batches)?, tables))
     }
 }
-

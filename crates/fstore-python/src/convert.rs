@@ -35,8 +35,15 @@ fn plain(dt: &DataType) -> Option<DataType> {
     }
 }
 
-fn normalize(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    if !schema.fields().iter().any(|f| plain(f.data_type()).is_some()) {
+fn normalize(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| plain(f.data_type()).is_some())
+    {
         return Ok((schema, batches));
     }
     let fields: Vec<Field> = schema

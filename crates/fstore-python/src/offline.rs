@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use fstore_core::{FeatureType, TableName, TableSpec};
-use fstore_offline::{FeatureTable, HistoryEntry, OfflineStore, TimeTravel, WriteMode, WriteOutcome};
+use fstore_offline::{
+    FeatureTable, HistoryEntry, OfflineStore, TimeTravel, WriteMode, WriteOutcome,
+};
 
 use crate::errors::{Error, Result};
 
@@ -178,6 +180,10 @@ pub async fn register(
     Ok(offline.register(name, path.as_deref(), spec).await?)
 }
 
-pub async fn delete(offline: &OfflineStore, name: &TableName, predicate: &str) -> Result<WriteOutcome> {
+pub async fn delete(
+    offline: &OfflineStore,
+    name: &TableName,
+    predicate: &str,
+) -> Result<WriteOutcome> {
     Ok(offline.delete(name, predicate).await?)
 }

@@ -209,12 +209,11 @@ pub fn parse_keys(t: &PublishedTable, keys: &[Vec<String>]) -> Result<Vec<Vec<Va
             key.iter()
                 .zip(pks)
                 .map(|(v, col)| {
-                    let ftype = t
-                        .layout
-                        .column(col)
-                        .map(|c| c.ftype)
-                        .ok_or_else(|| Error::invalid(format!("key column `{col}` is not online")))?;
-                    Value::parse_as(v, ftype).map_err(|e| Error::invalid(format!("key `{col}`: {e}")))
+                    let ftype = t.layout.column(col).map(|c| c.ftype).ok_or_else(|| {
+                        Error::invalid(format!("key column `{col}` is not online"))
+                    })?;
+                    Value::parse_as(v, ftype)
+                        .map_err(|e| Error::invalid(format!("key `{col}`: {e}")))
                 })
                 .collect()
         })
@@ -279,7 +278,10 @@ fn arrow_type(t: FeatureType) -> DataType {
 }
 
 fn mismatch(t: FeatureType, v: &Value) -> Error {
-    Error::invalid(format!("the online store returned {v:?} for a {} column", t.name()))
+    Error::invalid(format!(
+        "the online store returned {v:?} for a {} column",
+        t.name()
+    ))
 }
 
 /// One Arrow column of type `t` from looked-up values (`None` or `Value::Null`: NULL).
@@ -298,8 +300,12 @@ fn build<'a>(t: FeatureType, cells: impl Iterator<Item = Option<&'a Value>>) -> 
         }};
     }
     let out = match t {
-        FeatureType::SmallInt => col!(Int16Builder::new(), Value::Int(i) => i16::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?),
-        FeatureType::Int => col!(Int32Builder::new(), Value::Int(i) => i32::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?),
+        FeatureType::SmallInt => {
+            col!(Int16Builder::new(), Value::Int(i) => i16::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?)
+        }
+        FeatureType::Int => {
+            col!(Int32Builder::new(), Value::Int(i) => i32::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?)
+        }
         FeatureType::BigInt => col!(Int64Builder::new(), Value::Int(i) => *i),
         FeatureType::Float => col!(Float32Builder::new(), Value::Float(f) => *f as f32),
         FeatureType::Double => col!(Float64Builder::new(), Value::Float(f) => *f),

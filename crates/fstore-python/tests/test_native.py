@@ -218,3 +218,21 @@ def test_the_gil_is_released_while_rust_works(workdir: Path) -> None:
     elapsed = time.monotonic() - start
     # The other thread ran throughout the publish (≥ a quarter of the 1 ms ticks it could make).
     assert ticks > elapsed * 1000 / 4, (ticks, elapsed)
+
+
+def test_ctrl_c_interrupts_a_long_publish_and_writes_nothing(workdir: Path) -> None:
+    import signal
+
+    c = fstore.Client()
+    n = 300_000
+    c.create_table("default.slow", "id", pa.table({"id": pa.array(range(n), pa.int64()), "v": pa.array(range(n), pa.int64())}))
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        c.publish_table("default.slow", "local")
+    assert time.monotonic() - start < 3.0
+    timer.join()
+    # The interrupted publish rolled back: the table is not online.
+    with pytest.raises(fstore.TableNotFoundError):
+        c.lookup("default.slow", [1])

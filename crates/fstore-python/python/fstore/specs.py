@@ -106,7 +106,7 @@ class AmazonRdsMySqlSpec:
             schema, _, table = feature_table.partition(".")
             database, online = schema, table
         else:
-            database, online = self._database_name, self._table_name
+            database, online = self._database_name, str(self._table_name)
         return (
             (self._hostname, self._port, database, self._read_secret_prefix, self._write_secret_prefix, self._tls),
             online,
