@@ -3,6 +3,7 @@
 from typing import Any, final
 
 __version__: str
+__all__ = ["Client", "__version__"]
 
 _SpecTuple = tuple[str, int, str, str | None, str | None, str | None]
 _Lookup = tuple[str, list[str], str | None, list[str] | None, dict[str, str], float | None]
