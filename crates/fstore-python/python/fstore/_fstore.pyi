@@ -1,0 +1,91 @@
+"""Stubs for the compiled module `fstore._fstore` (checked by `python -m mypy.stubtest fstore._fstore`)."""
+
+from typing import Any, final
+
+__version__: str
+__all__ = ["Client", "__version__"]
+
+_SpecTuple = tuple[str, int, str, str | None, str | None, str | None]
+_Lookup = tuple[str, list[str], str | None, list[str] | None, dict[str, str], float | None]
+
+@final
+class Client:
+    def __new__(cls, config: str | None = None, offline_root: str | None = None) -> Client: ...
+    @property
+    def offline_root(self) -> str: ...
+    def store_names(self) -> list[str]: ...
+    def close(self) -> None: ...
+    def create_table(
+        self,
+        name: str,
+        primary_keys: list[str],
+        data: Any = None,
+        schema: Any = None,
+        timestamp_key: str | None = None,
+        partition_columns: list[str] = ...,
+        description: str | None = None,
+        tags: dict[str, str] = ...,
+        change_data_feed: bool = True,
+    ) -> dict[str, Any]: ...
+    def write_table(self, name: str, data: Any, mode: str = "merge") -> dict[str, Any]: ...
+    def read_table(
+        self,
+        name: str,
+        version: int | None = None,
+        timestamp: str | None = None,
+        columns: list[str] | None = None,
+        filter: str | None = None,
+        limit: int | None = None,
+    ) -> Any: ...
+    def describe_table(self, name: str) -> dict[str, Any]: ...
+    def list_tables(self) -> list[str]: ...
+    def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def drop_table(self, name: str) -> None: ...
+    def register_table(
+        self,
+        name: str,
+        primary_keys: list[str],
+        path: str | None = None,
+        timestamp_key: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] = ...,
+    ) -> dict[str, Any]: ...
+    def delete_rows(self, name: str, predicate: str) -> dict[str, Any]: ...
+    def publish_table(
+        self,
+        name: str,
+        store: str | None = None,
+        mysql: _SpecTuple | None = None,
+        mode: str = "merge",
+        online_table: str | None = None,
+        filter: str | None = None,
+        features: list[str] | None = None,
+        full: bool = False,
+    ) -> dict[str, Any]: ...
+    def drop_online_table(self, online_table: str, store: str | None = None, mysql: _SpecTuple | None = None) -> None: ...
+    def lookup(
+        self,
+        name: str,
+        keys: list[list[str]],
+        features: list[str] | None = None,
+        store: str | None = None,
+        mysql: _SpecTuple | None = None,
+        online_table: str | None = None,
+    ) -> Any: ...
+    def online_primary_keys(
+        self,
+        name: str,
+        store: str | None = None,
+        mysql: _SpecTuple | None = None,
+        online_table: str | None = None,
+    ) -> list[str]: ...
+    def training_set(
+        self,
+        lookups: list[_Lookup],
+        spine: Any = None,
+        spine_table: str | None = None,
+        label: list[str] = ...,
+        exclude: list[str] = ...,
+        as_of_version: int | None = None,
+        table_versions: dict[str, int] = ...,
+    ) -> tuple[Any, list[tuple[str, int]]]: ...

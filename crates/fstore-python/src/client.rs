@@ -1,0 +1,531 @@
+//! `fstore._fstore.Client`: the native handle the Python `fstore.Client` wraps. It owns the
+//! loaded `fstore.toml`, the offline store and the opened online stores (pooled, per store and
+//! identity). Every method converts its arguments, runs the library call with the GIL released
+//! ([`crate::runtime::wait`]) and converts the result; the library calls themselves live in
+//! `offline`, `online` and `training`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use fstore_core::config::Config;
+use fstore_offline::{FeatureTable, OfflineStore, TimeTravel, WriteOutcome};
+use fstore_online::{OnlineStore, WriteMode};
+use fstore_publish::stores::Identity;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::{PySchema, PyTable};
+
+use crate::convert::{read_all, to_table};
+use crate::errors::{Error, Result};
+use crate::online::{MysqlSpec, StoreRef};
+use crate::runtime::{runtime, wait};
+use crate::{offline, online, training};
+
+type Opened = Arc<(String, OnlineStore)>;
+
+#[pyclass(frozen, module = "fstore._fstore")]
+pub struct Client {
+    config: Config,
+    offline: OfflineStore,
+    stores: Mutex<HashMap<String, Opened>>,
+}
+
+/// A MySQL spec from Python: `(host, port, database, read_secret_prefix, write_secret_prefix, tls)`.
+type SpecTuple = (
+    String,
+    u16,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn store_ref(store: Option<String>, mysql: Option<SpecTuple>) -> StoreRef {
+    match mysql {
+        Some((host, port, database, read, write, tls)) => StoreRef::Spec(MysqlSpec {
+            host,
+            port,
+            database,
+            read_secret_prefix: read,
+            write_secret_prefix: write,
+            tls,
+        }),
+        None => StoreRef::Named(store),
+    }
+}
+
+impl Client {
+    /// The store `r` names, opened as `identity` (reused across calls).
+    async fn store(&self, r: &StoreRef, identity: Identity) -> Result<Opened> {
+        let (config, name) = online::resolve(&self.config, r)?;
+        let (name, _) = config.store(name.as_deref())?;
+        let key = match r {
+            StoreRef::Spec(s) => format!(
+                "{name}|{identity:?}|{:?}|{:?}|{:?}",
+                s.read_secret_prefix, s.write_secret_prefix, s.tls
+            ),
+            StoreRef::Named(_) => format!("{name}|{identity:?}"),
+        };
+        if let Some(s) = self.lock().get(&key) {
+            return Ok(s.clone());
+        }
+        let opened = Arc::new(online::open(&config, Some(&name), identity).await?);
+        self.lock().insert(key, opened.clone());
+        Ok(opened)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Opened>> {
+        // A panic while holding the lock leaves only a cache behind: keep using it.
+        self.stores.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // MySQL pools hand their connections back to the runtime when dropped.
+        if let Ok(rt) = runtime() {
+            let _guard = rt.enter();
+            self.lock().clear();
+        }
+    }
+}
+
+fn table_dict<'py>(py: Python<'py>, t: &FeatureTable) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("name", t.name.to_string())?;
+    d.set_item("location", t.location.to_string())?;
+    d.set_item("version", t.version)?;
+    d.set_item("primary_keys", &t.spec.primary_keys)?;
+    d.set_item("timestamp_key", &t.spec.timestamp_key)?;
+    d.set_item("description", &t.spec.description)?;
+    d.set_item("tags", &t.spec.tags)?;
+    d.set_item("partition_columns", &t.partition_columns)?;
+    d.set_item("change_data_feed", t.change_data_feed())?;
+    Ok(d)
+}
+
+fn outcome_dict<'py>(
+    py: Python<'py>,
+    name: &str,
+    o: &WriteOutcome,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("table", name)?;
+    d.set_item(
+        "mode",
+        match o.mode {
+            fstore_offline::WriteMode::Merge => "merge",
+            fstore_offline::WriteMode::Overwrite => "overwrite",
+        },
+    )?;
+    d.set_item("version", o.version)?;
+    d.set_item("rows", o.rows)?;
+    d.set_item("rows_inserted", o.rows_inserted)?;
+    d.set_item("rows_updated", o.rows_updated)?;
+    d.set_item("rows_deleted", o.rows_deleted)?;
+    d.set_item("files_added", o.files_added)?;
+    Ok(d)
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (config=None, offline_root=None))]
+    fn new(config: Option<PathBuf>, offline_root: Option<String>) -> PyResult<Self> {
+        let mut cfg = Config::load(config.as_deref()).map_err(Error::from)?;
+        if let Some(root) = offline_root {
+            cfg.offline.root = root;
+        }
+        let offline = fstore_publish::stores::open_offline(&cfg).map_err(Error::from)?;
+        Ok(Self {
+            config: cfg,
+            offline,
+            stores: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The offline root (a path or URL).
+    #[getter]
+    fn offline_root(&self) -> String {
+        self.offline.root().to_string()
+    }
+
+    /// Names of the configured online stores.
+    fn store_names(&self) -> Vec<String> {
+        self.config.stores.keys().cloned().collect()
+    }
+
+    /// Closes the pooled online connections.
+    fn close(&self) {
+        if let Ok(rt) = runtime() {
+            let _guard = rt.enter();
+            self.lock().clear();
+        }
+    }
+
+    #[pyo3(signature = (name, primary_keys, data=None, schema=None, timestamp_key=None, partition_columns=Vec::new(), description=None, tags=BTreeMap::new(), change_data_feed=true))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn create_table<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        primary_keys: Vec<String>,
+        data: Option<AnyRecordBatch>,
+        schema: Option<PySchema>,
+        timestamp_key: Option<String>,
+        partition_columns: Vec<String>,
+        description: Option<String>,
+        tags: BTreeMap<String, String>,
+        change_data_feed: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let t = wait(py, || async move {
+            let (schema, batches) = match (data, schema) {
+                (Some(d), _) => read_all(d)?,
+                (None, Some(s)) => (s.into_inner(), Vec::new()),
+                (None, None) => {
+                    return Err(Error::invalid(
+                        "give the table's rows (df=...) or its schema (schema=...)",
+                    )
+                    .into());
+                }
+            };
+            let spec = offline::NewTable {
+                primary_keys,
+                timestamp_key,
+                description,
+                tags,
+            };
+            Ok(offline::create(
+                &self.offline,
+                &tname,
+                spec,
+                schema,
+                batches,
+                partition_columns,
+                change_data_feed,
+            )
+            .await?)
+        })?;
+        table_dict(py, &t)
+    }
+
+    #[pyo3(signature = (name, data, mode="merge"))]
+    fn write_table<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        data: AnyRecordBatch,
+        mode: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let mode = offline::write_mode(mode)?;
+        let out = wait(py, || async move {
+            let (_, batches) = read_all(data)?;
+            Ok(offline::write(&self.offline, &tname, batches, mode).await?)
+        })?;
+        outcome_dict(py, name, &out)
+    }
+
+    #[pyo3(signature = (name, version=None, timestamp=None, columns=None, filter=None, limit=None))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn read_table(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        version: Option<i64>,
+        timestamp: Option<String>,
+        columns: Option<Vec<String>>,
+        filter: Option<String>,
+        limit: Option<usize>,
+    ) -> PyResult<PyTable> {
+        let tname = offline::table_name(name)?;
+        let at = match (version, timestamp) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    Error::invalid("give a version or a timestamp to read at, not both").into(),
+                );
+            }
+            (Some(v), None) => TimeTravel::Version(v),
+            (None, Some(t)) => TimeTravel::Timestamp(
+                chrono::DateTime::parse_from_rfc3339(&t)
+                    .map_err(|_| {
+                        Error::invalid(format!(
+                            "as-of time `{t}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"
+                        ))
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+            (None, None) => TimeTravel::Latest,
+        };
+        let (schema, batches) = wait(py, || async move {
+            Ok(offline::read(&self.offline, &tname, at, columns, filter, limit).await?)
+        })?;
+        to_table(schema, batches)
+    }
+
+    fn describe_table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let d = wait(py, || async move {
+            Ok(offline::describe(&self.offline, &tname).await?)
+        })?;
+        let out = table_dict(py, &d.table)?;
+        out.set_item("table_id", d.table_id)?;
+        out.set_item("columns", d.columns)?;
+        out.set_item("created_at", d.created_at)?;
+        Ok(out)
+    }
+
+    fn list_tables(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        wait(
+            py,
+            || async move { Ok(offline::list(&self.offline).await?) },
+        )
+    }
+
+    #[pyo3(signature = (name, limit=None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let tname = offline::table_name(name)?;
+        let entries = wait(py, || async move {
+            Ok(offline::history(&self.offline, &tname, limit).await?)
+        })?;
+        let out = PyList::empty(py);
+        for h in entries {
+            let d = PyDict::new(py);
+            d.set_item("version", h.version)?;
+            d.set_item("timestamp", h.timestamp.map(|t| t.to_rfc3339()))?;
+            d.set_item("operation", &h.operation)?;
+            d.set_item("parameters", format!("{:?}", h.parameters))?;
+            d.set_item("engine", &h.engine)?;
+            d.set_item("line", h.to_string())?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    fn drop_table(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        let tname = offline::table_name(name)?;
+        wait(py, || async move {
+            Ok(offline::drop_table(&self.offline, &tname).await?)
+        })
+    }
+
+    #[pyo3(signature = (name, primary_keys, path=None, timestamp_key=None, description=None, tags=BTreeMap::new()))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn register_table<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        primary_keys: Vec<String>,
+        path: Option<String>,
+        timestamp_key: Option<String>,
+        description: Option<String>,
+        tags: BTreeMap<String, String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let spec = offline::NewTable {
+            primary_keys,
+            timestamp_key,
+            description,
+            tags,
+        };
+        let t = wait(py, || async move {
+            Ok(offline::register(&self.offline, &tname, path, spec).await?)
+        })?;
+        table_dict(py, &t)
+    }
+
+    fn delete_rows<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        predicate: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let out = wait(py, || async move {
+            Ok(offline::delete(&self.offline, &tname, predicate).await?)
+        })?;
+        outcome_dict(py, name, &out)
+    }
+
+    #[pyo3(signature = (name, store=None, mysql=None, mode="merge", online_table=None, filter=None, features=None, full=false))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn publish_table<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        store: Option<String>,
+        mysql: Option<SpecTuple>,
+        mode: &str,
+        online_table: Option<String>,
+        filter: Option<String>,
+        features: Option<Vec<String>>,
+        full: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tname = offline::table_name(name)?;
+        let mode = match offline::write_mode(mode)? {
+            fstore_offline::WriteMode::Merge => WriteMode::Merge,
+            fstore_offline::WriteMode::Overwrite => WriteMode::Overwrite,
+        };
+        let r = store_ref(store, mysql);
+        let args = online::PublishArgs {
+            mode,
+            online_table,
+            filter,
+            features,
+            full,
+        };
+        let (store_name, report) = wait(py, || async move {
+            let s = self.store(&r, Identity::Writer).await?;
+            let report = online::publish(&self.offline, &s.1, &tname, args).await?;
+            Ok((s.0.clone(), report))
+        })?;
+        let d = PyDict::new(py);
+        d.set_item("feature_table", &report.feature_table)?;
+        d.set_item("store", &store_name)?;
+        d.set_item("online_table", &report.online_table)?;
+        d.set_item("delta_version", report.delta_version)?;
+        d.set_item("mode", report.mode.as_str())?;
+        d.set_item("method", online::method_name(&report.method))?;
+        d.set_item("method_detail", report.method.to_string())?;
+        d.set_item("rows_read", report.rows_read)?;
+        d.set_item("inserted", report.write.inserted)?;
+        d.set_item("updated", report.write.updated)?;
+        d.set_item("skipped_older", report.write.skipped_older)?;
+        d.set_item("deleted", report.write.deleted)?;
+        d.set_item("bytes", report.write.bytes)?;
+        d.set_item("commits", report.commits)?;
+        d.set_item("elapsed_secs", report.elapsed.as_secs_f64())?;
+        d.set_item("summary", online::summary(&store_name, &report))?;
+        Ok(d)
+    }
+
+    #[pyo3(signature = (online_table, store=None, mysql=None))]
+    fn drop_online_table(
+        &self,
+        py: Python<'_>,
+        online_table: String,
+        store: Option<String>,
+        mysql: Option<SpecTuple>,
+    ) -> PyResult<()> {
+        let r = store_ref(store, mysql);
+        wait(py, || async move {
+            let s = self.store(&r, Identity::Writer).await?;
+            Ok(online::drop_online_table(&s.1, &online_table).await?)
+        })
+    }
+
+    /// Looks up `keys` (per key, one text per primary key in key order) with the read identity.
+    #[pyo3(signature = (name, keys, features=None, store=None, mysql=None, online_table=None))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn lookup(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        keys: Vec<Vec<String>>,
+        features: Option<Vec<String>>,
+        store: Option<String>,
+        mysql: Option<SpecTuple>,
+        online_table: Option<String>,
+    ) -> PyResult<PyTable> {
+        let tname = offline::table_name(name)?;
+        let table = online_table.unwrap_or_else(|| fstore_publish::default_online_table(&tname));
+        let r = store_ref(store, mysql);
+        let (schema, batches) = wait(py, || async move {
+            let s = self.store(&r, Identity::Reader).await?;
+            let published = online::published(&s.1, &s.0, &tname, &table).await?;
+            let keys = online::parse_keys(&published, &keys)?;
+            Ok(online::lookup(&s.1, &published, &keys, features.as_deref()).await?)
+        })?;
+        to_table(schema, batches)
+    }
+
+    /// Primary keys of the online table `name` publishes to (for ordering lookup keys).
+    #[pyo3(signature = (name, store=None, mysql=None, online_table=None))]
+    fn online_primary_keys(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        store: Option<String>,
+        mysql: Option<SpecTuple>,
+        online_table: Option<String>,
+    ) -> PyResult<Vec<String>> {
+        let tname = offline::table_name(name)?;
+        let table = online_table.unwrap_or_else(|| fstore_publish::default_online_table(&tname));
+        let r = store_ref(store, mysql);
+        wait(py, || async move {
+            let s = self.store(&r, Identity::Reader).await?;
+            let published = online::published(&s.1, &s.0, &tname, &table).await?;
+            Ok(published.layout.primary_keys)
+        })
+    }
+
+    /// Builds a training set. `lookups`: `(table, lookup_key, timestamp_lookup_key, features,
+    /// rename, lookback_secs)`. `spine`: Arrow data, or `spine_table` a feature table name.
+    #[pyo3(signature = (lookups, spine=None, spine_table=None, label=Vec::new(), exclude=Vec::new(), as_of_version=None, table_versions=HashMap::new()))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)] // Mirrors the Python signature.
+    fn training_set<'py>(
+        &self,
+        py: Python<'py>,
+        lookups: Vec<(
+            String,
+            Vec<String>,
+            Option<String>,
+            Option<Vec<String>>,
+            HashMap<String, String>,
+            Option<f64>,
+        )>,
+        spine: Option<AnyRecordBatch>,
+        spine_table: Option<String>,
+        label: Vec<String>,
+        exclude: Vec<String>,
+        as_of_version: Option<i64>,
+        table_versions: HashMap<String, i64>,
+    ) -> PyResult<(PyTable, Vec<(String, i64)>)> {
+        let lookups = lookups
+            .into_iter()
+            .map(
+                |(table, lookup_key, ts, features, rename, lookback_secs)| training::Lookup {
+                    table,
+                    lookup_key,
+                    timestamp_lookup_key: ts,
+                    features,
+                    rename,
+                    lookback_secs,
+                },
+            )
+            .collect();
+        let (schema, batches, tables) = wait(py, || async move {
+            let spine = match (spine, spine_table) {
+                (Some(d), _) => {
+                    let (s, b) = read_all(d)?;
+                    training::SpineInput::Batches(s, b)
+                }
+                (None, Some(t)) => training::SpineInput::Table(t),
+                (None, None) => {
+                    return Err(Error::invalid(
+                        "give the spine: a DataFrame (df=...) or a table name",
+                    )
+                    .into());
+                }
+            };
+            let req = training::Request {
+                spine,
+                lookups,
+                label,
+                exclude,
+                as_of_version,
+                table_versions,
+            };
+            Ok(training::build(&self.offline, req).await?)
+        })?;
+        Ok((to_table(schema, batches)?, tables))
+    }
+}

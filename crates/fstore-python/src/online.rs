@@ -1,0 +1,329 @@
+//! Online stores: opening one (a configured `[stores.NAME]`, or a MySQL spec given from Python,
+//! which needs no `fstore.toml` entry), publishing, dropping an online table and in-process
+//! lookups with the read identity. One small function per library call, so changes to
+//! `fstore_online`'s `Backend` stay local to this file.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use fstore_core::config::{Config, MysqlConfig, StoreConfig, TlsMode};
+use fstore_core::{FeatureType, NoProgress, SecretPrefix, TableName, Value};
+use fstore_offline::OfflineStore;
+use fstore_online::{Backend, OnlineStore, PublishedTable, WriteMode};
+use fstore_publish::stores::{Identity, open_store};
+use fstore_publish::{Method, PublishOptions, PublishReport};
+
+use crate::errors::{Error, Result};
+
+/// A MySQL-compatible store described from Python (Databricks' `AmazonRdsMySqlSpec`).
+#[derive(Clone, Debug)]
+pub struct MysqlSpec {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub read_secret_prefix: Option<String>,
+    pub write_secret_prefix: Option<String>,
+    pub tls: Option<String>,
+}
+
+/// Which store a call uses: a configured one by name (`None`: the only one), or a spec.
+pub enum StoreRef {
+    Named(Option<String>),
+    Spec(MysqlSpec),
+}
+
+fn tls_mode(s: &str) -> Result<TlsMode> {
+    Ok(match s {
+        "disabled" => TlsMode::Disabled,
+        "preferred" => TlsMode::Preferred,
+        "required" => TlsMode::Required,
+        "verify-identity" => TlsMode::VerifyIdentity,
+        other => {
+            return Err(Error::invalid(format!(
+                "unknown tls mode `{other}`; use disabled, preferred, required or verify-identity"
+            )));
+        }
+    })
+}
+
+/// The configuration to open `store` from, and the store's name in it. A spec becomes a MySQL
+/// store entry; when `fstore.toml` configures the same host, port and database, that entry's
+/// other settings (TLS, timeouts) are kept and its name is used.
+pub fn resolve(config: &Config, store: &StoreRef) -> Result<(Config, Option<String>)> {
+    let spec = match store {
+        StoreRef::Named(name) => return Ok((config.clone(), name.clone())),
+        StoreRef::Spec(s) => s,
+    };
+    fstore_core::ident::validate_database_name(&spec.database)?;
+    let prefix = |p: &Option<String>| -> Result<Option<SecretPrefix>> {
+        Ok(p.as_deref().map(SecretPrefix::parse).transpose()?)
+    };
+    let existing = config.stores.iter().find_map(|(n, s)| match s {
+        StoreConfig::Mysql(m)
+            if m.host == spec.host && m.port == spec.port && m.database == spec.database =>
+        {
+            Some((n.clone(), m.clone()))
+        }
+        _ => None,
+    });
+    let (name, base) = existing.unwrap_or_else(|| {
+        (
+            format!("{}:{}/{}", spec.host, spec.port, spec.database),
+            MysqlConfig {
+                host: spec.host.clone(),
+                port: spec.port,
+                database: spec.database.clone(),
+                read_secret_prefix: None,
+                write_secret_prefix: None,
+                tls: TlsMode::default(),
+                connect_timeout_secs: 10,
+                pool_max: 32,
+            },
+        )
+    });
+    let mut m = base;
+    m.read_secret_prefix = prefix(&spec.read_secret_prefix)?;
+    m.write_secret_prefix = prefix(&spec.write_secret_prefix)?;
+    if let Some(t) = &spec.tls {
+        m.tls = tls_mode(t)?;
+    }
+    let mut config = config.clone();
+    config.stores.insert(name.clone(), StoreConfig::Mysql(m));
+    Ok((config, Some(name)))
+}
+
+pub async fn open(
+    config: &Config,
+    name: Option<&str>,
+    identity: Identity,
+) -> Result<(String, OnlineStore)> {
+    Ok(open_store(config, name, identity).await?)
+}
+
+pub struct PublishArgs {
+    pub mode: WriteMode,
+    pub online_table: Option<String>,
+    pub filter: Option<String>,
+    pub features: Option<Vec<String>>,
+    pub full: bool,
+}
+
+pub async fn publish(
+    offline: &OfflineStore,
+    store: &OnlineStore,
+    name: &TableName,
+    a: PublishArgs,
+) -> Result<PublishReport> {
+    let opts = PublishOptions {
+        mode: a.mode,
+        online_table: a.online_table,
+        filter: a.filter,
+        features: a.features,
+        full: a.full,
+    };
+    Ok(fstore_publish::publish(offline, store, name, &opts, &NoProgress).await?)
+}
+
+/// The summary `fstore publish` prints, word for word.
+pub fn summary(store: &str, r: &PublishReport) -> String {
+    let w = &r.write;
+    let secs = r.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        r.rows_read as f64 / secs
+    } else {
+        0.0
+    };
+    let versions = match &r.method {
+        Method::Incremental { from_version, .. } => {
+            format!("versions {}..={}", from_version + 1, r.delta_version)
+        }
+        _ => format!("Delta version {}", r.delta_version),
+    };
+    format!(
+        "published {} ({versions}) to {store}:{} in {} mode, {}\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
+        r.feature_table,
+        r.online_table,
+        r.mode.as_str(),
+        r.method,
+        r.rows_read,
+        w.inserted,
+        w.updated,
+        w.skipped_older,
+        w.deleted,
+        w.bytes as f64 / 1e6,
+        secs,
+        rate,
+    )
+}
+
+pub fn method_name(m: &Method) -> &'static str {
+    match m {
+        Method::Incremental { .. } => "incremental",
+        Method::Full { .. } => "full",
+        Method::UpToDate => "up_to_date",
+    }
+}
+
+pub async fn drop_online_table(store: &OnlineStore, table: &str) -> Result<()> {
+    fstore_core::ident::validate_online_table_name(table)?;
+    Ok(store.drop_table(table).await?)
+}
+
+/// The published layout of `table`, or how to publish it.
+pub async fn published(
+    store: &OnlineStore,
+    store_name: &str,
+    feature_table: &TableName,
+    table: &str,
+) -> Result<PublishedTable> {
+    store.describe(table).await?.ok_or_else(|| {
+        Error {
+            class: crate::errors::Class::TableNotFound,
+            message: format!(
+                "`{table}` is not published in store `{store_name}`; publish it first (client.publish_table('{feature_table}', ...) or `fstore publish {feature_table} --store {store_name}`)"
+            ),
+        }
+    })
+}
+
+/// Parses key texts (one per primary key, in the layout's order) as the online key types.
+pub fn parse_keys(t: &PublishedTable, keys: &[Vec<String>]) -> Result<Vec<Vec<Value>>> {
+    let pks = &t.layout.primary_keys;
+    keys.iter()
+        .enumerate()
+        .map(|(row, key)| {
+            if key.len() != pks.len() {
+                return Err(Error::invalid(format!(
+                    "key {row} has {} value(s), but `{}` has {} primary key(s): {}",
+                    key.len(),
+                    t.layout.table,
+                    pks.len(),
+                    pks.join(", ")
+                )));
+            }
+            key.iter()
+                .zip(pks)
+                .map(|(v, col)| {
+                    let ftype = t.layout.column(col).map(|c| c.ftype).ok_or_else(|| {
+                        Error::invalid(format!("key column `{col}` is not online"))
+                    })?;
+                    Value::parse_as(v, ftype)
+                        .map_err(|e| Error::invalid(format!("key `{col}`: {e}")))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Looks `keys` up and returns one row per key, in request order: the key columns, then the
+/// features (all NULL for a key that is not online).
+pub async fn lookup(
+    store: &OnlineStore,
+    t: &PublishedTable,
+    keys: &[Vec<Value>],
+    features: Option<&[String]>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let result = store.lookup_in(&t.layout, keys, features).await?;
+    let mut columns: Vec<(String, FeatureType)> = Vec::new();
+    for k in &t.layout.primary_keys {
+        let ftype = t
+            .layout
+            .column(k)
+            .map(|c| c.ftype)
+            .ok_or_else(|| Error::invalid(format!("key column `{k}` is not online")))?;
+        columns.push((k.clone(), ftype));
+    }
+    let nk = columns.len();
+    columns.extend(result.columns.iter().cloned());
+    let mut arrays = Vec::with_capacity(columns.len());
+    for (i, (_, ftype)) in columns.iter().enumerate() {
+        let cells = keys.iter().zip(&result.rows).map(|(key, row)| {
+            if i < nk {
+                Some(&key[i])
+            } else {
+                row.as_ref().map(|r| &r[i - nk])
+            }
+        });
+        arrays.push(build(*ftype, cells)?);
+    }
+    let schema: SchemaRef = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, t)| Field::new(n, arrow_type(*t), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    Ok((schema, vec![batch]))
+}
+
+fn arrow_type(t: FeatureType) -> DataType {
+    match t {
+        FeatureType::SmallInt => DataType::Int16,
+        FeatureType::Int => DataType::Int32,
+        FeatureType::BigInt => DataType::Int64,
+        FeatureType::Float => DataType::Float32,
+        FeatureType::Double => DataType::Float64,
+        FeatureType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
+        FeatureType::Boolean => DataType::Boolean,
+        FeatureType::String | FeatureType::Json => DataType::Utf8,
+        FeatureType::Binary => DataType::Binary,
+        FeatureType::Date => DataType::Date32,
+        FeatureType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+    }
+}
+
+fn mismatch(t: FeatureType, v: &Value) -> Error {
+    Error::invalid(format!(
+        "the online store returned {v:?} for a {} column",
+        t.name()
+    ))
+}
+
+/// One Arrow column of type `t` from looked-up values (`None` or `Value::Null`: NULL).
+fn build<'a>(t: FeatureType, cells: impl Iterator<Item = Option<&'a Value>>) -> Result<ArrayRef> {
+    macro_rules! col {
+        ($builder:expr, $pat:pat => $val:expr) => {{
+            let mut b = $builder;
+            for c in cells {
+                match c {
+                    None | Some(Value::Null) => b.append_null(),
+                    Some($pat) => b.append_value($val),
+                    Some(other) => return Err(mismatch(t, other)),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        }};
+    }
+    let out = match t {
+        FeatureType::SmallInt => {
+            col!(Int16Builder::new(), Value::Int(i) => i16::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?)
+        }
+        FeatureType::Int => {
+            col!(Int32Builder::new(), Value::Int(i) => i32::try_from(*i).map_err(|_| mismatch(t, &Value::Int(*i)))?)
+        }
+        FeatureType::BigInt => col!(Int64Builder::new(), Value::Int(i) => *i),
+        FeatureType::Float => col!(Float32Builder::new(), Value::Float(f) => *f as f32),
+        FeatureType::Double => col!(Float64Builder::new(), Value::Float(f) => *f),
+        FeatureType::Decimal { precision, scale } => {
+            let b = Decimal128Builder::new().with_precision_and_scale(precision, scale)?;
+            col!(b, Value::Decimal(s) => fstore_online::arrow_values::parse_decimal(s, scale)
+                .ok_or_else(|| mismatch(t, &Value::Decimal(s.clone())))?)
+        }
+        FeatureType::Boolean => col!(BooleanBuilder::new(), Value::Bool(b) => *b),
+        FeatureType::String | FeatureType::Json => {
+            col!(StringBuilder::new(), Value::String(s) | Value::Json(s) => s)
+        }
+        FeatureType::Binary => col!(BinaryBuilder::new(), Value::Bytes(b) => b),
+        FeatureType::Date => col!(Date32Builder::new(), Value::Date(d) => *d),
+        FeatureType::Timestamp => {
+            let b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+            col!(b, Value::Timestamp(m) => *m)
+        }
+    };
+    Ok(out)
+}
