@@ -720,13 +720,13 @@ impl Writer<'_> {
             let merged = self
                 .merge_staged(&stage, &keys, plan, deletes, staged)
                 .await;
-            if matches!(merged, Err(_) | Ok(None)) {
-                if let Some(what) = self.drop_added(table, &added).await {
-                    return merged.map_err(|mut e| {
-                        e.message = format!("{}; {what}", e.message);
-                        e
-                    });
-                }
+            if matches!(merged, Err(_) | Ok(None))
+                && let Some(what) = self.drop_added(table, &added).await
+            {
+                return merged.map_err(|mut e| {
+                    e.message = format!("{}; {what}", e.message);
+                    e
+                });
             }
             merged
         }

@@ -288,14 +288,15 @@ async fn verify_identity_checks_the_ca_and_the_host_name_and_never_falls_back_to
     assert!(store.server().tls);
     let _ = store.close().await;
     // The administrator connection of `online init` verifies the same way.
-    let e = fstore_online::mysql::admin::admin_connect(
+    let Err(e) = fstore_online::mysql::admin::admin_connect(
         &cfg("127.0.0.1", port, TlsMode::VerifyIdentity, Some(&ca)),
         "root",
         "",
     )
     .await
-    .err()
-    .expect("admin connection by a wrong name is refused");
+    else {
+        panic!("admin connection by a wrong name is refused");
+    };
     assert!(e.message.contains("not valid for name"), "{}", e.message);
     drop(server);
 
@@ -310,10 +311,9 @@ async fn verify_identity_checks_the_ca_and_the_host_name_and_never_falls_back_to
         port: plain.port,
         ..good.clone()
     };
-    let e = MysqlStore::create_database(&moved, "root", "")
-        .await
-        .err()
-        .expect("create_database without TLS is refused");
+    let Err(e) = MysqlStore::create_database(&moved, "root", "").await else {
+        panic!("create_database without TLS is refused");
+    };
     assert!(e.message.contains("does not offer TLS"), "{}", e.message);
     drop(plain);
 }
