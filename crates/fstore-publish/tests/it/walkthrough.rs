@@ -89,7 +89,9 @@ fn mysql_text(v: &mysql_async::Value, ty: &DataType) -> String {
     use mysql_async::Value as V;
     match (v, ty) {
         (V::NULL, _) => String::new(),
-        (V::Bytes(b), DataType::Boolean) => (String::from_utf8_lossy(b) == "1").to_string(),
+        // BIT(1), as Databricks' publisher writes booleans: one byte, 0 or 1 (as its lookup
+        // runtime decodes it).
+        (V::Bytes(b), DataType::Boolean) => (b.as_slice() == [1]).to_string(),
         (V::Int(i), DataType::Boolean) => (*i == 1).to_string(),
         (V::Bytes(b), DataType::Timestamp(..)) => {
             // DATETIME(6) text `YYYY-MM-DD HH:MM:SS.ffffff` → Arrow's `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
