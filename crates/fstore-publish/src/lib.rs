@@ -157,6 +157,46 @@ pub struct PublishReport {
     pub elapsed: Duration,
 }
 
+impl PublishReport {
+    /// The closing summary `fstore publish` prints (and the Python package returns): what was
+    /// published where, the counts, the size and the rate, then one `note:` line per note.
+    pub fn summary(&self, store: &str) -> String {
+        let w = &self.write;
+        let secs = self.elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.rows_read as f64 / secs
+        } else {
+            0.0
+        };
+        let versions = match &self.method {
+            Method::Incremental { from_version, .. } => {
+                format!("versions {}..={}", from_version + 1, self.delta_version)
+            }
+            _ => format!("Delta version {}", self.delta_version),
+        };
+        let mut text = format!(
+            "published {} ({versions}) to {store}:{} in {} mode, {}\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
+            self.feature_table,
+            self.online_table,
+            self.mode.as_str(),
+            self.method,
+            self.rows_read,
+            w.inserted,
+            w.updated,
+            w.skipped_older,
+            w.deleted,
+            w.bytes as f64 / 1e6,
+            secs,
+            rate,
+        );
+        for note in &w.notes {
+            text.push_str("\n  note: ");
+            text.push_str(note);
+        }
+        text
+    }
+}
+
 /// The online table name for a feature table: its name without the schema, as Databricks does.
 pub fn default_online_table(name: &TableName) -> String {
     name.table().to_string()

@@ -132,34 +132,7 @@ pub async fn publish(
 
 /// The summary `fstore publish` prints, word for word.
 pub fn summary(store: &str, r: &PublishReport) -> String {
-    let w = &r.write;
-    let secs = r.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 {
-        r.rows_read as f64 / secs
-    } else {
-        0.0
-    };
-    let versions = match &r.method {
-        Method::Incremental { from_version, .. } => {
-            format!("versions {}..={}", from_version + 1, r.delta_version)
-        }
-        _ => format!("Delta version {}", r.delta_version),
-    };
-    format!(
-        "published {} ({versions}) to {store}:{} in {} mode, {}\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
-        r.feature_table,
-        r.online_table,
-        r.mode.as_str(),
-        r.method,
-        r.rows_read,
-        w.inserted,
-        w.updated,
-        w.skipped_older,
-        w.deleted,
-        w.bytes as f64 / 1e6,
-        secs,
-        rate,
-    )
+    r.summary(store)
 }
 
 pub fn method_name(m: &Method) -> &'static str {

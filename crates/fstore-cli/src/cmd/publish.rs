@@ -5,9 +5,7 @@ use std::time::Duration;
 use fstore_core::TableName;
 use fstore_online::WriteMode;
 use fstore_publish::stores::{Identity, open_store};
-use fstore_publish::{
-    Method, PublishOptions, PublishReport, WatchOptions, WatchUpdate, publish, watch,
-};
+use fstore_publish::{PublishOptions, PublishReport, WatchOptions, WatchUpdate, publish, watch};
 
 use crate::cmd::tables::ModeArg;
 use crate::context::Context;
@@ -153,37 +151,7 @@ fn watch_line(u: &WatchUpdate) -> String {
 
 /// The closing summary of a publish.
 pub fn print_report(ctx: &Context, store: &str, r: &PublishReport) {
-    let w = &r.write;
-    let secs = r.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 {
-        r.rows_read as f64 / secs
-    } else {
-        0.0
-    };
-    let versions = match &r.method {
-        Method::Incremental { from_version, .. } => {
-            format!("versions {}..={}", from_version + 1, r.delta_version)
-        }
-        _ => format!("Delta version {}", r.delta_version),
-    };
-    ctx.say(format!(
-        "published {} ({versions}) to {store}:{} in {} mode, {}\n  rows: {} read, {} inserted, {} updated, {} skipped (online newer), {} deleted\n  {:.1} MB in {:.2}s ({:.0} rows/s)",
-        r.feature_table,
-        r.online_table,
-        r.mode.as_str(),
-        r.method,
-        r.rows_read,
-        w.inserted,
-        w.updated,
-        w.skipped_older,
-        w.deleted,
-        w.bytes as f64 / 1e6,
-        secs,
-        rate,
-    ));
-    for note in &w.notes {
-        ctx.say(format!("  note: {note}"));
-    }
+    ctx.say(r.summary(store));
 }
 
 /// `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
