@@ -29,6 +29,6 @@ pub use history::HistoryEntry;
 pub use location::LINK_SUFFIX;
 pub use s3::{S3Credentials, S3Settings};
 pub use store::{OfflineStore, TimeTravel};
-pub use table::FeatureTable;
+pub use table::{FeatureTable, limit_batches};
 pub use view::{VIEW_MEMORY_BYTES, ViewStream};
 pub use write::{WriteMode, WriteOutcome};

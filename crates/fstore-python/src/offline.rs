@@ -92,24 +92,10 @@ pub async fn read(
         (None, _) => t.schema.clone(),
     };
     let batches = match limit {
-        Some(n) => limit_batches(batches, n),
+        Some(n) => fstore_offline::limit_batches(batches, n),
         None => batches,
     };
     Ok((schema, batches))
-}
-
-fn limit_batches(batches: Vec<RecordBatch>, limit: usize) -> Vec<RecordBatch> {
-    let mut left = limit;
-    let mut out = Vec::new();
-    for b in batches {
-        if left == 0 {
-            break;
-        }
-        let n = b.num_rows().min(left);
-        out.push(b.slice(0, n));
-        left -= n;
-    }
-    out
 }
 
 /// `fstore tables describe`: the table and, per column, its fstore type name and role.

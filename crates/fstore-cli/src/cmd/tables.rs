@@ -264,7 +264,7 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
                 },
             };
             if let Some(limit) = a.limit {
-                batches = limit_batches(batches, limit);
+                batches = fstore_offline::limit_batches(batches, limit);
             }
             write_batches(schema, &batches, a.format, a.out.as_deref())?;
         }
@@ -399,21 +399,4 @@ pub fn parse_schema(s: &str) -> anyhow::Result<Schema> {
         fields.push(Field::new(name.trim(), dt, true));
     }
     Ok(Schema::new(fields))
-}
-
-fn limit_batches(
-    batches: Vec<arrow::record_batch::RecordBatch>,
-    limit: usize,
-) -> Vec<arrow::record_batch::RecordBatch> {
-    let mut left = limit;
-    let mut out = Vec::new();
-    for b in batches {
-        if left == 0 {
-            break;
-        }
-        let n = b.num_rows().min(left);
-        out.push(b.slice(0, n));
-        left -= n;
-    }
-    out
 }
