@@ -1,10 +1,11 @@
 //! Online stores: where published features live for low-latency lookups.
 //!
 //! [`OnlineStore`] is a closed enum over the backends (`sqlite/`, `mysql/`), chosen from config.
-//! Each backend implements [`Backend`]; the contract below is what the shared conformance suite
+//! Each backend implements [`OnlineReader`] (lookups: serving) and [`OnlineWriter`]
+//! (writes: publishing); the contract below is what the shared conformance suite
 //! (`tests/it/conformance.rs`) checks for every backend.
 //!
-//! # The `Backend` contract
+//! # The online-store contract
 //!
 //! - `write` in [`WriteMode::Merge`] MUST upsert keyed on the layout's primary keys, MUST leave
 //!   online columns that are not in the layout untouched, MUST add layout columns the online table
@@ -143,11 +144,11 @@ impl PublishSource {
     }
 }
 
-/// A precondition on the table's bookkeeping row, checked by [`Backend::apply`] under the table's
+/// A precondition on the table's bookkeeping row, checked by [`OnlineWriter::apply`] under the table's
 /// write lock before anything is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expect {
-    /// No condition (what [`Backend::write`] uses).
+    /// No condition (what [`OnlineWriter::write`] uses).
     Any,
     /// A row recording the same Delta table (same [`PublishSource::table_id`]) records at most
     /// this version: a full publish never moves the recorded version backwards.
@@ -176,7 +177,7 @@ impl Expect {
     }
 }
 
-/// What [`Backend::apply`] writes besides the rows: the bookkeeping record, its source, and the
+/// What [`OnlineWriter::apply`] writes besides the rows: the bookkeeping record, its source, and the
 /// precondition.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WriteMeta {
@@ -204,7 +205,7 @@ pub struct ChangeSet {
     pub whole_view: bool,
 }
 
-/// The rows of one [`Backend::apply`]. The whole-view variants stream (see [`rows`]): the
+/// The rows of one [`OnlineWriter::apply`]. The whole-view variants stream (see [`rows`]): the
 /// backend pulls and validates them chunk by chunk, so memory does not grow with the table.
 #[derive(Debug)]
 pub enum Rows {
@@ -229,7 +230,7 @@ impl Rows {
     }
 }
 
-/// What [`Backend::apply`] did.
+/// What [`OnlineWriter::apply`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Applied {
     /// Committed together with the bookkeeping row.
@@ -283,10 +284,48 @@ pub struct LookupResult {
     pub rows: Vec<Option<Vec<Value>>>,
 }
 
-/// Everything an online backend must do. See the module docs for the contract.
+/// The read half of the online-store contract: what serving and `fstore lookup` need. See the
+/// module docs for the rules.
 #[allow(async_fn_in_trait)] // Backends are used through the closed `OnlineStore` enum, never `dyn`.
-pub trait Backend {
-    /// Writes `batches` (already validated, already latest-per-key) into `layout.table`: [`Backend::apply`]
+pub trait OnlineReader {
+    /// Looks up feature rows by primary key. `keys[i]` holds one value per primary key, in the
+    /// layout's primary-key order. `features = None` returns every non-key column. Reads the
+    /// table's layout from the bookkeeping table first; a server that caches layouts calls
+    /// [`OnlineReader::lookup_in`].
+    async fn lookup(
+        &self,
+        table: &str,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult>;
+
+    /// [`OnlineReader::lookup`] with a layout the caller already holds (one round trip, no
+    /// bookkeeping read). When the layout is stale (a publish dropped a column, changed a type or
+    /// the table) the lookup fails with `BadRequest`, `MissingTable` or `Database`: re-read it
+    /// with [`OnlineReader::describe`] and retry.
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult>;
+
+    /// The bookkeeping entry of `table`, if it was published by fstore.
+    async fn describe(&self, table: &str) -> Result<Option<PublishedTable>>;
+
+    /// Every table in the bookkeeping table.
+    async fn list(&self) -> Result<Vec<PublishedTable>>;
+
+    /// A real round trip to the database.
+    async fn health(&self) -> Result<()>;
+}
+
+/// The write half of the online-store contract: what publishing needs. Only a store opened with
+/// the write identity implements it; the reader side holds a [`ReadStore`], which does not, so it
+/// cannot write, alter or drop a table by type.
+#[allow(async_fn_in_trait)] // Backends are used through the closed `OnlineStore` enum, never `dyn`.
+pub trait OnlineWriter: OnlineReader {
+    /// Writes `batches` (already validated, already latest-per-key) into `layout.table`: [`OnlineWriter::apply`]
     /// with no source and no precondition.
     async fn write(
         &self,
@@ -322,39 +361,8 @@ pub trait Backend {
         progress: &dyn Progress,
     ) -> Result<Applied>;
 
-    /// Looks up feature rows by primary key. `keys[i]` holds one value per primary key, in the
-    /// layout's primary-key order. `features = None` returns every non-key column. Reads the
-    /// table's layout from the bookkeeping table first; a server that caches layouts calls
-    /// [`Backend::lookup_in`].
-    async fn lookup(
-        &self,
-        table: &str,
-        keys: &[Vec<Value>],
-        features: Option<&[String]>,
-    ) -> Result<LookupResult>;
-
-    /// [`Backend::lookup`] with a layout the caller already holds (one round trip, no
-    /// bookkeeping read). When the layout is stale (a publish dropped a column, changed a type or
-    /// the table) the lookup fails with `BadRequest`, `MissingTable` or `Database`: re-read it
-    /// with [`Backend::describe`] and retry.
-    async fn lookup_in(
-        &self,
-        layout: &OnlineLayout,
-        keys: &[Vec<Value>],
-        features: Option<&[String]>,
-    ) -> Result<LookupResult>;
-
-    /// The bookkeeping entry of `table`, if it was published by fstore.
-    async fn describe(&self, table: &str) -> Result<Option<PublishedTable>>;
-
-    /// Every table in the bookkeeping table.
-    async fn list(&self) -> Result<Vec<PublishedTable>>;
-
     /// Drops the online table and its bookkeeping row. Dropping an absent table is not an error.
     async fn drop_table(&self, table: &str) -> Result<()>;
-
-    /// A real round trip to the database.
-    async fn health(&self) -> Result<()>;
 }
 
 /// The configured online store: a closed set of backends.
@@ -388,17 +396,7 @@ impl OnlineStore {
     }
 }
 
-impl Backend for OnlineStore {
-    async fn apply(
-        &self,
-        layout: &OnlineLayout,
-        rows: Rows,
-        meta: &WriteMeta,
-        progress: &dyn Progress,
-    ) -> Result<Applied> {
-        dispatch!(self, s => s.apply(layout, rows, meta, progress).await)
-    }
-
+impl OnlineReader for OnlineStore {
     async fn lookup(
         &self,
         table: &str,
@@ -425,11 +423,106 @@ impl Backend for OnlineStore {
         dispatch!(self, s => s.list().await)
     }
 
+    async fn health(&self) -> Result<()> {
+        dispatch!(self, s => s.health().await)
+    }
+}
+
+impl OnlineWriter for OnlineStore {
+    async fn apply(
+        &self,
+        layout: &OnlineLayout,
+        rows: Rows,
+        meta: &WriteMeta,
+        progress: &dyn Progress,
+    ) -> Result<Applied> {
+        dispatch!(self, s => s.apply(layout, rows, meta, progress).await)
+    }
+
     async fn drop_table(&self, table: &str) -> Result<()> {
         dispatch!(self, s => s.drop_table(table).await)
     }
+}
+
+/// An online store opened with the read identity (`fstore serve`, `fstore lookup`): it implements
+/// [`OnlineReader`] and [`ServingCheck`] but not [`OnlineWriter`], so code that holds one cannot
+/// write, alter or drop a table, whatever the database would allow.
+pub struct ReadStore(OnlineStore);
+
+impl ReadStore {
+    /// Takes `store` for reading only. The identity it was opened with is the caller's choice;
+    /// `fstore_publish::stores::open_reader` opens the reader identity.
+    pub fn new(store: OnlineStore) -> Self {
+        Self(store)
+    }
+
+    /// Backend name for messages: `sqlite` or `mysql`.
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+}
+
+impl From<OnlineStore> for ReadStore {
+    fn from(store: OnlineStore) -> Self {
+        Self::new(store)
+    }
+}
+
+impl OnlineReader for ReadStore {
+    async fn lookup(
+        &self,
+        table: &str,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        self.0.lookup(table, keys, features).await
+    }
+
+    async fn lookup_in(
+        &self,
+        layout: &OnlineLayout,
+        keys: &[Vec<Value>],
+        features: Option<&[String]>,
+    ) -> Result<LookupResult> {
+        self.0.lookup_in(layout, keys, features).await
+    }
+
+    async fn describe(&self, table: &str) -> Result<Option<PublishedTable>> {
+        self.0.describe(table).await
+    }
+
+    async fn list(&self) -> Result<Vec<PublishedTable>> {
+        self.0.list().await
+    }
 
     async fn health(&self) -> Result<()> {
-        dispatch!(self, s => s.health().await)
+        self.0.health().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::marker::PhantomData;
+
+    use super::*;
+
+    /// `Probe::<T>::WRITES` is true exactly when `T: OnlineWriter`: the inherent constant exists
+    /// only under that bound, and the trait's `false` is the fallback (the `impls` crate's trick).
+    struct Probe<T>(PhantomData<T>);
+    trait NoWrite {
+        const WRITES: bool = false;
+    }
+    impl<T> NoWrite for Probe<T> {}
+    #[allow(dead_code)] // Read through the path below, which clippy does not see as a use.
+    impl<T: OnlineWriter> Probe<T> {
+        const WRITES: bool = true;
+    }
+
+    /// Checked when the test target compiles (a const block), so a `ReadStore` that could write
+    /// fails the build of the tests.
+    #[test]
+    fn the_read_store_cannot_write_by_type() {
+        const { assert!(Probe::<OnlineStore>::WRITES) };
+        const { assert!(!Probe::<ReadStore>::WRITES) };
     }
 }

@@ -3,12 +3,12 @@
 //! (or a table dropped behind fstore's back) makes the server not ready instead of answering
 //! every lookup of that table with an error.
 //!
-//! A read-side method of the online store, kept apart from [`crate::Backend`] so it can move
-//! with the read half of the contract.
+//! A read-side check, implemented for [`ReadStore`] (what serving holds) and for
+//! [`OnlineStore`].
 
-use crate::OnlineStore;
 use crate::error::Result;
 use crate::layout::OnlineLayout;
+use crate::{OnlineStore, ReadStore};
 
 /// See the module docs.
 #[allow(async_fn_in_trait)] // Used through the closed `OnlineStore` enum, never `dyn`.
@@ -28,6 +28,12 @@ impl ServingCheck for OnlineStore {
             #[cfg(feature = "mysql")]
             OnlineStore::Mysql(s) => s.check_serving(tables).await,
         }
+    }
+}
+
+impl ServingCheck for ReadStore {
+    async fn check_serving(&self, tables: &[OnlineLayout]) -> Result<()> {
+        self.0.check_serving(tables).await
     }
 }
 

@@ -35,8 +35,9 @@ use arrow::datatypes::Schema;
 use fstore_core::{Progress, TableName};
 use fstore_offline::{CommitSummary, Coverage, FeatureTable, OfflineStore, TimeTravel};
 use fstore_online::{
-    Applied, Backend, ChangeSet, Expect, OnlineLayout, OnlineStore, PublishRecord, PublishSource,
-    PublishedTable, RowStream, Rows, StoreError, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
+    Applied, ChangeSet, Expect, OnlineLayout, OnlineReader, OnlineStore, OnlineWriter,
+    PublishRecord, PublishSource, PublishedTable, RowStream, Rows, StoreError, StoreErrorKind,
+    WriteMeta, WriteMode, WriteReport,
 };
 
 /// Result with [`Error`] as the default error.

@@ -11,7 +11,7 @@ use std::path::Path;
 use fstore_core::SecretPrefix;
 use fstore_core::config::{Config, DEFAULT_DATA_DIR, MysqlConfig, StoreConfig};
 use fstore_offline::{OfflineStore, S3Credentials, S3Settings};
-use fstore_online::OnlineStore;
+use fstore_online::{OnlineStore, ReadStore};
 use fstore_secrets::{SecretStore, Secrets, credentials};
 
 use crate::{Error, Result};
@@ -25,9 +25,22 @@ pub enum Identity {
     Reader,
 }
 
+/// Opens store `name` (or the only configured one) from `config` with the write identity, for
+/// publishing. Returns the store's name beside it.
+pub async fn open_writer(config: &Config, name: Option<&str>) -> Result<(String, OnlineStore)> {
+    open_store(config, name, Identity::Writer).await
+}
+
+/// Opens store `name` (or the only configured one) from `config` with the read identity, for
+/// serving and lookups: a [`ReadStore`], which cannot write by type. Returns the store's name
+/// beside it.
+pub async fn open_reader(config: &Config, name: Option<&str>) -> Result<(String, ReadStore)> {
+    let (name, store) = open_store(config, name, Identity::Reader).await?;
+    Ok((name, ReadStore::new(store)))
+}
+
 /// Opens store `name` (or the only configured one) from `config` as `identity`.
-/// Returns the store's name beside it.
-pub async fn open_store(
+async fn open_store(
     config: &Config,
     name: Option<&str>,
     identity: Identity,

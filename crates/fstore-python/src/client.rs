@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use fstore_core::config::Config;
 use fstore_offline::{FeatureTable, OfflineStore, TimeTravel, WriteOutcome};
-use fstore_online::{OnlineStore, WriteMode};
+use fstore_online::WriteMode;
 use fstore_publish::stores::Identity;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -23,7 +23,7 @@ use crate::online::{MysqlSpec, StoreRef};
 use crate::runtime::{runtime, wait};
 use crate::{offline, online, training};
 
-type Opened = Arc<(String, OnlineStore)>;
+type Opened = Arc<(String, online::Handle)>;
 
 #[pyclass(frozen, module = "fstore._fstore")]
 pub struct Client {
@@ -384,7 +384,7 @@ impl Client {
         };
         let (store_name, report) = wait(py, || async move {
             let s = self.store(&r, Identity::Writer).await?;
-            let report = online::publish(&self.offline, &s.1, &tname, args).await?;
+            let report = online::publish(&self.offline, s.1.writer()?, &tname, args).await?;
             Ok((s.0.clone(), report))
         })?;
         let d = PyDict::new(py);
@@ -418,7 +418,7 @@ impl Client {
         let r = store_ref(store, mysql);
         wait(py, || async move {
             let s = self.store(&r, Identity::Writer).await?;
-            Ok(online::drop_online_table(&s.1, &online_table).await?)
+            Ok(online::drop_online_table(s.1.writer()?, &online_table).await?)
         })
     }
 
@@ -440,9 +440,9 @@ impl Client {
         let r = store_ref(store, mysql);
         let (schema, batches) = wait(py, || async move {
             let s = self.store(&r, Identity::Reader).await?;
-            let published = online::published(&s.1, &s.0, &tname, &table).await?;
+            let published = online::published(s.1.reader()?, &s.0, &tname, &table).await?;
             let keys = online::parse_keys(&published, &keys)?;
-            Ok(online::lookup(&s.1, &published, &keys, features.as_deref()).await?)
+            Ok(online::lookup(s.1.reader()?, &published, &keys, features.as_deref()).await?)
         })?;
         to_table(schema, batches)
     }
@@ -462,7 +462,7 @@ impl Client {
         let r = store_ref(store, mysql);
         wait(py, || async move {
             let s = self.store(&r, Identity::Reader).await?;
-            let published = online::published(&s.1, &s.0, &tname, &table).await?;
+            let published = online::published(s.1.reader()?, &s.0, &tname, &table).await?;
             Ok(published.layout.primary_keys)
         })
     }

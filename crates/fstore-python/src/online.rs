@@ -1,7 +1,7 @@
 //! Online stores: opening one (a configured `[stores.NAME]`, or a MySQL spec given from Python,
 //! which needs no `fstore.toml` entry), publishing, dropping an online table and in-process
 //! lookups with the read identity. One small function per library call, so changes to
-//! `fstore_online`'s `Backend` stay local to this file.
+//! `fstore_online`'s store traits stay local to this file.
 
 use std::sync::Arc;
 
@@ -14,8 +14,10 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use fstore_core::config::{Config, MysqlConfig, StoreConfig, TlsMode};
 use fstore_core::{FeatureType, NoProgress, SecretPrefix, TableName, Value};
 use fstore_offline::OfflineStore;
-use fstore_online::{Backend, OnlineStore, PublishedTable, WriteMode};
-use fstore_publish::stores::{Identity, open_store};
+use fstore_online::{
+    OnlineReader, OnlineStore, OnlineWriter, PublishedTable, ReadStore, WriteMode,
+};
+use fstore_publish::stores::{Identity, open_reader, open_writer};
 use fstore_publish::{Method, PublishOptions, PublishReport};
 
 use crate::errors::{Error, Result};
@@ -98,12 +100,50 @@ pub fn resolve(config: &Config, store: &StoreRef) -> Result<(Config, Option<Stri
     Ok((config, Some(name)))
 }
 
+/// A store the client opened: with the write identity (publish, drop) or the read identity
+/// (lookups), which cannot write by type.
+pub enum Handle {
+    Writer(OnlineStore),
+    Reader(ReadStore),
+}
+
+impl Handle {
+    /// The writer-identity store; an error (a bug) for a store opened to read.
+    pub fn writer(&self) -> Result<&OnlineStore> {
+        match self {
+            Handle::Writer(s) => Ok(s),
+            Handle::Reader(_) => Err(Error::invalid(
+                "internal: a read-only store was asked to write",
+            )),
+        }
+    }
+
+    /// The reader-identity store; an error (a bug) for a store opened to write.
+    pub fn reader(&self) -> Result<&ReadStore> {
+        match self {
+            Handle::Reader(s) => Ok(s),
+            Handle::Writer(_) => Err(Error::invalid(
+                "internal: lookups must use the read identity",
+            )),
+        }
+    }
+}
+
 pub async fn open(
     config: &Config,
     name: Option<&str>,
     identity: Identity,
-) -> Result<(String, OnlineStore)> {
-    Ok(open_store(config, name, identity).await?)
+) -> Result<(String, Handle)> {
+    Ok(match identity {
+        Identity::Writer => {
+            let (n, s) = open_writer(config, name).await?;
+            (n, Handle::Writer(s))
+        }
+        Identity::Reader => {
+            let (n, s) = open_reader(config, name).await?;
+            (n, Handle::Reader(s))
+        }
+    })
 }
 
 pub struct PublishArgs {
@@ -150,7 +190,7 @@ pub async fn drop_online_table(store: &OnlineStore, table: &str) -> Result<()> {
 
 /// The published layout of `table`, or how to publish it.
 pub async fn published(
-    store: &OnlineStore,
+    store: &impl OnlineReader,
     store_name: &str,
     feature_table: &TableName,
     table: &str,
@@ -197,7 +237,7 @@ pub fn parse_keys(t: &PublishedTable, keys: &[Vec<String>]) -> Result<Vec<Vec<Va
 /// Looks `keys` up and returns one row per key, in request order: the key columns, then the
 /// features (all NULL for a key that is not online).
 pub async fn lookup(
-    store: &OnlineStore,
+    store: &impl OnlineReader,
     t: &PublishedTable,
     keys: &[Vec<Value>],
     features: Option<&[String]>,

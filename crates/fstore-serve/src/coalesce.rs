@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use fstore_core::Value;
-use fstore_online::{Backend, LookupResult, PublishedTable, StoreError};
+use fstore_online::{LookupResult, OnlineReader, PublishedTable, StoreError};
 use tokio::sync::oneshot;
 
 use crate::lookups::Lookups;

@@ -1,6 +1,6 @@
 //! Online feature serving (PRODUCT §6): `fstore serve` as a library.
 //!
-//! - [`Lookups`]: lookups by JSON keys with type-faithful results over one [`OnlineStore`], in
+//! - [`Lookups`]: lookups by JSON keys with type-faithful results over one [`ReadStore`] (read-only by type), in
 //!   process, no HTTP; one backend call per table per request; the table layout cached and
 //!   refreshed in the background so a publish never stalls serving; concurrent lookups of one
 //!   table coalesced into shared queries under load.
@@ -10,10 +10,10 @@
 //!   timeout, `TCP_NODELAY`, graceful shutdown).
 //! - [`ServeError`]: where store errors become HTTP statuses (nowhere else).
 //!
-//! The store must be opened with the reader identity (`fstore_publish::stores::Identity::Reader`);
+//! The store is a [`ReadStore`], opened with the reader identity (`fstore_publish::stores::open_reader`):
 //! nothing here writes. `docs/serving.md` describes the HTTP API.
 //!
-//! [`OnlineStore`]: fstore_online::OnlineStore
+//! [`ReadStore`]: fstore_online::ReadStore
 
 pub mod busy_poll;
 mod coalesce;

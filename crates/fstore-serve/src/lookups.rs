@@ -1,11 +1,11 @@
 //! [`Lookups`]: feature lookups with JSON keys and type-faithful results, in process — what the
 //! HTTP handlers call, and what a Rust program embedding fstore can call without HTTP.
 //!
-//! Each table named in a request costs at most one [`Backend::lookup_in`] call with the cached
+//! Each table named in a request costs at most one [`OnlineReader::lookup_in`] call with the cached
 //! layout (the backends turn it into one query, no bookkeeping read); under load, concurrent
 //! requests for the same table share one call (`coalesce.rs`). Keys are typed by the table's layout, which is cached: a cached layout older
 //! than [`LookupOptions::layout_ttl`] is still used while a background task re-reads it
-//! (`Backend::describe`), so a publish (merge or overwrite) never stalls serving. When the store
+//! (`OnlineReader::describe`), so a publish (merge or overwrite) never stalls serving. When the store
 //! rejects a lookup made with a cached layout (a publish changed the table), the layout is
 //! re-read and the lookup retried once.
 
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use fstore_core::{FeatureType, TableName, Value};
 use fstore_online::{
-    Backend, LookupResult, OnlineStore, PublishedTable, ServingCheck, StoreErrorKind,
+    LookupResult, OnlineReader, PublishedTable, ReadStore, ServingCheck, StoreErrorKind,
 };
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
@@ -103,7 +103,7 @@ struct Cached {
 }
 
 struct Inner {
-    store: OnlineStore,
+    store: ReadStore,
     opts: LookupOptions,
     metrics: Arc<Metrics>,
     cache: Mutex<HashMap<String, Cached>>,
@@ -126,12 +126,12 @@ struct Fetched<T> {
 
 impl Lookups {
     /// Serves lookups from `store` (opened with the reader identity).
-    pub fn new(store: OnlineStore, opts: LookupOptions) -> Self {
+    pub fn new(store: ReadStore, opts: LookupOptions) -> Self {
         Self::with_metrics(store, opts, Arc::new(Metrics::new()))
     }
 
     /// [`Lookups::new`] recording database time into `metrics`.
-    pub fn with_metrics(store: OnlineStore, opts: LookupOptions, metrics: Arc<Metrics>) -> Self {
+    pub fn with_metrics(store: ReadStore, opts: LookupOptions, metrics: Arc<Metrics>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -143,7 +143,7 @@ impl Lookups {
         }
     }
 
-    pub fn store(&self) -> &OnlineStore {
+    pub fn store(&self) -> &ReadStore {
         &self.inner.store
     }
 

@@ -30,7 +30,7 @@ use fstore_bench::{batches, rows_for, schema, timed};
 use fstore_core::{NoProgress, TableName, TableSpec, Value};
 use fstore_offline::{OfflineStore, WriteMode};
 use fstore_online::mysql::{MysqlOptions, MysqlStore};
-use fstore_online::{Backend, OnlineStore};
+use fstore_online::{OnlineReader, OnlineStore};
 use fstore_publish::{Method, PublishOptions, PublishReport, publish};
 use mysql_async::prelude::Queryable;
 

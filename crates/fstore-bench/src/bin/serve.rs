@@ -32,7 +32,7 @@ use arrow::record_batch::RecordBatch;
 use clap::Parser;
 use fstore_core::{NoProgress, TableSpec};
 use fstore_online::mysql::MysqlStore;
-use fstore_online::{Backend, OnlineLayout, PublishRecord, WriteMode};
+use fstore_online::{OnlineLayout, OnlineReader, OnlineWriter, PublishRecord, WriteMode};
 use mysql_async::prelude::Queryable;
 
 const DB: &str = "fstore_bench_serve";

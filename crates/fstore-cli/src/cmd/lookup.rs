@@ -2,8 +2,8 @@
 
 use anyhow::{Context as _, bail};
 use fstore_core::{TableName, Value};
-use fstore_online::{Backend, LookupResult, PublishedTable};
-use fstore_publish::stores::{Identity, open_store};
+use fstore_online::{LookupResult, OnlineReader, PublishedTable};
+use fstore_publish::stores::open_reader;
 
 use crate::context::Context;
 
@@ -35,7 +35,7 @@ pub enum LookupFormat {
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
-    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Reader).await?;
+    let (store_name, store) = open_reader(&ctx.config, a.store.as_deref()).await?;
     let table = a
         .online_table
         .clone()

@@ -1,7 +1,7 @@
 //! `fstore online …`: what is published in an online store.
 
-use fstore_online::Backend;
-use fstore_publish::stores::{Identity, open_store};
+use fstore_online::{OnlineReader, OnlineWriter};
+use fstore_publish::stores::{open_reader, open_writer};
 
 use crate::context::Context;
 
@@ -104,7 +104,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
             }
         }
         OnlineCommand::List { store } => {
-            let (_, s) = open_store(&ctx.config, store.as_deref(), Identity::Reader).await?;
+            let (_, s) = open_reader(&ctx.config, store.as_deref()).await?;
             for t in s.list().await? {
                 println!(
                     "{:<32} from {:<40} version {:<6} ({}, {} columns)",
@@ -122,7 +122,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
                     "dropping online table `{table}` removes it for every reader; pass --yes to confirm"
                 );
             }
-            let (name, s) = open_store(&ctx.config, store.as_deref(), Identity::Writer).await?;
+            let (name, s) = open_writer(&ctx.config, store.as_deref()).await?;
             s.drop_table(&table).await?;
             ctx.say(format!("dropped online table {table} from {name}"));
         }

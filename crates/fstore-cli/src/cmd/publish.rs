@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fstore_core::TableName;
 use fstore_online::WriteMode;
-use fstore_publish::stores::{Identity, open_store};
+use fstore_publish::stores::open_writer;
 use fstore_publish::{PublishOptions, PublishReport, WatchOptions, WatchUpdate, publish, watch};
 
 use crate::cmd::tables::ModeArg;
@@ -44,7 +44,7 @@ pub struct Args {
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     let offline = ctx.offline()?;
-    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Writer).await?;
+    let (store_name, store) = open_writer(&ctx.config, a.store.as_deref()).await?;
     let opts = PublishOptions {
         mode: match a.mode {
             ModeArg::Merge => WriteMode::Merge,

@@ -10,8 +10,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use fstore_core::{TableName, TableSpec, Value};
 use fstore_offline::WriteMode as OfflineMode;
-use fstore_online::{Backend, WriteMode};
-use fstore_publish::stores::{Identity, open_store};
+use fstore_online::{OnlineReader, WriteMode};
+use fstore_publish::stores::{open_reader, open_writer};
 use fstore_publish::{PublishOptions, publish};
 
 use crate::context::Context;
@@ -92,7 +92,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     );
 
     // 4. Publish.
-    let (_, store) = open_store(&ctx.config, Some(&store_name), Identity::Writer).await?;
+    let (_, store) = open_writer(&ctx.config, Some(&store_name)).await?;
     let progress = CliProgress::new(ctx.interactive, true);
     let report = publish(
         &offline,
@@ -117,7 +117,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     );
 
     // 5. Look features up by key, with the read identity.
-    let (_, reader) = open_store(&ctx.config, Some(&store_name), Identity::Reader).await?;
+    let (_, reader) = open_reader(&ctx.config, Some(&store_name)).await?;
     let keys = vec![
         vec![Value::Int(1)],
         vec![Value::Int(2)],

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use fstore_core::config::DEFAULT_DATA_DIR;
-use fstore_publish::stores::{Identity, open_store};
+use fstore_publish::stores::open_reader;
 use fstore_secrets::{SecretStore, Secrets};
 use fstore_serve::{ListenOptions, LookupOptions, Lookups, ServerOptions};
 
@@ -79,7 +79,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         );
     }
     let token = token(&a, ctx)?;
-    let (store_name, store) = open_store(&ctx.config, a.store.as_deref(), Identity::Reader).await?;
+    let (store_name, store) = open_reader(&ctx.config, a.store.as_deref()).await?;
     let kind = store.kind();
     let lookups = Lookups::new(
         store,

@@ -47,7 +47,7 @@ pub use self::error::Target;
 pub use self::load::{BulkMode, ROWS_PER_INSERT};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
+use crate::{Applied, LookupResult, OnlineReader, OnlineWriter, PublishedTable, Rows, WriteMeta};
 
 /// Session settings applied to every connection (and again after a reset).
 const SESSION_SETUP: [&str; 2] = [
@@ -489,7 +489,7 @@ fn url_config(opts: &mysql_async::Opts, database: &str) -> MysqlConfig {
     }
 }
 
-impl Backend for MysqlStore {
+impl OnlineWriter for MysqlStore {
     async fn apply(
         &self,
         layout: &OnlineLayout,
@@ -499,7 +499,31 @@ impl Backend for MysqlStore {
     ) -> Result<Applied> {
         write::apply(self, layout, rows, meta, progress).await
     }
+    async fn drop_table(&self, table: &str) -> Result<()> {
+        write::check_table_name(table)?;
+        let t = &self.target;
+        let mut conn = self.conn().await?;
+        conn.reset_connection(true);
+        ddl::lock(&mut conn, t, table, 60).await?;
+        let result = async {
+            let names = [
+                table.to_string(),
+                ddl::shadow_name(table),
+                ddl::old_name(table),
+            ];
+            // The rows go first: a shadow row without its table would stand for the table.
+            ddl::delete_bookkeeping(&mut conn, t, table).await?;
+            conn.query_drop(format!("DROP TABLE IF EXISTS {}", ddl::quoted_list(&names)))
+                .await
+                .with_ctx(t, || format!("dropping table `{table}`"))
+        }
+        .await;
+        let _ = ddl::unlock(&mut conn, t, table).await;
+        result
+    }
+}
 
+impl OnlineReader for MysqlStore {
     async fn lookup(
         &self,
         table: &str,
@@ -528,29 +552,6 @@ impl Backend for MysqlStore {
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         let mut conn = self.conn().await?;
         ddl::list_bookkeeping(&mut conn, &self.target).await
-    }
-
-    async fn drop_table(&self, table: &str) -> Result<()> {
-        write::check_table_name(table)?;
-        let t = &self.target;
-        let mut conn = self.conn().await?;
-        conn.reset_connection(true);
-        ddl::lock(&mut conn, t, table, 60).await?;
-        let result = async {
-            let names = [
-                table.to_string(),
-                ddl::shadow_name(table),
-                ddl::old_name(table),
-            ];
-            // The rows go first: a shadow row without its table would stand for the table.
-            ddl::delete_bookkeeping(&mut conn, t, table).await?;
-            conn.query_drop(format!("DROP TABLE IF EXISTS {}", ddl::quoted_list(&names)))
-                .await
-                .with_ctx(t, || format!("dropping table `{table}`"))
-        }
-        .await;
-        let _ = ddl::unlock(&mut conn, t, table).await;
-        result
     }
 
     async fn health(&self) -> Result<()> {

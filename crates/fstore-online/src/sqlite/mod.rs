@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
+use crate::{Applied, LookupResult, OnlineReader, OnlineWriter, PublishedTable, Rows, WriteMeta};
 
 pub use ddl::SHADOW_PREFIX;
 
@@ -242,7 +242,7 @@ impl Progress for ChannelProgress {
     }
 }
 
-impl Backend for SqliteStore {
+impl OnlineWriter for SqliteStore {
     async fn apply(
         &self,
         layout: &OnlineLayout,
@@ -294,6 +294,29 @@ impl Backend for SqliteStore {
         self.run_write(layout, job, meta, progress, Some(feeder))
             .await
     }
+    async fn drop_table(&self, table: &str) -> Result<()> {
+        write::check_table_name(table)?;
+        let table = table.to_string();
+        self.with_writer(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .ctx("starting a transaction")?;
+            for t in [table.clone(), ddl::shadow_name(&table)] {
+                tx.execute_batch(&format!(
+                    "DROP TABLE IF EXISTS {}",
+                    fstore_core::ident::quote_sqlite(&t)
+                ))
+                .with_ctx(|| format!("dropping table `{t}`"))?;
+            }
+            ddl::delete_bookkeeping(&tx, &table)?;
+            tx.commit()
+                .with_ctx(|| format!("committing the drop of `{table}`"))
+        })
+        .await
+    }
+}
+
+impl OnlineReader for SqliteStore {
     async fn lookup(
         &self,
         table: &str,
@@ -328,27 +351,6 @@ impl Backend for SqliteStore {
 
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         self.with_reader(|conn| ddl::list_bookkeeping(conn)).await
-    }
-
-    async fn drop_table(&self, table: &str) -> Result<()> {
-        write::check_table_name(table)?;
-        let table = table.to_string();
-        self.with_writer(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .ctx("starting a transaction")?;
-            for t in [table.clone(), ddl::shadow_name(&table)] {
-                tx.execute_batch(&format!(
-                    "DROP TABLE IF EXISTS {}",
-                    fstore_core::ident::quote_sqlite(&t)
-                ))
-                .with_ctx(|| format!("dropping table `{t}`"))?;
-            }
-            ddl::delete_bookkeeping(&tx, &table)?;
-            tx.commit()
-                .with_ctx(|| format!("committing the drop of `{table}`"))
-        })
-        .await
     }
 
     async fn health(&self) -> Result<()> {

@@ -20,8 +20,9 @@ use arrow::datatypes::{DataType, Field, Int32Type};
 use arrow::record_batch::RecordBatch;
 use fstore_core::{FeatureType, NoProgress, TableSpec, Value};
 use fstore_online::{
-    Applied, Backend, ChangeSet, Expect, OnlineLayout, OnlineStore, PublishRecord, PublishSource,
-    RowStream, Rows, StoreErrorKind, WriteMeta, WriteMode, WriteReport,
+    Applied, ChangeSet, Expect, OnlineLayout, OnlineReader, OnlineStore, OnlineWriter,
+    PublishRecord, PublishSource, RowStream, Rows, StoreErrorKind, WriteMeta, WriteMode,
+    WriteReport,
 };
 
 /// A column of an online table as the database reports it.

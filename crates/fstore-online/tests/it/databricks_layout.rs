@@ -16,8 +16,8 @@ use arrow::record_batch::RecordBatch;
 use fstore_core::value::parse_timestamp;
 use fstore_core::{FeatureType, NoProgress, Value};
 use fstore_online::{
-    Applied, Backend, ChangeSet, Expect, OnlineLayout, PublishRecord, Rows, StoreErrorKind,
-    WriteMeta, WriteMode,
+    Applied, ChangeSet, Expect, OnlineLayout, OnlineReader, OnlineWriter, PublishRecord, Rows,
+    StoreErrorKind, WriteMeta, WriteMode,
 };
 use mysql_async::Value as MyValue;
 use mysql_async::consts::ColumnType as C;

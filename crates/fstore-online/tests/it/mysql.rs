@@ -17,7 +17,8 @@ use fstore_core::value::{days_from_civil, parse_timestamp};
 use fstore_core::{NoProgress, TableSpec, Value};
 use fstore_online::mysql::{BulkMode, MysqlOptions, MysqlStore};
 use fstore_online::{
-    Backend, OnlineLayout, OnlineStore, PublishRecord, StoreErrorKind, WriteMode, WriteReport,
+    OnlineLayout, OnlineReader, OnlineStore, OnlineWriter, PublishRecord, StoreErrorKind,
+    WriteMode, WriteReport,
 };
 
 use crate::conformance::{self, RawColumn, RawRow};

@@ -10,7 +10,9 @@ use arrow::array::{
 use arrow::record_batch::RecordBatch;
 use fstore_core::{NoProgress, Progress, TableSpec, Value};
 use fstore_online::sqlite::SqliteStore;
-use fstore_online::{Backend, OnlineLayout, OnlineStore, PublishRecord, StoreErrorKind, WriteMode};
+use fstore_online::{
+    OnlineLayout, OnlineReader, OnlineStore, OnlineWriter, PublishRecord, StoreErrorKind, WriteMode,
+};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 

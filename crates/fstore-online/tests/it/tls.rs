@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use fstore_core::config::{MysqlConfig, TlsMode};
 use fstore_online::mysql::{MysqlOptions, MysqlStore};
-use fstore_online::{Backend, StoreErrorKind};
+use fstore_online::{OnlineReader, StoreErrorKind};
 use mysql_async::prelude::Queryable;
 
 const MARIADBD: &str = "/usr/sbin/mariadbd";

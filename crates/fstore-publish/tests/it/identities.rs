@@ -13,9 +13,9 @@ use arrow::record_batch::RecordBatch;
 use fstore_core::config::Config;
 use fstore_core::{NoProgress, TableName, TableSpec, Value};
 use fstore_offline::OfflineStore;
-use fstore_online::Backend;
+use fstore_online::OnlineReader;
 use fstore_publish::init::{InitOptions, init_online_store};
-use fstore_publish::stores::{Identity, open_store};
+use fstore_publish::stores::{open_reader, open_writer};
 use fstore_publish::{PublishOptions, publish};
 use fstore_secrets::{Secret, SecretStore, Secrets};
 use mysql_async::prelude::Queryable;
@@ -207,7 +207,7 @@ async fn online_init_creates_least_privilege_users_and_publish_uses_them() {
         )
         .await
         .expect("create");
-    let (_, store) = open_store(&cfg, Some("aurora"), Identity::Writer)
+    let (_, store) = open_writer(&cfg, Some("aurora"))
         .await
         .expect("writer store");
     let rep = publish(
@@ -237,7 +237,7 @@ async fn online_init_creates_least_privilege_users_and_publish_uses_them() {
     assert_eq!(n, Some(3));
 
     // Lookups go through the reader identity.
-    let (_, reader_store) = open_store(&cfg, Some("aurora"), Identity::Reader)
+    let (_, reader_store) = open_reader(&cfg, Some("aurora"))
         .await
         .expect("reader store");
     let got = reader_store
@@ -314,7 +314,7 @@ async fn a_store_with_only_read_credentials_cannot_publish_and_fails_before_conn
         m.connect_timeout_secs = 30;
     }
     let started = std::time::Instant::now();
-    let err = match open_store(&cfg, Some("aurora"), Identity::Writer).await {
+    let err = match open_writer(&cfg, Some("aurora")).await {
         Ok(_) => panic!("publishing identity must be refused"),
         Err(e) => e.to_string(),
     };
@@ -330,7 +330,7 @@ async fn a_store_with_only_read_credentials_cannot_publish_and_fails_before_conn
         m.read_secret_prefix = None;
         m.host = "192.0.2.1".into();
     }
-    let err = match open_store(&cfg, Some("aurora"), Identity::Reader).await {
+    let err = match open_reader(&cfg, Some("aurora")).await {
         Ok(_) => panic!("lookups need the read identity"),
         Err(e) => e.to_string(),
     };
@@ -338,7 +338,7 @@ async fn a_store_with_only_read_credentials_cannot_publish_and_fails_before_conn
 
     // Missing secrets are named with the command that fixes them, before any connection.
     let cfg = config(dir.path(), "feature_store", true);
-    let err = match open_store(&cfg, Some("aurora"), Identity::Writer).await {
+    let err = match open_writer(&cfg, Some("aurora")).await {
         Ok(_) => panic!("no secrets stored yet"),
         Err(e) => e.to_string(),
     };

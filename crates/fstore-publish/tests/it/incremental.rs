@@ -19,7 +19,7 @@ use fstore_offline::{OfflineStore, WriteMode as OfflineMode};
 use fstore_online::arrow_values::{Col, prepare_columns};
 use fstore_online::mysql::{MysqlOptions, MysqlStore};
 use fstore_online::sqlite::SqliteStore;
-use fstore_online::{Backend, OnlineStore, WriteMode};
+use fstore_online::{OnlineReader, OnlineStore, WriteMode};
 use fstore_publish::{Method, PublishOptions, PublishReport, publish};
 use mysql_async::prelude::Queryable;
 

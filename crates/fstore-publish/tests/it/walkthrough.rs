@@ -16,7 +16,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use fstore_core::config::Config;
 use fstore_core::{NoProgress, TableName, TableSpec};
 use fstore_offline::{OfflineStore, WriteMode as OfflineMode};
-use fstore_publish::stores::{Identity, open_store};
+use fstore_publish::stores::open_writer;
 use fstore_publish::{PublishOptions, publish};
 use fstore_secrets::{Secret, SecretStore, Secrets};
 use mysql_async::prelude::Queryable;
@@ -165,9 +165,7 @@ async fn the_walkthrough_publishes_what_a_plain_mysql_client_reads_back() {
         )
         .await
         .expect("create");
-    let (_, store) = open_store(&cfg, Some("aurora"), Identity::Writer)
-        .await
-        .expect("writer");
+    let (_, store) = open_writer(&cfg, Some("aurora")).await.expect("writer");
     publish(
         &offline,
         &store,

@@ -9,7 +9,7 @@ use arrow::array::{
 };
 use arrow::record_batch::RecordBatch;
 use fstore_core::{NoProgress, TableSpec};
-use fstore_online::{Backend, OnlineLayout, OnlineStore, PublishRecord, WriteMode};
+use fstore_online::{OnlineLayout, OnlineStore, OnlineWriter, PublishRecord, WriteMode};
 use fstore_serve::{ListenOptions, LookupOptions, Lookups, ServerOptions};
 use serde_json::Value as J;
 
@@ -196,7 +196,7 @@ impl Server {
         sopts: ServerOptions,
         listen: ListenOptions,
     ) -> Server {
-        let lookups = Lookups::new(store, lopts);
+        let lookups = Lookups::new(fstore_online::ReadStore::new(store), lopts);
         let token = sopts.token.clone();
         let app = fstore_serve::router(lookups.clone(), sopts);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -65,7 +65,7 @@ fn fixture() -> &'static Fixture {
             )
             .await;
             let lookups = Lookups::new(
-                store,
+                fstore_online::ReadStore::new(store),
                 LookupOptions {
                     max_keys: 50,
                     ..Default::default()
