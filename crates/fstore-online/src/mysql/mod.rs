@@ -27,6 +27,7 @@ pub mod admin;
 mod adopt;
 mod ddl;
 mod error;
+mod history;
 mod load;
 mod read;
 mod serving;
@@ -47,7 +48,7 @@ pub use self::error::Target;
 pub use self::load::{BulkMode, ROWS_PER_INSERT};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
+use crate::{Applied, Backend, LookupResult, PublishHistoryEntry, PublishedTable, Rows, WriteMeta};
 
 /// Session settings applied to every connection (and again after a reset).
 const SESSION_SETUP: [&str; 2] = [
@@ -528,6 +529,16 @@ impl Backend for MysqlStore {
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         let mut conn = self.conn().await?;
         ddl::list_bookkeeping(&mut conn, &self.target).await
+    }
+
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        let mut conn = self.conn().await?;
+        history::read(&mut conn, &self.target, table, limit).await
+    }
+
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()> {
+        let mut conn = self.conn().await?;
+        history::record(&mut conn, &self.target, entry).await
     }
 
     async fn drop_table(&self, table: &str) -> Result<()> {

@@ -8,6 +8,7 @@
 
 mod ddl;
 mod error;
+mod history;
 mod read;
 mod serving;
 mod write;
@@ -24,7 +25,7 @@ use tokio::sync::mpsc;
 use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, Backend, LookupResult, PublishedTable, Rows, WriteMeta};
+use crate::{Applied, Backend, LookupResult, PublishHistoryEntry, PublishedTable, Rows, WriteMeta};
 
 pub use ddl::SHADOW_PREFIX;
 
@@ -330,6 +331,12 @@ impl Backend for SqliteStore {
         self.with_reader(|conn| ddl::list_bookkeeping(conn)).await
     }
 
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        let table = table.to_string();
+        self.with_reader(move |conn| history::read(conn, &table, limit))
+            .await
+    }
+
     async fn drop_table(&self, table: &str) -> Result<()> {
         write::check_table_name(table)?;
         let table = table.to_string();
@@ -349,6 +356,12 @@ impl Backend for SqliteStore {
                 .with_ctx(|| format!("committing the drop of `{table}`"))
         })
         .await
+    }
+
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()> {
+        let entry = entry.clone();
+        self.with_writer(move |conn| history::record(conn, &entry))
+            .await
     }
 
     async fn health(&self) -> Result<()> {
