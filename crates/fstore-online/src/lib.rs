@@ -39,12 +39,17 @@
 //!   live online table and its bookkeeping row as they were and no staging table behind.
 //! - `lookup` returns one entry per requested key, in request order, `None` for absent keys.
 //! - `health` does a real round trip to the database.
+//! - `record_publish` appends one row to the publish history table ([`HISTORY_TABLE`],
+//!   creating it when missing) in its own small transaction, never touching the data or
+//!   `_fstore_published`; `history` returns a table's rows newest first (at most `limit`, empty
+//!   when there is no history table yet) and is readable with the read identity. See [`crate::history`].
 //!
 //! Invariant: this crate sees Arrow batches, never Delta; it never formats a value into SQL text
 //! (values are bound as parameters or streamed through the bulk-load path's escaper).
 
 pub mod arrow_values;
 pub mod error;
+pub mod history;
 pub mod layout;
 pub mod lookup_plan;
 pub mod merge;
@@ -64,6 +69,7 @@ use arrow::record_batch::RecordBatch;
 use fstore_core::{FeatureType, Progress, Value};
 
 pub use error::{Result, StoreError, StoreErrorKind};
+pub use history::{HISTORY_TABLE, PublishHistoryEntry};
 pub use layout::{OnlineColumn, OnlineLayout};
 pub use rows::RowStream;
 pub use serving::ServingCheck;
@@ -316,6 +322,9 @@ pub trait OnlineReader {
     /// Every table in the bookkeeping table.
     async fn list(&self) -> Result<Vec<PublishedTable>>;
 
+    /// The publish history of `table`, newest first, at most `limit` rows (see [`crate::history`]).
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>>;
+
     /// A real round trip to the database.
     async fn health(&self) -> Result<()>;
 }
@@ -363,6 +372,9 @@ pub trait OnlineWriter: OnlineReader {
 
     /// Drops the online table and its bookkeeping row. Dropping an absent table is not an error.
     async fn drop_table(&self, table: &str) -> Result<()>;
+
+    /// Appends `entry` (its `id` ignored) to the publish history, in its own transaction.
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()>;
 }
 
 /// The configured online store: a closed set of backends.
@@ -423,6 +435,10 @@ impl OnlineReader for OnlineStore {
         dispatch!(self, s => s.list().await)
     }
 
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        dispatch!(self, s => s.history(table, limit).await)
+    }
+
     async fn health(&self) -> Result<()> {
         dispatch!(self, s => s.health().await)
     }
@@ -441,6 +457,10 @@ impl OnlineWriter for OnlineStore {
 
     async fn drop_table(&self, table: &str) -> Result<()> {
         dispatch!(self, s => s.drop_table(table).await)
+    }
+
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()> {
+        dispatch!(self, s => s.record_publish(entry).await)
     }
 }
 
@@ -493,6 +513,10 @@ impl OnlineReader for ReadStore {
 
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         self.0.list().await
+    }
+
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        self.0.history(table, limit).await
     }
 
     async fn health(&self) -> Result<()> {

@@ -23,6 +23,7 @@
 //! bookkeeping row is written by the backend with (or, MySQL swap, settled after) the data it
 //! describes.
 
+pub mod history;
 pub mod init;
 pub mod stores;
 mod watch;
@@ -222,7 +223,28 @@ const MAX_ATTEMPTS: u32 = 5;
 /// recorded version is the one this publish started from (incremental) or not newer than the one
 /// it read (full); when another publisher got there first, this one starts over from what was
 /// recorded.
+///
+/// Every call whose online table name is valid appends one row to the store's publish history
+/// (see [`history`]), the failed ones included.
 pub async fn publish(
+    offline: &OfflineStore,
+    store: &OnlineStore,
+    name: &TableName,
+    opts: &PublishOptions,
+    progress: &dyn Progress,
+) -> Result<PublishReport> {
+    let online_table = match &opts.online_table {
+        Some(t) => t.clone(),
+        None => default_online_table(name),
+    };
+    fstore_core::ident::validate_online_table_name(&online_table)?;
+    let started = history::Started::now(store, name, &online_table).await;
+    let result = publish_once(offline, store, name, opts, progress).await;
+    history::record(store, started, &result).await;
+    result
+}
+
+async fn publish_once(
     offline: &OfflineStore,
     store: &OnlineStore,
     name: &TableName,

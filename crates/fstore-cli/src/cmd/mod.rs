@@ -2,6 +2,7 @@
 
 pub mod lookup;
 pub mod online;
+pub mod online_history;
 pub mod publish;
 pub mod quickstart;
 pub mod secrets;

@@ -21,6 +21,13 @@ pub enum OnlineCommand {
         #[arg(long)]
         store: Option<String>,
     },
+    /// Show the publish history of an online table, newest first: one row per publish (each
+    /// `publish --watch` cycle too) with its Delta versions, method and why, row counts, bytes,
+    /// duration and outcome; failed publishes included.
+    #[command(
+        after_help = "Examples:\n  fstore online history online_feature_table --store local\n  fstore online history online_feature_table --store aurora --limit 5 --format json"
+    )]
+    History(crate::cmd::online_history::HistoryArgs),
     /// Drop a published online table (the offline feature table is left alone).
     #[command(
         after_help = "Example:\n  fstore online drop online_feature_table --store local --yes"
@@ -116,6 +123,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
                 );
             }
         }
+        OnlineCommand::History(a) => crate::cmd::online_history::run(a, ctx).await?,
         OnlineCommand::Drop { table, store, yes } => {
             if !yes {
                 anyhow::bail!(

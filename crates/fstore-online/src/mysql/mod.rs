@@ -27,6 +27,7 @@ pub mod admin;
 mod adopt;
 mod ddl;
 mod error;
+mod history;
 mod load;
 mod read;
 mod serving;
@@ -47,7 +48,10 @@ pub use self::error::Target;
 pub use self::load::{BulkMode, ROWS_PER_INSERT};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, LookupResult, OnlineReader, OnlineWriter, PublishedTable, Rows, WriteMeta};
+use crate::{
+    Applied, LookupResult, OnlineReader, OnlineWriter, PublishHistoryEntry, PublishedTable, Rows,
+    WriteMeta,
+};
 
 /// Session settings applied to every connection (and again after a reset).
 const SESSION_SETUP: [&str; 2] = [
@@ -499,6 +503,11 @@ impl OnlineWriter for MysqlStore {
     ) -> Result<Applied> {
         write::apply(self, layout, rows, meta, progress).await
     }
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()> {
+        let mut conn = self.conn().await?;
+        history::record(&mut conn, &self.target, entry).await
+    }
+
     async fn drop_table(&self, table: &str) -> Result<()> {
         write::check_table_name(table)?;
         let t = &self.target;
@@ -552,6 +561,11 @@ impl OnlineReader for MysqlStore {
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         let mut conn = self.conn().await?;
         ddl::list_bookkeeping(&mut conn, &self.target).await
+    }
+
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        let mut conn = self.conn().await?;
+        history::read(&mut conn, &self.target, table, limit).await
     }
 
     async fn health(&self) -> Result<()> {

@@ -8,6 +8,7 @@
 
 mod ddl;
 mod error;
+mod history;
 mod read;
 mod serving;
 mod write;
@@ -24,7 +25,10 @@ use tokio::sync::mpsc;
 use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
-use crate::{Applied, LookupResult, OnlineReader, OnlineWriter, PublishedTable, Rows, WriteMeta};
+use crate::{
+    Applied, LookupResult, OnlineReader, OnlineWriter, PublishHistoryEntry, PublishedTable, Rows,
+    WriteMeta,
+};
 
 pub use ddl::SHADOW_PREFIX;
 
@@ -294,6 +298,12 @@ impl OnlineWriter for SqliteStore {
         self.run_write(layout, job, meta, progress, Some(feeder))
             .await
     }
+    async fn record_publish(&self, entry: &PublishHistoryEntry) -> Result<()> {
+        let entry = entry.clone();
+        self.with_writer(move |conn| history::record(conn, &entry))
+            .await
+    }
+
     async fn drop_table(&self, table: &str) -> Result<()> {
         write::check_table_name(table)?;
         let table = table.to_string();
@@ -351,6 +361,12 @@ impl OnlineReader for SqliteStore {
 
     async fn list(&self) -> Result<Vec<PublishedTable>> {
         self.with_reader(|conn| ddl::list_bookkeeping(conn)).await
+    }
+
+    async fn history(&self, table: &str, limit: usize) -> Result<Vec<PublishHistoryEntry>> {
+        let table = table.to_string();
+        self.with_reader(move |conn| history::read(conn, &table, limit))
+            .await
     }
 
     async fn health(&self) -> Result<()> {

@@ -860,3 +860,6 @@ async fn partitioned_tables_publish_incrementally_sqlite() {
 async fn partitioned_tables_publish_incrementally_mysql() {
     partitioned_tables_publish_incrementally(Kind::Mysql).await;
 }
+
+#[path = "history.rs"]
+mod history;
