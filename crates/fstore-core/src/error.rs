@@ -35,6 +35,9 @@ pub enum Error {
     )]
     InvalidSecretPrefix { prefix: String, reason: String },
 
+    #[error("invalid schema: {0}")]
+    InvalidSchema(String),
+
     #[error("{path}: {message}")]
     Config { path: PathBuf, message: String },
 

@@ -25,6 +25,23 @@ use crate::{offline, online, training};
 
 type Opened = Arc<(String, online::Handle)>;
 
+/// `create_table(schema=...)`: an Arrow schema, or a schema string (`"id BIGINT, name STRING"`
+/// or the CLI's `"id:bigint,name:string"`) parsed by the CLI's own parser.
+#[derive(FromPyObject)]
+pub enum SchemaArg {
+    Text(String),
+    Arrow(PySchema),
+}
+
+impl SchemaArg {
+    fn into_schema(self) -> Result<arrow::datatypes::SchemaRef> {
+        Ok(match self {
+            Self::Text(s) => Arc::new(fstore_core::parse_schema(&s)?),
+            Self::Arrow(s) => s.into_inner(),
+        })
+    }
+}
+
 #[pyclass(frozen, module = "fstore._fstore")]
 pub struct Client {
     config: Config,
@@ -173,7 +190,7 @@ impl Client {
         name: &str,
         primary_keys: Vec<String>,
         data: Option<AnyRecordBatch>,
-        schema: Option<PySchema>,
+        schema: Option<SchemaArg>,
         timestamp_key: Option<String>,
         partition_columns: Vec<String>,
         description: Option<String>,
@@ -181,10 +198,11 @@ impl Client {
         change_data_feed: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let tname = offline::table_name(name)?;
+        let schema = schema.map(SchemaArg::into_schema).transpose()?;
         let t = wait(py, || async move {
             let (schema, batches) = match (data, schema) {
                 (Some(d), _) => read_all(d)?,
-                (None, Some(s)) => (s.into_inner(), Vec::new()),
+                (None, Some(s)) => (s, Vec::new()),
                 (None, None) => {
                     return Err(Error::invalid(
                         "give the table's rows (df=...) or its schema (schema=...)",

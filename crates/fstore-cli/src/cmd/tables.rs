@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use fstore_core::{FeatureType, TableName, TableSpec};
 use fstore_offline::{TimeTravel, WriteMode};
 
@@ -86,8 +85,8 @@ pub struct CreateArgs {
         required_unless_present = "schema"
     )]
     pub from: Option<PathBuf>,
-    /// Explicit schema instead of a file: `name:type,...` with types smallint, int, bigint, float,
-    /// double, decimal(p,s), boolean, string, binary, date, timestamp.
+    /// Explicit schema instead of a file: `name:type,...` or Spark DDL `name TYPE, ...`, with types
+    /// smallint, int, bigint, float, double, decimal(p,s), boolean, string, binary, date, timestamp.
     #[arg(long, value_name = "COLUMNS")]
     pub schema: Option<String>,
     /// Partition the Delta table by these columns.
@@ -202,7 +201,7 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
             spec.tags = parse_tags(&a.tags)?;
             let (schema, batches) = match (&a.from, &a.schema) {
                 (Some(path), _) => fstore_offline::input::read_file(path)?,
-                (None, Some(s)) => (Arc::new(parse_schema(s)?), Vec::new()),
+                (None, Some(s)) => (Arc::new(fstore_core::parse_schema(s)?), Vec::new()),
                 (None, None) => bail!("give --from FILE or --schema COLUMNS"),
             };
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
@@ -346,57 +345,4 @@ fn parse_tags(tags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
                 .ok_or_else(|| anyhow::anyhow!("tag `{t}` is not KEY=VALUE"))
         })
         .collect()
-}
-
-/// Parses `name:type,...` into an Arrow schema.
-pub fn parse_schema(s: &str) -> anyhow::Result<Schema> {
-    let mut fields = Vec::new();
-    // Split on commas that are not inside decimal(p,s).
-    let mut depth = 0;
-    let mut start = 0;
-    let mut parts = Vec::new();
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&s[start..]);
-    for part in parts {
-        let (name, ty) = part
-            .split_once(':')
-            .ok_or_else(|| anyhow::anyhow!("schema entry `{}` is not name:type", part.trim()))?;
-        let ft = FeatureType::parse_name(&ty.trim().to_ascii_lowercase()).ok_or_else(|| {
-            anyhow::anyhow!(
-                "unknown type `{}` for column `{}`; use smallint, int, bigint, float, double, decimal(p,s), boolean, string, binary, date or timestamp",
-                ty.trim(),
-                name.trim()
-            )
-        })?;
-        let dt = match ft {
-            FeatureType::SmallInt => DataType::Int16,
-            FeatureType::Int => DataType::Int32,
-            FeatureType::BigInt => DataType::Int64,
-            FeatureType::Float => DataType::Float32,
-            FeatureType::Double => DataType::Float64,
-            FeatureType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
-            FeatureType::Boolean => DataType::Boolean,
-            FeatureType::String => DataType::Utf8,
-            FeatureType::Binary => DataType::Binary,
-            FeatureType::Date => DataType::Date32,
-            FeatureType::Timestamp => {
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-            }
-            FeatureType::Json => bail!(
-                "type json cannot be declared; create the table from a file with nested columns"
-            ),
-        };
-        fields.push(Field::new(name.trim(), dt, true));
-    }
-    Ok(Schema::new(fields))
 }

@@ -86,12 +86,18 @@ class Client:
         tags: dict[str, str] | None = None,
         change_data_feed: bool = True,
     ) -> FeatureTable:
+        """Creates the Delta feature table ``name`` from ``df`` (its rows are written) or ``schema``.
+
+        ``schema`` is an Arrow schema or a schema string: Spark DDL ``"id BIGINT, name STRING"`` or
+        the CLI's ``"id:bigint,name:string"`` (the same parser as ``fstore tables create --schema``).
+        Raises ``TableExistsError`` if the table exists, ``InvalidInputError`` for bad input."""
         if not isinstance(name, str):
             raise InvalidInputError(f"name must be a string such as 'default.users', not {type(name).__name__}")
         data = to_arrow_stream(df) if df is not None else None
-        if schema is not None and not hasattr(schema, "__arrow_c_schema__"):
+        if schema is not None and not isinstance(schema, str) and not hasattr(schema, "__arrow_c_schema__"):
             raise InvalidInputError(
-                "schema must be an Arrow schema (e.g. pyarrow.schema([...])); a Spark StructType is Spark-only"
+                "schema must be a schema string ('id BIGINT, name STRING' or 'id:bigint,name:string') or an Arrow "
+                "schema (e.g. pyarrow.schema([...])); a Spark StructType is Spark-only"
             )
         self._native.create_table(
             name,

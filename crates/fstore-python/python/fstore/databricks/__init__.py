@@ -33,7 +33,8 @@ def _spark_only(arg: str, value: Any, default: Any = None) -> None:
 def _check_schema(schema: Any) -> None:
     if schema is not None and type(schema).__module__.startswith("pyspark"):
         raise InvalidInputError(
-            "schema: a Spark StructType is Spark-only; pass an Arrow schema (pyarrow.schema([...])) or df="
+            "schema: a Spark StructType is Spark-only; pass a DDL string ('id BIGINT, name STRING'), an Arrow schema "
+            "(pyarrow.schema([...])) or df="
         )
 
 
