@@ -85,3 +85,68 @@ pub fn write_batches(
     sink.flush()?;
     Ok(())
 }
+
+/// Like [`write_batches`], but takes the batches one at a time from `batches` and writes each
+/// before the next is read (CSV, JSON lines, Parquet), so output of any size streams. The
+/// boxed table needs every row to size its columns, so it is printed at the end.
+pub async fn write_stream<S>(
+    schema: SchemaRef,
+    mut batches: S,
+    format: Format,
+    out: Option<&Path>,
+) -> anyhow::Result<()>
+where
+    S: futures::Stream<Item = fstore_offline::Result<RecordBatch>> + Unpin,
+{
+    use futures::StreamExt;
+    if format == Format::Table {
+        let mut all = Vec::new();
+        while let Some(b) = batches.next().await {
+            all.push(b?);
+        }
+        return write_batches(schema, &all, format, out);
+    }
+    if format == Format::Parquet {
+        let path = out.ok_or_else(|| anyhow::anyhow!("--format parquet needs --out FILE"))?;
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+        while let Some(b) = batches.next().await {
+            w.write(&b?)?;
+        }
+        w.close()?;
+        return Ok(());
+    }
+    let sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    match format {
+        Format::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(sink);
+            let mut any = false;
+            while let Some(b) = batches.next().await {
+                w.write(&b?)?;
+                any = true;
+            }
+            if !any {
+                w.write(&RecordBatch::new_empty(schema))?;
+            }
+            w.into_inner().flush()?;
+        }
+        Format::Jsonl => {
+            let mut w = arrow::json::LineDelimitedWriter::new(sink);
+            while let Some(b) = batches.next().await {
+                w.write(&b?)?;
+            }
+            w.finish()?;
+            w.into_inner().flush()?;
+        }
+        Format::Table | Format::Parquet => unreachable!("handled above"),
+    }
+    Ok(())
+}

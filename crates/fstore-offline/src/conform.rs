@@ -15,14 +15,13 @@
 //! `Date32`, and every timestamp becomes `Timestamp(µs, "UTC")` — a naive timestamp is taken to be
 //! UTC. All columns are nullable in Delta; fstore itself rejects NULL keys.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use deltalake::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use deltalake::arrow::compute::kernels::cmp::distinct;
 use deltalake::arrow::compute::{CastOptions, cast, cast_with_options};
 use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
-use deltalake::arrow::row::{OwnedRow, RowConverter, SortField};
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
@@ -30,22 +29,38 @@ use fstore_core::ident::validate_column_name;
 use fstore_core::{FeatureType, TableName, TableSpec};
 
 use crate::error::{Error, Result};
+use crate::keycheck::KeyCheck;
 
-/// Input ready to be written: columns in input order, converted to the table's types.
+/// How a write's input maps to the table: the target columns and what each batch must satisfy.
+/// Built once from the input's schema ([`plan`]); [`Plan::conform`] then converts and checks
+/// one batch at a time, so an input of any size streams through it.
 #[derive(Debug)]
-pub(crate) struct Prepared {
+pub(crate) struct Plan {
+    tname: String,
+    input: SchemaRef,
+    /// Columns in input order, with the table's types.
     pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
-    pub rows: u64,
     /// Input columns the table does not have yet (with their canonical Delta types).
     pub new_columns: Vec<FieldRef>,
     /// NOT NULL columns of the table (tables written by others may have them) that the input
     /// lacks: fine for updates, impossible for inserts.
     pub required_missing: Vec<String>,
+    keys: Vec<String>,
+    key_idx: Vec<usize>,
+    /// NOT NULL table columns the input has: (position in `schema`, name).
+    not_null: Vec<(usize, String)>,
 }
 
-/// Validates and converts `batches` (whose schema is `input`) for a write to `table`.
-/// `table_schema` is `None` when the table is being created.
+/// Input ready to be written: columns in input order, converted to the table's types.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub schema: SchemaRef,
+    pub rows: u64,
+}
+
+/// Validates and converts in-memory `batches` (whose schema is `input`), keys included.
+#[cfg(test)]
 pub(crate) fn prepare(
     table: &TableName,
     spec: &TableSpec,
@@ -53,8 +68,35 @@ pub(crate) fn prepare(
     input: &SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<Prepared> {
+    let plan = plan(table, spec, table_schema, input)?;
+    let mut check = plan.key_check()?;
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    for b in &batches {
+        let c = plan.conform(b, offset)?;
+        offset += c.num_rows() as u64;
+        check.add(&c)?;
+        out.push(c);
+    }
+    let (check, suspects) = check.suspects()?;
+    if !suspects.is_empty() {
+        check.confirm(&suspects, out.iter().cloned().map(Ok))?;
+    }
+    Ok(Prepared {
+        schema: plan.schema.clone(),
+        rows: offset,
+    })
+}
+
+/// Checks the input's columns for a write to `table` and plans their conversion.
+/// `table_schema` is `None` when the table is being created.
+pub(crate) fn plan(
+    table: &TableName,
+    spec: &TableSpec,
+    table_schema: Option<&Schema>,
+    input: &SchemaRef,
+) -> Result<Plan> {
     let tname = table.to_string();
-    check_batches_match(input, &batches)?;
 
     // Column names and types.
     let mut seen = HashSet::new();
@@ -115,31 +157,13 @@ pub(crate) fn prepare(
         }
     }
     let schema = Arc::new(Schema::new(targets));
+    let key_idx: Vec<usize> = keys
+        .iter()
+        .map(|k| schema.index_of(k).expect("key presence checked"))
+        .collect();
 
-    // Convert the data.
-    let mut out = Vec::with_capacity(batches.len());
-    let mut offset = 0u64;
-    for batch in batches {
-        let mut columns = Vec::with_capacity(batch.num_columns());
-        for (i, target) in schema.fields().iter().enumerate() {
-            columns.push(conform_column(
-                &tname,
-                target.name(),
-                batch.column(i),
-                target.data_type(),
-                offset,
-            )?);
-        }
-        let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        out.push(
-            RecordBatch::try_new_with_options(schema.clone(), columns, &opts)
-                .map_err(Error::arrow("assembling converted input"))?,
-        );
-        offset += batch.num_rows() as u64;
-    }
-
-    check_keys(&tname, &keys, &schema, &out)?;
     let mut required_missing = Vec::new();
+    let mut not_null = Vec::new();
     for f in table_schema
         .map(|s| s.fields().iter().collect::<Vec<_>>())
         .unwrap_or_default()
@@ -147,30 +171,79 @@ pub(crate) fn prepare(
         if f.is_nullable() {
             continue;
         }
-        let Ok(i) = schema.index_of(f.name()) else {
-            required_missing.push(f.name().clone());
-            continue;
-        };
-        let mut offset = 0u64;
-        for b in &out {
-            let col = b.column(i);
-            if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
+        match schema.index_of(f.name()) {
+            Ok(i) => not_null.push((i, f.name().clone())),
+            Err(_) => required_missing.push(f.name().clone()),
+        }
+    }
+    Ok(Plan {
+        tname,
+        input: input.clone(),
+        schema,
+        new_columns,
+        required_missing,
+        keys,
+        key_idx,
+        not_null,
+    })
+}
+
+impl Plan {
+    /// A duplicate-key check for this write's conformed batches.
+    pub fn key_check(&self) -> Result<KeyCheck> {
+        KeyCheck::new(
+            &self.tname,
+            self.keys.clone(),
+            self.key_idx.clone(),
+            self.key_idx
+                .iter()
+                .map(|&i| self.schema.field(i).data_type().clone())
+                .collect(),
+        )
+    }
+
+    /// Converts one input batch (whose first row is row `offset + 1` of the input) to the
+    /// table's types, refusing NULL keys and NULLs in NOT NULL columns.
+    pub fn conform(&self, batch: &RecordBatch, offset: u64) -> Result<RecordBatch> {
+        check_batch_matches(&self.input, batch, offset)?;
+        let tname = &self.tname;
+        let mut columns = Vec::with_capacity(batch.num_columns());
+        for (i, target) in self.schema.fields().iter().enumerate() {
+            columns.push(conform_column(
+                tname,
+                target.name(),
+                batch.column(i),
+                target.data_type(),
+                offset,
+            )?);
+        }
+        for (k, &i) in self.keys.iter().zip(&self.key_idx) {
+            let col = &columns[i];
+            if col.null_count() > 0 {
+                let row = (0..col.len()).find(|&r| col.is_null(r)).unwrap_or(0);
+                return Err(Error::NullKey {
+                    table: tname.clone(),
+                    column: k.clone(),
+                    row: offset + row as u64 + 1,
+                });
+            }
+        }
+        for (i, name) in &self.not_null {
+            let col = &columns[*i];
+            if col.null_count() > 0
+                && let Some(row) = (0..col.len()).find(|&r| col.is_null(r))
+            {
                 return Err(Error::NotNullViolation {
-                    table: tname,
-                    column: f.name().clone(),
+                    table: tname.clone(),
+                    column: name.clone(),
                     problem: format!("the input has NULL at row {}", offset + row as u64 + 1),
                 });
             }
-            offset += b.num_rows() as u64;
         }
+        let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(self.schema.clone(), columns, &opts)
+            .map_err(Error::arrow("assembling converted input"))
     }
-    Ok(Prepared {
-        schema,
-        batches: out,
-        rows: offset,
-        new_columns,
-        required_missing,
-    })
 }
 
 fn canonical_field(table: &str, field: &Field) -> Result<FieldRef> {
@@ -230,22 +303,21 @@ fn normalize_field(f: &Field) -> Field {
     Field::new(f.name(), normalize_type(f.data_type()), f.is_nullable())
 }
 
-fn check_batches_match(input: &Schema, batches: &[RecordBatch]) -> Result<()> {
-    for (n, b) in batches.iter().enumerate() {
-        let bs = b.schema();
-        let same = bs.fields().len() == input.fields().len()
-            && bs
-                .fields()
-                .iter()
-                .zip(input.fields())
-                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-        if !same {
-            return Err(Error::InconsistentInput(format!(
-                "batch {n} has columns ({}) but the input schema is ({})",
-                describe_fields(&bs),
-                describe_fields(input)
-            )));
-        }
+fn check_batch_matches(input: &Schema, b: &RecordBatch, offset: u64) -> Result<()> {
+    let bs = b.schema();
+    let same = bs.fields().len() == input.fields().len()
+        && bs
+            .fields()
+            .iter()
+            .zip(input.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+    if !same {
+        return Err(Error::InconsistentInput(format!(
+            "the batch starting at row {} has columns ({}) but the input schema is ({})",
+            offset + 1,
+            describe_fields(&bs),
+            describe_fields(input)
+        )));
     }
     Ok(())
 }
@@ -406,7 +478,7 @@ fn first_difference(a: &ArrayRef, b: &ArrayRef) -> Option<Option<usize>> {
     }
 }
 
-fn format_value(array: &dyn Array, row: usize) -> Option<String> {
+pub(crate) fn format_value(array: &dyn Array, row: usize) -> Option<String> {
     if array.is_null(row) {
         return Some("NULL".into());
     }
@@ -415,124 +487,6 @@ fn format_value(array: &dyn Array, row: usize) -> Option<String> {
     Some(match family(array.data_type()) {
         Family::String | Family::Date | Family::Timestamp => format!("'{v}'"),
         _ => v,
-    })
-}
-
-/// Rejects NULL keys and duplicate (primary key, timestamp key) values.
-fn check_keys(
-    table: &str,
-    keys: &[String],
-    schema: &Schema,
-    batches: &[RecordBatch],
-) -> Result<()> {
-    let idx: Vec<usize> = keys
-        .iter()
-        .map(|k| schema.index_of(k).expect("key presence checked"))
-        .collect();
-
-    let mut offset = 0u64;
-    for b in batches {
-        for (k, &i) in keys.iter().zip(&idx) {
-            let col = b.column(i);
-            if col.null_count() > 0 {
-                let row = (0..col.len()).find(|&r| col.is_null(r)).unwrap_or(0);
-                return Err(Error::NullKey {
-                    table: table.to_string(),
-                    column: k.clone(),
-                    row: offset + row as u64 + 1,
-                });
-            }
-        }
-        offset += b.num_rows() as u64;
-    }
-
-    struct Seen {
-        batch: usize,
-        row: usize,
-        rows: Vec<u64>,
-        count: u64,
-    }
-    let sort_fields = idx
-        .iter()
-        .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-        .collect();
-    let converter = RowConverter::new(sort_fields).map_err(Error::arrow("encoding keys"))?;
-    let mut seen: HashMap<OwnedRow, Seen> = HashMap::new();
-    // Keys in the order their second occurrence appears.
-    let mut duplicated: Vec<OwnedRow> = Vec::new();
-    let mut offset = 0u64;
-    for (bi, b) in batches.iter().enumerate() {
-        let cols: Vec<ArrayRef> = idx.iter().map(|&i| b.column(i).clone()).collect();
-        let rows = converter
-            .convert_columns(&cols)
-            .map_err(Error::arrow("encoding keys"))?;
-        for (ri, row) in rows.iter().enumerate() {
-            let global = offset + ri as u64 + 1;
-            match seen.get_mut(&row.owned()) {
-                Some(s) => {
-                    s.count += 1;
-                    if s.count == 2 {
-                        duplicated.push(row.owned());
-                    }
-                    if s.rows.len() < 5 {
-                        s.rows.push(global);
-                    }
-                }
-                None => {
-                    seen.insert(
-                        row.owned(),
-                        Seen {
-                            batch: bi,
-                            row: ri,
-                            rows: vec![global],
-                            count: 1,
-                        },
-                    );
-                }
-            }
-        }
-        offset += b.num_rows() as u64;
-    }
-    let Some(first) = duplicated.first() else {
-        return Ok(());
-    };
-    let s = &seen[first];
-    let b = &batches[s.batch];
-    let key = keys
-        .iter()
-        .zip(&idx)
-        .map(|(k, &i)| {
-            format!(
-                "{k}={}",
-                format_value(b.column(i), s.row).unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut rows = s
-        .rows
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if s.count > s.rows.len() as u64 {
-        rows.push_str(", …");
-    }
-    let more = match duplicated.len() - 1 {
-        0 => String::new(),
-        1 => "; 1 other key is duplicated too".to_string(),
-        n => format!("; {n} other keys are duplicated too"),
-    };
-    Err(Error::DuplicateKey {
-        table: table.to_string(),
-        key: if keys.len() > 1 {
-            format!("({key})")
-        } else {
-            key
-        },
-        count: s.count,
-        rows,
-        more,
     })
 }
 

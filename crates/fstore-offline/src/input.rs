@@ -6,10 +6,10 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use deltalake::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
 use deltalake::arrow::csv;
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -20,34 +20,218 @@ use crate::error::{Error, Result};
 
 const BATCH_SIZE: usize = 8192;
 
-/// Reads a whole input file, choosing the format by extension (case-insensitive).
-pub fn read_file(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let (schema, batches) = match ext.as_str() {
-        "parquet" | "pq" => read_parquet(path)?,
-        "csv" => read_csv(path)?,
-        "json" | "jsonl" | "ndjson" => read_json_lines(path)?,
-        "" => {
-            return Err(Error::UnsupportedInput {
-                path: path.to_path_buf(),
-                reason: "the file has no extension to tell its format".into(),
-            });
+/// A batch iterator over an input.
+pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Parquet,
+    Csv,
+    JsonLines,
+}
+
+/// A user input file opened for streaming: its schema is known up front (inferred for CSV and
+/// JSON lines by a pass over the file that keeps nothing), and [`InputFile::batches`] reads it
+/// from the start, one batch of [`BATCH_SIZE`] rows at a time, as often as a write needs.
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    path: PathBuf,
+    format: Format,
+    /// What the format's reader produces.
+    raw: SchemaRef,
+    /// What [`InputFile::batches`] yields (JSON date/timestamp strings converted).
+    schema: SchemaRef,
+    /// JSON lines: per column, the temporal type its strings convert to.
+    temporal: Vec<Option<DataType>>,
+    rows: Option<u64>,
+}
+
+impl InputFile {
+    /// Opens `path`, choosing the format by extension (case-insensitive).
+    pub fn open(path: &Path) -> Result<Self> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let format = match ext.as_str() {
+            "parquet" | "pq" => Format::Parquet,
+            "csv" => Format::Csv,
+            "json" | "jsonl" | "ndjson" => Format::JsonLines,
+            "" => {
+                return Err(Error::UnsupportedInput {
+                    path: path.to_path_buf(),
+                    reason: "the file has no extension to tell its format".into(),
+                });
+            }
+            other => {
+                return Err(Error::UnsupportedInput {
+                    path: path.to_path_buf(),
+                    reason: format!("unknown extension `.{other}`"),
+                });
+            }
+        };
+        let (raw, rows) = match format {
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
+                    .map_err(|e| bad_file(path, e))?;
+                let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
+                (builder.schema().clone(), rows)
+            }
+            Format::Csv => (csv_schema(path)?, None),
+            Format::JsonLines => (json_schema(path)?, None),
+        };
+        if raw.fields().is_empty() {
+            return Err(bad_file(path, "the file has no columns"));
         }
-        other => {
-            return Err(Error::UnsupportedInput {
-                path: path.to_path_buf(),
-                reason: format!("unknown extension `.{other}`"),
-            });
+        let mut file = Self {
+            path: path.to_path_buf(),
+            format,
+            schema: raw.clone(),
+            raw,
+            temporal: Vec::new(),
+            rows,
+        };
+        if format == Format::JsonLines {
+            file.detect_temporal_strings()?;
         }
-    };
-    if schema.fields().is_empty() {
-        return Err(bad_file(path, "the file has no columns"));
+        Ok(file)
     }
-    Ok((schema, batches))
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The columns every batch has.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The row count when the file records it (Parquet).
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// Reads the file from the start.
+    pub fn batches(&self) -> Result<Batches> {
+        let path = self.path.clone();
+        let err = move |e: deltalake::arrow::error::ArrowError| bad_file(&path, e);
+        let raw: Batches = match self.format {
+            Format::Parquet => {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
+                    .map_err(|e| bad_file(&self.path, e))?
+                    .with_batch_size(BATCH_SIZE)
+                    .build()
+                    .map_err(|e| bad_file(&self.path, e))?;
+                Box::new(reader.map(move |b| b.map_err(&err)))
+            }
+            Format::Csv => {
+                let reader = csv::ReaderBuilder::new(self.raw.clone())
+                    .with_format(csv_format())
+                    .with_batch_size(BATCH_SIZE)
+                    .build(open(&self.path)?)
+                    .map_err(|e| bad_file(&self.path, e))?;
+                Box::new(reader.map(move |b| b.map_err(&err)))
+            }
+            Format::JsonLines => {
+                let reader = json::ReaderBuilder::new(self.raw.clone())
+                    .with_batch_size(BATCH_SIZE)
+                    .build(BufReader::new(open(&self.path)?))
+                    .map_err(|e| bad_file(&self.path, e))?;
+                Box::new(reader.map(move |b| b.map_err(&err)))
+            }
+        };
+        if self.temporal.iter().all(Option::is_none) {
+            return Ok(raw);
+        }
+        let schema = self.schema.clone();
+        let targets = self.temporal.clone();
+        let path = self.path.clone();
+        Ok(Box::new(raw.map(move |b| {
+            let b = b?;
+            cast_temporal(&b, &targets, &schema).map_err(|e| bad_file(&path, e))
+        })))
+    }
+
+    /// JSON has no date or timestamp type: a string column whose every value is an ISO date
+    /// (or every value an ISO timestamp) that converts becomes a `Date32` (UTC timestamp)
+    /// column. One pass over the file; nothing of it is kept.
+    fn detect_temporal_strings(&mut self) -> Result<()> {
+        let n = self.raw.fields().len();
+        let strings: Vec<bool> = self
+            .raw
+            .fields()
+            .iter()
+            .map(|f| *f.data_type() == DataType::Utf8)
+            .collect();
+        if !strings.iter().any(|s| *s) {
+            return Ok(());
+        }
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let mut any = vec![false; n];
+        let mut dates = strings.clone();
+        let mut timestamps = strings.clone();
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let mut reader = self.batches()?;
+        reader.try_for_each(|b| -> Result<()> {
+            let b = b?;
+            for i in 0..n {
+                if !(dates[i] || timestamps[i]) {
+                    continue;
+                }
+                let Some(col) = b.column(i).as_any().downcast_ref::<StringArray>() else {
+                    dates[i] = false;
+                    timestamps[i] = false;
+                    continue;
+                };
+                for v in col.iter().flatten() {
+                    any[i] = true;
+                    dates[i] &= is_iso_date(v);
+                    timestamps[i] &= is_iso_timestamp(v);
+                }
+                // Shaped like dates but not valid ones (e.g. 2024-02-30): keep the strings.
+                if dates[i] && cast_with_options(b.column(i), &DataType::Date32, &strict).is_err() {
+                    dates[i] = false;
+                }
+                if timestamps[i]
+                    && !dates[i]
+                    && cast_with_options(b.column(i), &timestamp, &strict).is_err()
+                {
+                    timestamps[i] = false;
+                }
+            }
+            Ok(())
+        })?;
+        self.temporal = (0..n)
+            .map(|i| match (any[i], dates[i], timestamps[i]) {
+                (true, true, _) => Some(DataType::Date32),
+                (true, false, true) => Some(timestamp.clone()),
+                _ => None,
+            })
+            .collect();
+        self.schema = Arc::new(Schema::new(
+            self.raw
+                .fields()
+                .iter()
+                .zip(&self.temporal)
+                .map(|(f, t)| match t {
+                    Some(t) => Arc::new(Field::new(f.name(), t.clone(), f.is_nullable())),
+                    None => f.clone(),
+                })
+                .collect::<Vec<_>>(),
+        ));
+        Ok(())
+    }
+}
+
+/// Reads a whole input file into memory (see [`InputFile`] to stream one instead).
+pub fn read_file(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let file = InputFile::open(path)?;
+    let batches = file.batches()?.collect::<Result<Vec<_>>>()?;
+    Ok((file.schema(), batches))
 }
 
 fn open(path: &Path) -> Result<File> {
@@ -64,41 +248,19 @@ fn bad_file(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>)
     }
 }
 
-fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
-        .map_err(|e| bad_file(path, e))?
-        .with_batch_size(BATCH_SIZE);
-    let schema = builder.schema().clone();
-    let reader = builder.build().map_err(|e| bad_file(path, e))?;
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad_file(path, e))?;
-    Ok((schema, batches))
+fn csv_format() -> csv::reader::Format {
+    csv::reader::Format::default().with_header(true)
 }
 
-fn read_csv(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let mut file = open(path)?;
-    let format = csv::reader::Format::default().with_header(true);
-    let (schema, _) = format
+fn csv_schema(path: &Path) -> Result<SchemaRef> {
+    let mut file = BufReader::new(open(path)?);
+    let (schema, _) = csv_format()
         .infer_schema(&mut file, None)
         .map_err(|e| bad_file(path, e))?;
-    file.seek(SeekFrom::Start(0)).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let schema = Arc::new(schema);
-    let reader = csv::ReaderBuilder::new(schema.clone())
-        .with_format(format)
-        .with_batch_size(BATCH_SIZE)
-        .build(file)
-        .map_err(|e| bad_file(path, e))?;
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad_file(path, e))?;
-    Ok((schema, batches))
+    Ok(Arc::new(schema))
 }
 
-fn read_json_lines(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+fn json_schema(path: &Path) -> Result<SchemaRef> {
     let mut reader = BufReader::new(open(path)?);
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -118,7 +280,6 @@ fn read_json_lines(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
     // Inference sorts keys; keep the order in which they first appear in the file instead.
     let order = json_key_order(&mut reader).map_err(|e| bad_file(path, e))?;
-    reader.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
     fields.sort_by_key(|f| {
         order
@@ -126,15 +287,7 @@ fn read_json_lines(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
             .position(|k| k == f.name())
             .unwrap_or(usize::MAX)
     });
-    let schema = Arc::new(Schema::new(fields));
-    let decoder = json::ReaderBuilder::new(schema.clone())
-        .with_batch_size(BATCH_SIZE)
-        .build(reader)
-        .map_err(|e| bad_file(path, e))?;
-    let batches = decoder
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad_file(path, e))?;
-    detect_temporal_strings(schema, batches).map_err(|e| bad_file(path, e))
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// Top-level keys of a JSON-lines stream in order of first appearance.
@@ -187,77 +340,25 @@ fn first_non_space_byte(r: &mut impl BufRead) -> std::io::Result<Option<u8>> {
     }
 }
 
-/// Converts string columns that hold only ISO dates or only ISO timestamps.
-fn detect_temporal_strings(
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> std::result::Result<(SchemaRef, Vec<RecordBatch>), deltalake::arrow::error::ArrowError> {
-    let mut targets: Vec<Option<DataType>> = Vec::new();
-    for (i, f) in schema.fields().iter().enumerate() {
-        if *f.data_type() != DataType::Utf8 {
-            targets.push(None);
-            continue;
-        }
-        let mut all_dates = true;
-        let mut all_timestamps = true;
-        let mut any = false;
-        for b in &batches {
-            let col = b
-                .column(i)
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("Utf8 column");
-            for v in col.iter().flatten() {
-                any = true;
-                all_dates &= is_iso_date(v);
-                all_timestamps &= is_iso_timestamp(v);
-            }
-        }
-        targets.push(match (any, all_dates, all_timestamps) {
-            (true, true, _) => Some(DataType::Date32),
-            (true, false, true) => Some(DataType::Timestamp(
-                TimeUnit::Microsecond,
-                Some("UTC".into()),
-            )),
-            _ => None,
-        });
-    }
-    if targets.iter().all(Option::is_none) {
-        return Ok((schema, batches));
-    }
-    let new_schema = Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .zip(&targets)
-            .map(|(f, t)| match t {
-                Some(t) => Arc::new(Field::new(f.name(), t.clone(), f.is_nullable())),
-                None => f.clone(),
-            })
-            .collect::<Vec<_>>(),
-    ));
+fn cast_temporal(
+    b: &RecordBatch,
+    targets: &[Option<DataType>],
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, deltalake::arrow::error::ArrowError> {
     let strict = CastOptions {
         safe: false,
         ..Default::default()
     };
-    let mut out = Vec::with_capacity(batches.len());
-    for b in &batches {
-        let cols = b
-            .columns()
-            .iter()
-            .zip(&targets)
-            .map(|(c, t)| match t {
-                Some(t) => cast_with_options(c, t, &strict),
-                None => Ok(c.clone()),
-            })
-            .collect::<std::result::Result<Vec<ArrayRef>, _>>();
-        match cols {
-            Ok(cols) => out.push(RecordBatch::try_new(new_schema.clone(), cols)?),
-            // Shaped like dates but not valid ones (e.g. 2024-02-30): keep the strings.
-            Err(_) => return Ok((schema, batches)),
-        }
-    }
-    Ok((new_schema, out))
+    let cols = b
+        .columns()
+        .iter()
+        .zip(targets)
+        .map(|(c, t)| match t {
+            Some(t) => cast_with_options(c, t, &strict),
+            None => Ok(c.clone()),
+        })
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+    RecordBatch::try_new(schema.clone(), cols)
 }
 
 fn digits(s: &[u8]) -> bool {

@@ -8,16 +8,20 @@
 //! ordinary table.
 //!
 //! Invariant: every write validates its whole input (key presence, NULL keys, duplicate keys,
-//! types) before anything reaches storage.
+//! types) before anything is committed. Inputs stream (`source.rs`): a rejection found at the
+//! end of a large file still comes before the commit, so no new version appears; data files
+//! already written for it stay unreferenced (removed where possible, else left for vacuum).
 
 mod changes;
 mod conform;
 pub mod error;
 mod history;
 pub mod input;
+mod keycheck;
 mod location;
 mod register;
 mod s3;
+mod source;
 mod store;
 mod table;
 mod view;
@@ -29,6 +33,6 @@ pub use history::HistoryEntry;
 pub use location::LINK_SUFFIX;
 pub use s3::{S3Credentials, S3Settings};
 pub use store::{OfflineStore, TimeTravel};
-pub use table::{FeatureTable, limit_batches};
-pub use view::{VIEW_MEMORY_BYTES, ViewStream};
+pub use table::FeatureTable;
+pub use view::{BatchStream, Scan, VIEW_MEMORY_BYTES, ViewStream};
 pub use write::{WriteMode, WriteOutcome};

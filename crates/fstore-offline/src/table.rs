@@ -151,7 +151,7 @@ impl FeatureTable {
         Ok(Some(rows))
     }
 
-    fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
+    pub(crate) fn output_columns(&self, columns: Option<&[String]>) -> Result<Vec<String>> {
         let all = || {
             self.schema
                 .fields()
@@ -370,23 +370,6 @@ pub(crate) fn df_error(context: impl Into<String>) -> impl FnOnce(DataFusionErro
             source: other,
         },
     }
-}
-
-/// The first `limit` rows of `batches` (slices, no copy): `tables read --limit` and the Python
-/// package's `read_table(limit=)`. The scan still reads the whole table; pushing the limit into
-/// it is issue 21's work.
-pub fn limit_batches(batches: Vec<RecordBatch>, limit: usize) -> Vec<RecordBatch> {
-    let mut left = limit;
-    let mut out = Vec::new();
-    for b in batches {
-        if left == 0 {
-            break;
-        }
-        let n = b.num_rows().min(left);
-        out.push(b.slice(0, n));
-        left -= n;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deltalake::arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::common::{Column, TableReference};
 use deltalake::datafusion::prelude::{Expr, SessionContext};
@@ -27,9 +27,11 @@ use deltalake::{DeltaTable, DeltaTableBuilder};
 use fstore_core::{TableName, TableSpec};
 use serde::Serialize;
 
-use crate::conform::{self, Prepared};
+use crate::conform::{self, Plan};
 use crate::error::{Error, Result};
+use crate::input::InputFile;
 use crate::location::display_url;
+use crate::source::{Conformed, Source, SourceTable};
 use crate::store::{OfflineStore, feature_table, version_of};
 use crate::table::FeatureTable;
 
@@ -92,13 +94,48 @@ impl OfflineStore {
         batches: Vec<RecordBatch>,
         partition_columns: Vec<String>,
     ) -> Result<FeatureTable> {
+        self.create_from(
+            name,
+            spec,
+            Source::Batches(schema, batches),
+            partition_columns,
+        )
+        .await
+    }
+
+    /// [`OfflineStore::create`] from a file, streamed: the file is read batch by batch, each
+    /// batch validated and written to the new table's data files, and the table is committed
+    /// only after the last one (with the duplicate-key verdict). A rejected file leaves no
+    /// table; data files already written for it are removed when possible.
+    pub async fn create_from_file(
+        &self,
+        name: &TableName,
+        spec: TableSpec,
+        file: &InputFile,
+        partition_columns: Vec<String>,
+    ) -> Result<FeatureTable> {
+        self.create_from(name, spec, Source::File(file.clone()), partition_columns)
+            .await
+    }
+
+    async fn create_from(
+        &self,
+        name: &TableName,
+        spec: TableSpec,
+        source: Source,
+        partition_columns: Vec<String>,
+    ) -> Result<FeatureTable> {
         let tname = name.to_string();
+        let schema = source.schema();
         self.progress.set_stage("validating input");
         spec.validate_against(&schema)?;
         check_description(&tname, spec.description.as_deref())?;
         check_partition_columns(&tname, &schema, &partition_columns)?;
-        let prepared = conform::prepare(name, &spec, None, &schema, batches)?;
-        self.progress.set_total(prepared.rows);
+        let plan = Arc::new(conform::plan(name, &spec, None, &schema)?);
+        source.validate_in_memory(&plan)?;
+        if let Some(rows) = source.rows() {
+            self.progress.set_total(rows);
+        }
 
         let place = self.place(name).await?;
         if place.linked || self.load_delta(&place.url).await?.is_some() {
@@ -111,24 +148,20 @@ impl OfflineStore {
         self.root.check_commit(&url).await?;
 
         self.progress.set_stage("writing data files");
-        let adds = if prepared.rows > 0 {
-            self.write_files(&url, &prepared, &partition_columns)
-                .await?
-        } else {
-            Vec::new()
-        };
+        let (adds, rows) = self
+            .write_files(&url, source, &plan, &partition_columns)
+            .await?;
 
         self.progress.set_stage("committing");
-        let kernel_schema: StructType =
-            prepared.schema.as_ref().try_into_kernel().map_err(|e| {
-                Error::Internal(format!("mapping the schema of `{tname}` to Delta: {e}"))
-            })?;
+        let kernel_schema: StructType = plan.schema.as_ref().try_into_kernel().map_err(|e| {
+            Error::Internal(format!("mapping the schema of `{tname}` to Delta: {e}"))
+        })?;
         let table = DeltaTableBuilder::from_url(url.clone())
             .and_then(|b| b.with_storage_options(self.root.options().clone()).build())
             .map_err(Error::delta(format!("preparing {}", display_url(&url))))?;
         let metrics = serde_json::json!({
             "numFiles": adds.len(),
-            "numOutputRows": prepared.rows,
+            "numOutputRows": rows,
         });
         let mut configuration: Vec<(String, Option<String>)> = spec
             .to_properties()
@@ -171,33 +204,55 @@ impl OfflineStore {
                 ))(e));
             }
         };
-        self.progress.inc(prepared.rows);
         feature_table(name.clone(), spec, created, false)
     }
 
-    /// Streams the prepared batches into Parquet data files under `url`; returns their Add actions.
+    /// Streams a validating pass over `source` into Parquet data files under `url`; returns
+    /// their Add actions and the row count. On a rejection the files are removed.
     async fn write_files(
         &self,
         url: &url::Url,
-        prepared: &Prepared,
+        source: Source,
+        plan: &Arc<Plan>,
         partition_columns: &[String],
-    ) -> Result<Vec<deltalake::kernel::Add>> {
+    ) -> Result<(Vec<deltalake::kernel::Add>, u64)> {
         let ctx = || format!("writing data files under {}", display_url(url));
         let mut writer = RecordBatchWriter::try_new(
             url.as_str(),
-            prepared.schema.clone(),
+            plan.schema.clone(),
             Some(partition_columns.to_vec()),
             Some(self.root.options().clone()),
         )
         .map_err(Error::delta(ctx()))?
         .with_target_file_size(TARGET_FILE_SIZE);
-        for b in &prepared.batches {
-            if let Err(e) = writer.write(b.clone()).await {
-                writer.reset();
-                return Err(Error::delta(ctx())(e));
+        let mut rows = 0u64;
+        for b in Conformed::new(source, plan.clone())? {
+            let written = match b {
+                Ok(b) => {
+                    let n = b.num_rows() as u64;
+                    writer
+                        .write(b)
+                        .await
+                        .map(|()| n)
+                        .map_err(Error::delta(ctx()))
+                }
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(n) => {
+                    rows += n;
+                    self.progress.inc(n);
+                }
+                Err(e) => {
+                    // Open files are aborted; files the writer already finished by size stay
+                    // behind unreferenced (no commit names them), for a later vacuum.
+                    writer.reset();
+                    return Err(e);
+                }
             }
         }
-        writer.flush().await.map_err(Error::delta(ctx()))
+        let adds = writer.flush().await.map_err(Error::delta(ctx()))?;
+        Ok((adds, rows))
     }
 
     /// Best-effort cleanup of data files that never got committed.
@@ -219,23 +274,53 @@ impl OfflineStore {
         batches: Vec<RecordBatch>,
         mode: WriteMode,
     ) -> Result<WriteOutcome> {
-        let ft = self.open(name).await?;
-        let tname = name.to_string();
         let Some(input_schema) = batches.first().map(|b| b.schema()) else {
+            let ft = self.open(name).await?;
             return match mode {
                 WriteMode::Merge => Ok(outcome(mode, ft.version, 0)),
                 WriteMode::Overwrite => Err(Error::InconsistentInput(format!(
-                    "no input batches for `{tname}`; an overwrite needs the input's schema (give an empty batch to empty the table)"
+                    "no input batches for `{name}`; an overwrite needs the input's schema (give an empty batch to empty the table)"
                 ))),
             };
         };
+        self.write_from(name, Source::Batches(input_schema, batches), mode)
+            .await
+    }
+
+    /// [`OfflineStore::write`] from a file, streamed batch by batch (see
+    /// [`OfflineStore::create_from_file`]); any rejection comes before the commit.
+    pub async fn write_file(
+        &self,
+        name: &TableName,
+        file: &InputFile,
+        mode: WriteMode,
+    ) -> Result<WriteOutcome> {
+        self.write_from(name, Source::File(file.clone()), mode)
+            .await
+    }
+
+    async fn write_from(
+        &self,
+        name: &TableName,
+        source: Source,
+        mode: WriteMode,
+    ) -> Result<WriteOutcome> {
+        let ft = self.open(name).await?;
         self.progress.set_stage("validating input");
-        let prepared = conform::prepare(name, &ft.spec, Some(&ft.schema), &input_schema, batches)?;
+        let plan = Arc::new(conform::plan(
+            name,
+            &ft.spec,
+            Some(&ft.schema),
+            &source.schema(),
+        )?);
+        source.validate_in_memory(&plan)?;
         self.root.check_commit(&ft.location).await?;
-        self.progress.set_total(prepared.rows);
+        if let Some(rows) = source.rows() {
+            self.progress.set_total(rows);
+        }
         let result = match mode {
-            WriteMode::Merge => self.merge(ft, prepared).await?,
-            WriteMode::Overwrite => self.overwrite(ft, prepared).await?,
+            WriteMode::Merge => self.merge(ft, source, plan).await?,
+            WriteMode::Overwrite => self.overwrite(ft, source, plan).await?,
         };
         self.progress.inc(result.rows);
         Ok(result)
@@ -299,10 +384,15 @@ impl OfflineStore {
         version_of(&table)
     }
 
-    async fn merge(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
+    async fn merge(
+        &self,
+        ft: FeatureTable,
+        source: Source,
+        prepared: Arc<Plan>,
+    ) -> Result<WriteOutcome> {
         let tname = ft.name.to_string();
         let mut table = ft.delta;
-        let mut out = outcome(WriteMode::Merge, ft.version, prepared.rows);
+        let mut out = outcome(WriteMode::Merge, ft.version, 0);
         out.new_columns = prepared
             .new_columns
             .iter()
@@ -326,14 +416,16 @@ impl OfflineStore {
                 )))?;
             out.version = version_of(&table)?;
         }
-        if prepared.rows == 0 {
+        if source.is_empty()? {
             return Ok(out);
         }
 
         self.progress.set_stage("merging");
         let ctx: SessionContext = create_session().into_inner();
+        // The source is a validating pass over the input, not a collected copy of it.
+        let input = SourceTable::new(source, prepared.clone(), None);
         let source = ctx
-            .read_batches(prepared.batches)
+            .read_table(Arc::new(input.table()?))
             .map_err(crate::table::df_error("preparing the merge source"))?;
         let keys = ft.spec.row_keys();
         let predicate = keys
@@ -374,6 +466,9 @@ impl OfflineStore {
             })
             .map_err(merge_err())?;
         let (table, metrics) = builder.await.map_err(|e| {
+            if let Some(rejection) = input.take_failure() {
+                return rejection;
+            }
             // Delta enforces NOT NULL columns (of tables written by others) while writing.
             if e.to_string().contains("failed validation check")
                 && let Some(column) = prepared.required_missing.first()
@@ -390,6 +485,7 @@ impl OfflineStore {
             merge_err()(e)
         })?;
         out.version = version_of(&table)?;
+        out.rows = metrics.num_source_rows as u64;
         out.rows_inserted = metrics.num_target_rows_inserted as u64;
         out.rows_updated = metrics.num_target_rows_updated as u64;
         out.rows_deleted = Some(metrics.num_target_rows_deleted as u64);
@@ -398,7 +494,12 @@ impl OfflineStore {
         Ok(out)
     }
 
-    async fn overwrite(&self, ft: FeatureTable, prepared: Prepared) -> Result<WriteOutcome> {
+    async fn overwrite(
+        &self,
+        ft: FeatureTable,
+        source: Source,
+        prepared: Arc<Plan>,
+    ) -> Result<WriteOutcome> {
         let tname = ft.name.to_string();
         if let Some(column) = prepared.required_missing.first() {
             return Err(Error::NotNullViolation {
@@ -409,7 +510,7 @@ impl OfflineStore {
                         .into(),
             });
         }
-        let mut out = outcome(WriteMode::Overwrite, ft.version, prepared.rows);
+        let mut out = outcome(WriteMode::Overwrite, ft.version, 0);
         out.new_columns = prepared
             .new_columns
             .iter()
@@ -421,35 +522,34 @@ impl OfflineStore {
         let mut fields: Vec<_> = ft.schema.fields().iter().cloned().collect();
         fields.extend(prepared.new_columns.iter().cloned());
         let full = Arc::new(Schema::new(fields));
-        let mut batches = Vec::with_capacity(prepared.batches.len().max(1));
-        for b in &prepared.batches {
-            let cols: Vec<ArrayRef> = full
-                .fields()
-                .iter()
-                .map(|f| match prepared.schema.index_of(f.name()) {
-                    Ok(i) => b.column(i).clone(),
-                    Err(_) => new_null_array(f.data_type(), b.num_rows()),
-                })
-                .collect();
-            batches.push(
-                RecordBatch::try_new(full.clone(), cols)
-                    .map_err(Error::arrow("assembling the overwrite input"))?,
-            );
-        }
-        if batches.is_empty() {
-            batches.push(RecordBatch::new_empty(full.clone()));
-        }
 
         self.progress.set_stage("writing");
-        let mut builder = ft.delta.write(batches).with_save_mode(SaveMode::Overwrite);
+        // delta-rs writes the input plan's stream into data files and commits after its end;
+        // a rejection ends the stream with an error, so nothing is committed.
+        let ctx: SessionContext = create_session().into_inner();
+        let input = SourceTable::new(source, prepared.clone(), Some(full));
+        let plan = ctx
+            .read_table(Arc::new(input.table()?))
+            .map_err(crate::table::df_error("preparing the overwrite input"))?
+            .into_unoptimized_plan();
+        let mut builder = ft
+            .delta
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_session_state(Arc::new(ctx.state()))
+            .with_save_mode(SaveMode::Overwrite);
         if !prepared.new_columns.is_empty() {
             builder = builder.with_schema_mode(SchemaMode::Merge);
         }
-        let table = builder
-            .await
-            .map_err(Error::delta(format!("overwriting `{tname}`")))?;
+        let table = builder.await.map_err(|e| {
+            input
+                .take_failure()
+                .unwrap_or_else(|| Error::delta(format!("overwriting `{tname}`"))(e))
+        })?;
+        let rows = input.rows.load(std::sync::atomic::Ordering::Relaxed);
+        out.rows = rows;
         out.version = version_of(&table)?;
-        out.rows_inserted = prepared.rows;
+        out.rows_inserted = rows;
         out.rows_deleted = previous_rows;
         if let Some(entry) = crate::history::read(&table, Some(1))
             .await?

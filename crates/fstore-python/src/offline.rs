@@ -79,23 +79,12 @@ pub async fn read(
     limit: Option<usize>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let t = offline.open_at(name, at).await?;
-    let batches = t.scan(columns.as_deref(), filter.as_deref()).await?;
-    let schema = match (batches.first(), &columns) {
-        (Some(b), _) => b.schema(),
-        (None, Some(cols)) if !cols.is_empty() => {
-            let idx = cols
-                .iter()
-                .map(|c| t.schema.index_of(c))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            std::sync::Arc::new(t.schema.project(&idx)?)
-        }
-        (None, _) => t.schema.clone(),
-    };
-    let batches = match limit {
-        Some(n) => fstore_offline::limit_batches(batches, n),
-        None => batches,
-    };
-    Ok((schema, batches))
+    // The limit goes into the scan: `limit=5` reads five rows, not the table.
+    let read = t
+        .scan_stream(columns.as_deref(), filter.as_deref(), limit)
+        .await?;
+    let schema = read.schema.clone();
+    Ok((schema, read.collect().await?))
 }
 
 /// `fstore tables describe`: the table and, per column, its fstore type name and role.

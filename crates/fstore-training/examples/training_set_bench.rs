@@ -12,17 +12,17 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deltalake::arrow::array::{
+use arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use deltalake::parquet::arrow::ArrowWriter;
-use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use deltalake::parquet::basic::Compression;
-use deltalake::parquet::file::properties::WriterProperties;
 use fstore_core::{Progress, TableName, TableSpec};
 use fstore_offline::OfflineStore;
 use fstore_training::{FeatureLookup, Spine, TrainingOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 
 const BASE_US: i64 = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z
 const HOUR_US: i64 = 3_600_000_000;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use deltalake::arrow::error::ArrowError;
-use deltalake::parquet::errors::ParquetError;
+use arrow::error::ArrowError;
+use parquet::errors::ParquetError;
 
 /// Result with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -66,14 +66,6 @@ pub enum Error {
         context: String,
         #[source]
         source: ParquetError,
-    },
-
-    /// Reading a spine table through DataFusion failed.
-    #[error("{context}: {source}")]
-    DataFusion {
-        context: String,
-        #[source]
-        source: Box<deltalake::datafusion::error::DataFusionError>,
     },
 
     /// A bug in fstore.

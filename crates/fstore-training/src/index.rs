@@ -15,16 +15,16 @@
 //! hold duplicate (key, timestamp) rows — fstore rejects them on write, but a table registered from
 //! elsewhere might — the one read last wins, as it does for duplicate keys of an exact join.
 
-use deltalake::arrow::array::{
+use arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, UInt32Array,
 };
-use deltalake::arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use deltalake::arrow::compute::cast;
-use deltalake::arrow::datatypes::{
+use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use arrow::compute::cast;
+use arrow::datatypes::{
     DataType, Date32Type, Date64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
-use deltalake::arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, SortField};
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
@@ -260,8 +260,8 @@ pub(crate) fn to_micros(a: &dyn Array) -> Result<Int64Array> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deltalake::arrow::array::{StringArray, TimestampMicrosecondArray};
-    use deltalake::arrow::datatypes::{Field, Schema};
+    use arrow::array::{StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
 
     fn index() -> Index {
@@ -333,12 +333,12 @@ mod tests {
 
     #[test]
     fn micros_of_dates_and_nanos() {
-        let d = deltalake::arrow::array::Date32Array::from(vec![1, -1]);
+        let d = arrow::array::Date32Array::from(vec![1, -1]);
         assert_eq!(
             to_micros(&d).unwrap().values(),
             &[MICROS_PER_DAY, -MICROS_PER_DAY]
         );
-        let n = deltalake::arrow::array::TimestampNanosecondArray::from(vec![1_999, -1]);
+        let n = arrow::array::TimestampNanosecondArray::from(vec![1_999, -1]);
         assert_eq!(to_micros(&n).unwrap().values(), &[1, -1]);
     }
 }

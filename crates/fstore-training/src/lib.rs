@@ -24,9 +24,9 @@ mod write;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deltalake::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use deltalake::arrow::compute::{concat_batches, take};
-use deltalake::arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take};
+use arrow::datatypes::SchemaRef;
 use fstore_core::{NoProgress, Progress, TableName};
 use fstore_offline::{OfflineStore, TimeTravel};
 use tokio::sync::mpsc;

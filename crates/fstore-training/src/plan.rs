@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use fstore_core::FeatureType;
 use fstore_offline::FeatureTable;
 

@@ -9,19 +9,14 @@ use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::compute::cast;
-use deltalake::arrow::csv;
-use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::datafusion::execution::SendableRecordBatchStream;
-use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::create_session;
-use deltalake::parquet::arrow::arrow_reader::{
-    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
-};
+use arrow::array::RecordBatch;
+use arrow::compute::cast;
+use arrow::csv;
+use arrow::datatypes::SchemaRef;
 use fstore_core::TableName;
 use fstore_offline::{OfflineStore, TimeTravel};
 use futures::StreamExt;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tokio::runtime::Handle;
 
 use crate::error::{Error, Result};
@@ -81,7 +76,7 @@ enum Source {
     Csv(Box<csv::Reader<File>>),
     Batches(std::vec::IntoIter<RecordBatch>),
     Table {
-        stream: SendableRecordBatchStream,
+        stream: fstore_offline::BatchStream,
         handle: Handle,
     },
 }
@@ -118,28 +113,8 @@ impl SpineReader {
             }
             Spine::Table(name) => {
                 let table = offline.open_at(name, at).await?;
-                let df_err = |context: String| {
-                    move |source| Error::DataFusion {
-                        context,
-                        source: Box::new(source),
-                    }
-                };
-                let ctx: SessionContext = create_session().into_inner();
-                table
-                    .delta()
-                    .update_datafusion_session(&ctx.state())
-                    .map_err(|e| Error::BadRequest(format!("preparing to read `{name}`: {e}")))?;
-                let provider = table
-                    .delta()
-                    .table_provider()
-                    .await
-                    .map_err(df_err(format!("opening `{name}` for reading")))?;
-                let stream = ctx
-                    .read_table(provider)
-                    .map_err(df_err(format!("opening `{name}` for reading")))?
-                    .execute_stream()
-                    .await
-                    .map_err(df_err(format!("reading `{name}`")))?;
+                // Read through fstore-offline, the one crate that touches Delta.
+                let stream = table.scan_stream(None, None, None).await?.batches;
                 (
                     table.schema.clone(),
                     None,
@@ -197,11 +172,8 @@ impl SpineReader {
             Source::Table { stream, handle } => {
                 let next = handle.block_on(stream.next())?;
                 Some(
-                    next.map_err(|source| Error::DataFusion {
-                        context: "reading the spine table".into(),
-                        source: Box::new(source),
-                    })
-                    .and_then(|b| conform(&b, &self.schema)),
+                    next.map_err(Error::from)
+                        .and_then(|b| conform(&b, &self.schema)),
                 )
             }
         }

@@ -6,12 +6,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::csv;
-use deltalake::arrow::json::LineDelimitedWriter;
-use deltalake::parquet::arrow::ArrowWriter;
-use deltalake::parquet::basic::Compression;
-use deltalake::parquet::file::properties::WriterProperties;
+use arrow::array::RecordBatch;
+use arrow::csv;
+use arrow::json::LineDelimitedWriter;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 
 use crate::TrainingSet;
 use crate::error::{Error, Result};

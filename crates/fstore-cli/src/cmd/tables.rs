@@ -9,7 +9,7 @@ use fstore_core::{FeatureType, TableName, TableSpec};
 use fstore_offline::{TimeTravel, WriteMode};
 
 use crate::context::Context;
-use crate::output::{Format, write_batches};
+use crate::output::{Format, write_stream};
 
 #[derive(clap::Subcommand)]
 pub enum TablesCommand {
@@ -199,28 +199,36 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
             let mut spec = TableSpec::new(a.primary_keys, a.timestamp_key)?;
             spec.description = a.description;
             spec.tags = parse_tags(&a.tags)?;
-            let (schema, batches) = match (&a.from, &a.schema) {
-                (Some(path), _) => fstore_offline::input::read_file(path)?,
-                (None, Some(s)) => (Arc::new(fstore_core::parse_schema(s)?), Vec::new()),
+            let offline = offline.with_change_data_feed(!a.no_change_data_feed);
+            // A file streams into the table: it is never held in memory whole.
+            let t = match (&a.from, &a.schema) {
+                (Some(path), _) => {
+                    let file = fstore_offline::input::InputFile::open(path)?;
+                    offline
+                        .create_from_file(&a.name, spec, &file, a.partition_by)
+                        .await?
+                }
+                (None, Some(s)) => {
+                    let schema = Arc::new(fstore_core::parse_schema(s)?);
+                    offline
+                        .create(&a.name, spec, schema, Vec::new(), a.partition_by)
+                        .await?
+                }
                 (None, None) => bail!("give --from FILE or --schema COLUMNS"),
             };
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            let t = offline
-                .with_change_data_feed(!a.no_change_data_feed)
-                .create(&a.name, spec, schema, batches, a.partition_by)
-                .await?;
+            let rows = t.row_count()?.unwrap_or(0);
             ctx.say(format!(
                 "created {} at {} (version {}, {rows} rows)",
                 a.name, t.location, t.version
             ));
         }
         TablesCommand::Write(a) => {
-            let (_, batches) = fstore_offline::input::read_file(&a.from)?;
+            let file = fstore_offline::input::InputFile::open(&a.from)?;
             let mode = match a.mode {
                 ModeArg::Merge => WriteMode::Merge,
                 ModeArg::Overwrite => WriteMode::Overwrite,
             };
-            let out = offline.write(&a.name, batches, mode).await?;
+            let out = offline.write_file(&a.name, &file, mode).await?;
             ctx.say(format!(
                 "wrote {} rows to {} ({}), now at version {}",
                 out.rows,
@@ -247,25 +255,11 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
                 (None, None) => TimeTravel::Latest,
             };
             let t = offline.open_at(&a.name, at).await?;
-            let mut batches = t.scan(a.columns.as_deref(), a.filter.as_deref()).await?;
-            let schema = match batches.first() {
-                Some(b) => b.schema(),
-                None => match &a.columns {
-                    Some(cols) => Arc::new(
-                        t.schema.project(
-                            &cols
-                                .iter()
-                                .map(|c| t.schema.index_of(c))
-                                .collect::<Result<Vec<_>, _>>()?,
-                        )?,
-                    ),
-                    None => t.schema.clone(),
-                },
-            };
-            if let Some(limit) = a.limit {
-                batches = fstore_offline::limit_batches(batches, limit);
-            }
-            write_batches(schema, &batches, a.format, a.out.as_deref())?;
+            // The limit goes into the scan and the rows stream to the output.
+            let read = t
+                .scan_stream(a.columns.as_deref(), a.filter.as_deref(), a.limit)
+                .await?;
+            write_stream(read.schema, read.batches, a.format, a.out.as_deref()).await?;
         }
         TablesCommand::Describe(a) => {
             let t = offline.open(&a.name).await?;

@@ -9,5 +9,6 @@ mod interop;
 mod register;
 mod rejects;
 mod scan;
+mod streaming;
 mod time_travel;
 mod write;

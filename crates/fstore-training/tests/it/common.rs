@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deltalake::arrow::array::{
+use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use deltalake::arrow::compute::concat_batches;
-use deltalake::arrow::util::pretty::pretty_format_batches;
+use arrow::compute::concat_batches;
+use arrow::util::pretty::pretty_format_batches;
 use fstore_core::{TableName, TableSpec};
 use fstore_offline::OfflineStore;
 use fstore_training::{FeatureLookup, Spine, TrainingOptions};

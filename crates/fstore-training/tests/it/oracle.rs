@@ -7,12 +7,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use deltalake::arrow::array::{Array, ArrayRef, RecordBatch};
-use deltalake::arrow::compute::{cast, concat_batches};
-use deltalake::parquet::arrow::ArrowWriter;
-use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::compute::{cast, concat_batches};
 use fstore_offline::OfflineStore;
 use fstore_training::{FeatureLookup, Spine, TrainingOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::common::*;
 

@@ -60,12 +60,12 @@ async fn reads_each_table_at_its_version() {
         let ids = b
             .column(0)
             .as_any()
-            .downcast_ref::<deltalake::arrow::array::Int64Array>()
+            .downcast_ref::<arrow::array::Int64Array>()
             .unwrap();
         let age = b
             .column(1)
             .as_any()
-            .downcast_ref::<deltalake::arrow::array::Int64Array>()
+            .downcast_ref::<arrow::array::Int64Array>()
             .unwrap();
         for i in 0..b.num_rows() {
             ages.push(if ids.value(i) == 1 {
