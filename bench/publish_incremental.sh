@@ -13,5 +13,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target}"
 # One build for every bench script (the same packages, so the same features: no rebuild).
-cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+cargo build --quiet --release --workspace --bins
 exec "$CARGO_TARGET_DIR/release/publish_incremental" "${1:-1000000}"

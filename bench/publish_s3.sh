@@ -10,7 +10,7 @@ if ! "$PYTHON" -c 'import moto, flask, flask_cors' >/dev/null 2>&1; then
   "$PYTHON" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.1'
 fi
 # One build for every bench script (the same packages, so the same features: no rebuild).
-cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+cargo build --quiet --release --workspace --bins
 port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$PYTHON" -m moto.server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!

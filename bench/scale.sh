@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target}"
-cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+# --workspace: features unify as in every other build, so the dependency tree is built once.
+export PYO3_BUILD_EXTENSION_MODULE=1
+cargo build --quiet --release --workspace --bins
 BIN="$CARGO_TARGET_DIR/release"
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(1000000 10000000)
@@ -66,7 +68,7 @@ for ROWS in "${SIZES[@]}"; do
     mysql_admin -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
         DROP USER IF EXISTS '$BENCH_USER'@'%'; CREATE USER '$BENCH_USER'@'%' IDENTIFIED BY '$BENCH_PW';
         GRANT ALL PRIVILEGES ON $DB.* TO '$BENCH_USER'@'%';
-        CREATE TABLE $DB.raw (id BIGINT NOT NULL, f0 DOUBLE, f1 DOUBLE, f2 DOUBLE, f3 DOUBLE, f4 DOUBLE, f5 DOUBLE, n0 BIGINT, n1 BIGINT, s0 LONGTEXT, b0 BOOLEAN, PRIMARY KEY (id)) ENGINE=InnoDB;
+        CREATE TABLE $DB.raw (id BIGINT NOT NULL, f0 DOUBLE, f1 DOUBLE, f2 DOUBLE, f3 DOUBLE, f4 DOUBLE, f5 DOUBLE, n0 BIGINT, n1 BIGINT, s0 LONGTEXT, b0 BIT(1), PRIMARY KEY (id)) ENGINE=InnoDB;
         SET GLOBAL local_infile = 1;"
     cat >"$WORK/run/fstore.toml" <<TOML
 [offline]
@@ -86,7 +88,7 @@ TOML
     F=("$BIN/fstore" --config "$WORK/run/fstore.toml" --quiet)
 
     measure "raw LOAD DATA LOCAL INFILE" "$ROWS" mysql_admin "$DB" -e \
-        "LOAD DATA LOCAL INFILE '$WORK/run/users.csv' INTO TABLE raw FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n'"
+        "LOAD DATA LOCAL INFILE '$WORK/run/users.csv' INTO TABLE raw FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' (id, f0, f1, f2, f3, f4, f5, n0, n1, s0, @b0) SET b0 = CAST(@b0 AS UNSIGNED)"
     RAW_RATE=$LAST_RATE
     measure "create --from parquet" "$ROWS" "${F[@]}" tables create bench.users --primary-key id --from "$WORK/run/users.parquet"
     measure "publish (first)" "$ROWS" "${F[@]}" publish bench.users --store bench --mode merge

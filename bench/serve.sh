@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fstore/target}"
 export FSTORE_TEST_MYSQL_URL="${FSTORE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
 # One build for every bench script (the same packages, so the same features: no rebuild).
-cargo build --quiet --release -p fstore-cli -p fstore-bench --bins
+cargo build --quiet --release --workspace --bins
 exec "$CARGO_TARGET_DIR/release/serve" \
   --fstore-bin "$CARGO_TARGET_DIR/release/fstore" --rows "${1:-1000000}" --secs "${2:-5}" \
   --workers "${FSTORE_BENCH_SERVE_WORKERS:-1}" \

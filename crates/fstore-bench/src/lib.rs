@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::io::Write;
+
+use arrow::array::{AsArray, BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 /// The benchmark table: key `id` (bigint) and 10 features — 6 doubles, 2 bigints, 1 string, 1 bool.
@@ -20,6 +22,47 @@ pub fn schema() -> SchemaRef {
     fields.push(Field::new("s0", DataType::Utf8, true));
     fields.push(Field::new("b0", DataType::Boolean, true));
     Arc::new(Schema::new(fields))
+}
+
+/// The raw limit's MySQL table: the column types fstore's MySQL store gives the benchmark table
+/// (`BIT(1)` booleans and `LONGTEXT` strings, as Databricks' publisher writes them).
+pub const RAW_MYSQL_COLUMNS: &str = "id BIGINT NOT NULL, f0 DOUBLE, f1 DOUBLE, f2 DOUBLE, f3 DOUBLE, f4 DOUBLE, f5 DOUBLE, n0 BIGINT, n1 BIGINT, s0 LONGTEXT, b0 BIT(1), PRIMARY KEY (id)";
+
+/// The column list of the raw `LOAD DATA` of [`write_csv`]'s file into [`RAW_MYSQL_COLUMNS`]:
+/// the boolean goes through a variable, as in fstore's own bulk path (`LOAD DATA` would assign
+/// the text `1` to a `BIT(1)` column as the byte `'1'`, which does not fit).
+pub const RAW_LOAD_COLUMNS: &str =
+    "(id, f0, f1, f2, f3, f4, f5, n0, n1, s0, @b0) SET b0 = CAST(@b0 AS UNSIGNED)";
+
+/// Appends the rows of a benchmark batch to `w` as the comma-separated text the raw `LOAD DATA`
+/// reads (booleans as 0/1; the generated strings hold no comma).
+pub fn write_csv(w: &mut impl Write, b: &RecordBatch) -> anyhow::Result<()> {
+    let id = b.column(0).as_primitive::<Int64Type>();
+    let f: Vec<_> = (1..7)
+        .map(|i| b.column(i).as_primitive::<Float64Type>())
+        .collect();
+    let n0 = b.column(7).as_primitive::<Int64Type>();
+    let n1 = b.column(8).as_primitive::<Int64Type>();
+    let s0 = b.column(9).as_string::<i32>();
+    let b0 = b.column(10).as_boolean();
+    for r in 0..b.num_rows() {
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            id.value(r),
+            f[0].value(r),
+            f[1].value(r),
+            f[2].value(r),
+            f[3].value(r),
+            f[4].value(r),
+            f[5].value(r),
+            n0.value(r),
+            n1.value(r),
+            s0.value(r),
+            b0.value(r) as u8
+        )?;
+    }
+    Ok(())
 }
 
 /// `rows` rows in batches of `batch` rows; `salt` changes every value (for "changed rows" runs).

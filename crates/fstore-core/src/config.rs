@@ -123,8 +123,8 @@ pub enum TlsMode {
     /// TLS or nothing, without certificate checks: encrypts, but does not authenticate the
     /// server (a warning says so for non-loopback hosts).
     Required,
-    /// TLS, the certificate chain checked against the trusted roots (the built-in web roots plus
-    /// `tls_ca_file`) and the host name checked against the certificate.
+    /// TLS, the certificate chain checked against the trusted roots (the built-in web roots, the
+    /// machine's CA store and `tls_ca_file`) and the host name checked against the certificate.
     VerifyIdentity,
 }
 
@@ -173,7 +173,7 @@ pub struct MysqlConfig {
     /// Absent: [`TlsMode::default_for_host`] (filled in by [`Config::parse`]).
     #[serde(default = "default_tls")]
     pub tls: TlsMode,
-    /// PEM file of CA certificates trusted besides the built-in web roots, e.g. the Amazon RDS
+    /// PEM file of CA certificates trusted besides the built-in web roots and the machine's CA store, e.g. the Amazon RDS
     /// bundle `global-bundle.pem`. Relative paths are resolved against the config file.
     #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,

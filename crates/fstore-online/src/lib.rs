@@ -64,6 +64,8 @@ pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "mysql")]
+pub mod tls_roots;
 
 use std::time::Duration;
 

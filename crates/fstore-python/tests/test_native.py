@@ -224,7 +224,9 @@ def test_ctrl_c_interrupts_a_long_publish_and_writes_nothing(workdir: Path) -> N
     import signal
 
     c = fstore.Client()
-    n = 300_000
+    # Large enough that the publish (about 1 s per million rows on a debug build) is still
+    # running when the interrupt arrives, on a fast machine too.
+    n = 2_000_000
     c.create_table("default.slow", "id", pa.table({"id": pa.array(range(n), pa.int64()), "v": pa.array(range(n), pa.int64())}))
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()

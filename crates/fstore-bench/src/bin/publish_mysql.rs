@@ -13,9 +13,9 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use arrow::array::AsArray;
-use arrow::datatypes::{Float64Type, Int64Type};
-use fstore_bench::{batches, report, schema, timed};
+use fstore_bench::{
+    RAW_LOAD_COLUMNS, RAW_MYSQL_COLUMNS, batches, report, schema, timed, write_csv,
+};
 use fstore_core::{NoProgress, TableName, TableSpec};
 use fstore_offline::{OfflineStore, WriteMode};
 use fstore_online::OnlineStore;
@@ -25,37 +25,13 @@ use mysql_async::prelude::Queryable;
 
 const DB: &str = "fstore_bench";
 
-fn write_csv(
+fn write_csv_file(
     path: &std::path::Path,
     data: &[arrow::record_batch::RecordBatch],
 ) -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for b in data {
-        let id = b.column(0).as_primitive::<Int64Type>();
-        let f: Vec<_> = (1..7)
-            .map(|i| b.column(i).as_primitive::<Float64Type>())
-            .collect();
-        let n0 = b.column(7).as_primitive::<Int64Type>();
-        let n1 = b.column(8).as_primitive::<Int64Type>();
-        let s0 = b.column(9).as_string::<i32>();
-        let b0 = b.column(10).as_boolean();
-        for r in 0..b.num_rows() {
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{},{}",
-                id.value(r),
-                f[0].value(r),
-                f[1].value(r),
-                f[2].value(r),
-                f[3].value(r),
-                f[4].value(r),
-                f[5].value(r),
-                n0.value(r),
-                n1.value(r),
-                s0.value(r),
-                b0.value(r) as u8
-            )?;
-        }
+        write_csv(&mut w, b)?;
     }
     w.flush()?;
     Ok(())
@@ -77,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         c.query_drop(format!("DROP DATABASE IF EXISTS `{DB}`")).await?;
         c.query_drop(format!("CREATE DATABASE `{DB}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")).await?;
         c.query_drop(format!(
-            "CREATE TABLE `{DB}`.raw (id BIGINT NOT NULL, f0 DOUBLE, f1 DOUBLE, f2 DOUBLE, f3 DOUBLE, f4 DOUBLE, f5 DOUBLE, n0 BIGINT, n1 BIGINT, s0 LONGTEXT, b0 BOOLEAN, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            "CREATE TABLE `{DB}`.raw ({RAW_MYSQL_COLUMNS}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
         ))
         .await?;
         c.query_drop("SET GLOBAL local_infile = 1").await.ok();
@@ -88,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     let data = batches(rows, 65_536, 0);
     let t = Instant::now();
     let csv = dir.path().join("rows.csv");
-    write_csv(&csv, &data)?;
+    write_csv_file(&csv, &data)?;
     let offline = OfflineStore::new(
         dir.path().join("offline").to_str().unwrap_or("offline"),
         Default::default(),
@@ -108,7 +84,7 @@ fn main() -> anyhow::Result<()> {
 
     // The raw limit: the mysql client, LOAD DATA LOCAL INFILE from the CSV file.
     let sql = format!(
-        "LOAD DATA LOCAL INFILE '{}' INTO TABLE raw FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n'",
+        "LOAD DATA LOCAL INFILE '{}' INTO TABLE raw FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' {RAW_LOAD_COLUMNS}",
         csv.display()
     );
     let mut cmd = Command::new("mysql");

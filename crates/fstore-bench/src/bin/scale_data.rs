@@ -9,9 +9,9 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, TimeUnit};
-use fstore_bench::{rows_for, schema};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use fstore_bench::{rows_for, schema, write_csv};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
@@ -22,35 +22,6 @@ fn props() -> WriterProperties {
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(BATCH * 4))
         .build()
-}
-
-fn write_csv(w: &mut impl Write, b: &RecordBatch) -> anyhow::Result<()> {
-    let id = b.column(0).as_primitive::<Int64Type>();
-    let f: Vec<_> = (1..7)
-        .map(|i| b.column(i).as_primitive::<Float64Type>())
-        .collect();
-    let n0 = b.column(7).as_primitive::<Int64Type>();
-    let n1 = b.column(8).as_primitive::<Int64Type>();
-    let s0 = b.column(9).as_string::<i32>();
-    let b0 = b.column(10).as_boolean();
-    for r in 0..b.num_rows() {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            id.value(r),
-            f[0].value(r),
-            f[1].value(r),
-            f[2].value(r),
-            f[3].value(r),
-            f[4].value(r),
-            f[5].value(r),
-            n0.value(r),
-            n1.value(r),
-            s0.value(r),
-            b0.value(r) as u8
-        )?;
-    }
-    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {

@@ -92,7 +92,7 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
             StoreError::new(
                 StoreErrorKind::Connection,
                 format!(
-                    "TLS with MySQL at {addr} failed ({context}): {io}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots plus the store's `tls_ca_file`)"
+                    "TLS with MySQL at {addr} failed ({context}): {io}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots, this machine's CA store and the store's `tls_ca_file`)"
                 ),
             )
         }
@@ -105,7 +105,7 @@ pub fn map(target: &Target, context: &str, e: mysql_async::Error) -> StoreError 
         mysql_async::Error::Io(IoError::Tls(tls)) => StoreError::new(
             StoreErrorKind::Connection,
             format!(
-                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots plus the store's `tls_ca_file`)"
+                "TLS with MySQL at {addr} failed ({context}): {tls}; check the store's `tls` setting, its `host` (verify-identity needs a name the certificate holds) and the server certificate (verify-identity trusts the built-in web roots, this machine's CA store and the store's `tls_ca_file`)"
             ),
         ),
         mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => StoreError::new(

@@ -14,9 +14,9 @@
 //! `time_zone = '+00:00'`, whatever the server's defaults; `DATETIME(6)` values are UTC.
 //!
 //! TLS follows [`TlsMode`] (see `docs/aurora.md`): `verify-identity` (the default for any
-//! host that is not loopback) checks the certificate chain against the built-in web roots plus
-//! the store's `tls_ca_file` (e.g. the Amazon RDS bundle) and the host name against the
-//! certificate; `required` encrypts without checking; `preferred` (loopback hosts only) falls back
+//! host that is not loopback) checks the certificate chain against the built-in web roots, the
+//! machine's trusted CAs (`tls_roots.rs`) and the store's `tls_ca_file` (e.g. the Amazon RDS
+//! bundle), and the host name against the certificate; `required` encrypts without checking; `preferred` (loopback hosts only) falls back
 //! to plaintext when the server offers no TLS, and says so in the log; `disabled` is plaintext,
 //! with a warning for a host that is not loopback. A server that offers no TLS is refused by
 //! `required` and `verify-identity`: nothing falls back to plaintext over the network. Only a
@@ -170,12 +170,16 @@ fn ssl_opts(cfg: &MysqlConfig) -> Result<Option<SslOpts>> {
             Some(unverified())
         }
         TlsMode::VerifyIdentity => {
-            let mut o = SslOpts::default();
+            // Trusted: the driver's built-in web roots, this machine's CAs and the store's CA file.
+            let mut roots: Vec<_> = crate::tls_roots::os_roots()
+                .iter()
+                .map(|c| c.to_vec().into())
+                .collect();
             if let Some(ca) = &cfg.tls_ca_file {
                 check_ca_file(ca)?;
-                o = o.with_root_certs(vec![ca.clone().into()]);
+                roots.push(ca.clone().into());
             }
-            Some(o)
+            Some(SslOpts::default().with_root_certs(roots))
         }
     };
     if ssl.is_some() {

@@ -85,6 +85,12 @@ impl SqliteStore {
         let layout = layout.clone();
         let meta = meta.clone();
         let inner = self.inner.clone();
+        // If this future is dropped before the write ends (Ctrl-C in Python, a timeout), the guard
+        // stops the feeder and tells the writer thread, which then rolls back.
+        let _guard = CancelOnDrop {
+            cancelled: job.cancelled.clone(),
+            feeder,
+        };
         let task = tokio::task::spawn_blocking(move || {
             let sink = ChannelProgress(tx);
             let mut conn = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -98,11 +104,7 @@ impl SqliteStore {
                 ProgressMsg::Inc(n) => progress.inc(n),
             }
         }
-        let result = task.await;
-        if let Some(f) = feeder {
-            f.abort();
-        }
-        result.map_err(|e| {
+        task.await.map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Database,
                 format!("the SQLite writer task failed: {e}"),
@@ -246,6 +248,23 @@ impl Progress for ChannelProgress {
     }
 }
 
+/// Marks a write cancelled and stops its feeder task when dropped: on every exit of
+/// `run_write`, which is harmless once the writer thread has finished.
+struct CancelOnDrop {
+    cancelled: write::Cancelled,
+    feeder: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(f) = &self.feeder {
+            f.abort();
+        }
+    }
+}
+
 impl OnlineWriter for SqliteStore {
     async fn apply(
         &self,
@@ -269,6 +288,7 @@ impl OnlineWriter for SqliteStore {
                     deletes: c.deletes,
                     complete: c.complete,
                     rows_hint: Some(rows),
+                    cancelled: write::Cancelled::default(),
                 };
                 return self.run_write(layout, job, meta, progress, None).await;
             }
@@ -279,10 +299,12 @@ impl OnlineWriter for SqliteStore {
         let (chunk_tx, chunk_rx) = mpsc::channel(1);
         let feeder = tokio::spawn(async move {
             loop {
-                let chunk = stream.next_chunk().await.transpose();
-                let Some(chunk) = chunk else { break };
-                let failed = chunk.is_err();
-                if chunk_tx.send(chunk).await.is_err() || failed {
+                let msg = match stream.next_chunk().await.transpose() {
+                    None => write::Feed::End,
+                    Some(chunk) => write::Feed::Chunk(chunk),
+                };
+                let last = !matches!(msg, write::Feed::Chunk(Ok(_)));
+                if chunk_tx.send(msg).await.is_err() || last {
                     break;
                 }
             }
@@ -294,6 +316,7 @@ impl OnlineWriter for SqliteStore {
             deletes,
             complete,
             rows_hint,
+            cancelled: write::Cancelled::default(),
         };
         self.run_write(layout, job, meta, progress, Some(feeder))
             .await

@@ -40,23 +40,55 @@ enum InsertKind {
 /// Temporary table (per connection) holding the keys of a change set's upserts.
 const KEYS_TABLE: &str = "_fstore_keys";
 
+/// What the async feeder sends the writer thread: a chunk of rows (or the error reading it), or
+/// the explicit end of the input. The channel closing without [`Feed::End`] means the publish
+/// was cancelled (its future dropped, e.g. Ctrl-C in Python), and the write rolls back.
+pub enum Feed {
+    Chunk(Result<Vec<RecordBatch>>),
+    End,
+}
+
 /// Where the rows of one write come from, on the writer thread: batches already in memory (a
 /// change set) or chunks of a [`crate::RowStream`] forwarded by an async task (see
 /// [`super::SqliteStore`]'s `apply`), received one at a time so memory stays bounded.
 pub enum Input {
     Batches(Vec<RecordBatch>),
-    Chunks(tokio::sync::mpsc::Receiver<Result<Vec<RecordBatch>>>),
+    Chunks(tokio::sync::mpsc::Receiver<Feed>),
+}
+
+/// Set when the caller of a write has gone away (its future was dropped): the writer thread,
+/// which cannot be stopped from outside, checks it between chunks and before committing.
+pub type Cancelled = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+fn cancelled_error(table: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Database,
+        format!("the write of `{table}` was cancelled; nothing was written"),
+    )
+}
+
+fn check_cancelled(cancelled: &Cancelled, table: &str) -> Result<()> {
+    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(cancelled_error(table));
+    }
+    Ok(())
 }
 
 impl Input {
     /// The next chunk, validated and prepared; `None` at the end.
-    fn next(&mut self, layout: &OnlineLayout) -> Result<Option<(Vec<Vec<ArrayRef>>, u64)>> {
+    fn next(
+        &mut self,
+        layout: &OnlineLayout,
+        cancelled: &Cancelled,
+    ) -> Result<Option<(Vec<Vec<ArrayRef>>, u64)>> {
+        check_cancelled(cancelled, &layout.table)?;
         let batches = match self {
             Input::Batches(b) if b.is_empty() => return Ok(None),
             Input::Batches(b) => std::mem::take(b),
             Input::Chunks(rx) => match rx.blocking_recv() {
-                Some(chunk) => chunk?,
-                None => return Ok(None),
+                Some(Feed::Chunk(chunk)) => chunk?,
+                Some(Feed::End) => return Ok(None),
+                None => return Err(cancelled_error(&layout.table)),
             },
         };
         validate_batches(layout, &batches)?;
@@ -77,6 +109,7 @@ pub struct Job {
     pub deletes: Vec<RecordBatch>,
     pub complete: bool,
     pub rows_hint: Option<u64>,
+    pub cancelled: Cancelled,
 }
 
 /// Writes the job's rows into `layout.table` with its bookkeeping row, in one transaction, if
@@ -99,6 +132,7 @@ pub fn apply(
         deletes,
         complete,
         rows_hint,
+        cancelled,
     } = job;
     let key_layout = layout.keys_only();
     validate_batches(&key_layout, &deletes)?;
@@ -111,10 +145,10 @@ pub fn apply(
         .collect::<Result<_>>()?;
     // The first chunk (all of a small write) is validated before the transaction starts, so
     // bad values are reported before anything else (an incompatible table, say).
-    let mut first = input.next(layout)?;
-    let mut next = move || match first.take() {
+    let mut first = input.next(layout, &cancelled)?;
+    let mut next = || match first.take() {
         Some(chunk) => Ok(Some(chunk)),
-        None => input.next(layout),
+        None => input.next(layout, &cancelled),
     };
 
     let table = layout.table.as_str();
@@ -286,6 +320,8 @@ pub fn apply(
     };
     report.rows_in = rows_in;
     ddl::write_bookkeeping(&tx, &recorded, mode, record, meta.source.as_ref())?;
+    // The last moment a dropped caller can still stop the write (the transaction rolls back).
+    check_cancelled(&cancelled, table)?;
     tx.commit()
         .with_ctx(|| format!("committing the write of `{table}`"))?;
     report.elapsed = start.elapsed();

@@ -276,6 +276,25 @@ async fn verify_identity_checks_the_ca_and_the_host_name_and_never_falls_back_to
         let e = refused(&cfg("localhost", port, TlsMode::VerifyIdentity, ca_file)).await;
         assert!(e.contains("TLS") && e.contains("UnknownIssuer"), "{e}");
     }
+    // A CA this machine trusts (its certificate store; here `SSL_CERT_FILE`) is trusted without
+    // a tls_ca_file. The environment is the child process's own (see `trusts_the_os_store`).
+    let child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "tls::trusts_the_os_store",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SSL_CERT_FILE", &ca)
+        .env("FSTORE_TEST_TLS_PORT", port.to_string())
+        .output()
+        .expect("running the test binary again");
+    let printed = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && printed.contains("1 passed"),
+        "verify-identity with the CA in the machine's store:\n{printed}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
     // `required` encrypts without checking the certificate.
     let store = MysqlStore::connect_with(
         &cfg("127.0.0.1", port, TlsMode::Required, None),
@@ -316,6 +335,28 @@ async fn verify_identity_checks_the_ca_and_the_host_name_and_never_falls_back_to
     };
     assert!(e.message.contains("does not offer TLS"), "{}", e.message);
     drop(plain);
+}
+
+/// Run only by `verify_identity_checks_the_ca_and_the_host_name_and_never_falls_back_to_plaintext`,
+/// in a process of its own whose `SSL_CERT_FILE` names the test CA: `verify-identity` without a
+/// tls_ca_file connects to the test server through the machine's CA store alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the verify-identity test, in a child process with SSL_CERT_FILE set"]
+async fn trusts_the_os_store() {
+    let port: u16 = std::env::var("FSTORE_TEST_TLS_PORT")
+        .expect("FSTORE_TEST_TLS_PORT: this test is run by the verify-identity test")
+        .parse()
+        .expect("a port");
+    let store = MysqlStore::connect_with(
+        &cfg("localhost", port, TlsMode::VerifyIdentity, None),
+        "root",
+        "",
+        tcp(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("verify-identity through the OS store: {}", e.message));
+    assert!(store.server().tls);
+    let _ = store.close().await;
 }
 
 /// A `preferred` store off the machine is refused before any
