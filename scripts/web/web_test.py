@@ -83,9 +83,8 @@ def fuzz(base):
         "-H", f"Authorization: Bearer {TOKEN}",
         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                     "response_headers_conformance,response_schema_conformance",
-        "--max-examples", os.environ.get("FSTORE_FUZZ_EXAMPLES", "60"),
+        "--max-examples", os.environ.get("FSTORE_FUZZ_EXAMPLES", "200"),
         "--generation-deterministic",
-        "--generation-database", "none",
         "--request-timeout", "10",
         "--suppress-health-check", "all",
     ]
@@ -135,7 +134,7 @@ def browse(base, history):
         assert feats.count() == 1 and "default.users" in feats.first.inner_text()
         assert "Users & their <features>" in feats.first.inner_text()  # escaped, shown as text
 
-        page.click("text=default.users")
+        page.click("table.feature-tables a[href=\"/ui/tables/default.users\"]")
         page.wait_for_selector("table.schema")
         assert page.locator("table.versions tbody tr").count() >= 2
         assert "team=web" in page.locator(".tag").first.inner_text()

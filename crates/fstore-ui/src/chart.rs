@@ -14,7 +14,7 @@ pub struct Point {
 
 const W: f64 = 640.0;
 const H: f64 = 180.0;
-const LEFT: f64 = 56.0;
+const LEFT: f64 = 72.0;
 const BOTTOM: f64 = 24.0;
 const TOP: f64 = 10.0;
 const RIGHT: f64 = 12.0;
@@ -110,7 +110,8 @@ fn short(v: f64) -> String {
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
-        format!("{v:.3}")
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
