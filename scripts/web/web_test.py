@@ -57,9 +57,9 @@ def setup(work):
     return [json.loads(l) for l in history.splitlines() if l.strip()]
 
 
-def start_server(work):
+def start_server(work, command="serve"):
     env = dict(os.environ, FSTORE_WEB_TOKEN=TOKEN)
-    p = subprocess.Popen([FSTORE, "serve", "--listen", "127.0.0.1:0", "--token-env", "FSTORE_WEB_TOKEN"],
+    p = subprocess.Popen([FSTORE, command, "--listen", "127.0.0.1:0", "--token-env", "FSTORE_WEB_TOKEN"],
                          cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -68,7 +68,7 @@ def start_server(work):
             if p.poll() is not None:
                 sys.exit(f"fstore serve exited ({p.returncode})")
             continue
-        m = re.search(r"on http://(127\.0\.0\.1:\d+)", line)
+        m = re.search(r"http://(127\.0\.0\.1:\d+)", line)
         if m:
             return p, f"http://{m.group(1)}"
     p.kill()
@@ -177,6 +177,15 @@ def main():
             refused_without_token(base)
             browse(base, history)
             fuzz(base)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+        # `fstore ui`: the same server, announcing its page first.
+        server, base = start_server(work, "ui")
+        try:
+            req = urllib.request.Request(f"{base}/ui", headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200 and b"default.users" in r.read()
         finally:
             server.terminate()
             server.wait(timeout=15)

@@ -40,12 +40,13 @@ pub fn timeline(id: &str, label: &str, unit: &str, points: &[Point]) -> String {
     }
     let t0 = points.iter().map(|p| p.at_ms).min().unwrap_or(0);
     let t1 = points.iter().map(|p| p.at_ms).max().unwrap_or(0);
-    let vmax = points
+    let top = points
         .iter()
         .map(|p| p.value)
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let vmax = if vmax > 0.0 { vmax * 1.1 } else { 1.0 };
+    // Headroom above the highest mark, which is labelled with its own value.
+    let vmax = if top > 0.0 { top * 1.1 } else { 1.0 };
     let span = (t1 - t0).max(1) as f64;
     let x = |t: i64| {
         if t1 == t0 {
@@ -63,8 +64,8 @@ pub fn timeline(id: &str, label: &str, unit: &str, points: &[Point]) -> String {
 <text class=\"axis\" x=\"{LEFT}\" y=\"{}\">{}</text>\
 <text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
         LEFT - 4.0,
-        TOP + 10.0,
-        esc(&format!("{} {unit}", short(vmax))),
+        y(top) + 3.0,
+        esc(&format!("{} {unit}", short(top))),
         LEFT - 4.0,
         TOP + plot_h,
         H - 6.0,
