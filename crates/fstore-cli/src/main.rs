@@ -99,6 +99,13 @@ enum Command {
     )]
     Serve(cmd::serve::Args),
 
+    /// Open the web page: feature tables, online status, publish history, lookups. The same
+    /// server as `fstore serve` (API included), on the embedded default unless told otherwise.
+    #[command(
+        after_help = "Examples:\n  fstore ui              # then open http://127.0.0.1:8080/ui\n  fstore ui --store local --listen 127.0.0.1:0"
+    )]
+    Ui(cmd::serve::Args),
+
     /// Manage secret scopes (credentials for online stores).
     #[command(subcommand)]
     Secrets(cmd::secrets::SecretsCommand),
@@ -161,6 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Lookup(a) => cmd::lookup::run(a, &ctx).await,
             Command::Online(c) => cmd::online::run(c, &ctx).await,
             Command::Serve(a) => cmd::serve::run(a, &ctx).await,
+            Command::Ui(a) => cmd::serve::run_ui(a, &ctx).await,
             Command::TrainingSet(a) => cmd::training_set::run(a, &ctx).await,
             Command::Secrets(_) => unreachable!("handled above"),
         }

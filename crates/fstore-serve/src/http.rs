@@ -19,7 +19,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use futures::FutureExt as _;
 use serde::Serialize;
 
@@ -36,8 +36,8 @@ pub struct ServerOptions {
     pub max_body_bytes: usize,
     /// Longest time to answer a request (default 5 s); past it the answer is a 504.
     pub request_timeout: Duration,
-    /// Bearer token required on `/v1/...` routes; `None` leaves them open. Health and metrics
-    /// routes never need it.
+    /// Bearer token required on `/v1/...` routes and the web page (`/ui`); `None` leaves them
+    /// open. Health, metrics and `/openapi.json` never need it.
     pub token: Option<String>,
     /// Keep polling for I/O, instead of sleeping, while requests run and for this long after
     /// the last one (see [`crate::busy_poll`]); zero (the default) never polls.
@@ -150,9 +150,44 @@ fn ok_json<T: Serialize>(value: &T, keys: usize) -> Response {
     }
 }
 
-/// The router: `POST /v1/feature-tables/{name}/lookup`, `POST /v1/feature-vectors/lookup`,
-/// `GET /healthz`, `GET /readyz`, `GET /metrics`.
+/// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`. Hand-written (the
+/// responses are serialized by hand for speed, so derived schemas would describe nothing);
+/// a test keeps it in step with [`ROUTES`] and runs its examples against a real server.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// Every route of [`router`] as (method, path): the router is built from this list, so the
+/// OpenAPI document's test compares the document with what is really routed.
+pub const ROUTES: [(&str, &str); 6] = [
+    ("POST", "/v1/feature-tables/{name}/lookup"),
+    ("POST", "/v1/feature-vectors/lookup"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+];
+
+/// The handler of one entry of [`ROUTES`].
+fn handler(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/v1/feature-tables/{name}/lookup" => post(table_lookup),
+        "/v1/feature-vectors/lookup" => post(vector_lookup),
+        "/healthz" => get(healthz),
+        "/readyz" => get(readyz),
+        "/metrics" => get(metrics),
+        "/openapi.json" => get(openapi),
+        other => unreachable!("ROUTES names {other} but no handler serves it"),
+    }
+}
+
+/// The router: [`ROUTES`], with nothing mounted under `/ui`.
 pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
+    router_with_ui(lookups, opts, None)
+}
+
+/// The router: [`ROUTES`], plus `ui` (a stateless router, e.g. `fstore_ui::router`) nested
+/// under `/ui`. The UI goes through the same middleware: the bearer token is required there
+/// as on `/v1/`, and its requests are counted in the metrics.
+pub fn router_with_ui(lookups: Lookups, opts: ServerOptions, ui: Option<Router>) -> Router {
     let max_body = opts.max_body_bytes;
     let busy_poll = (!opts.busy_poll.is_zero()).then(|| BusyPoll::new(opts.busy_poll));
     let state = AppState(Arc::new(Shared {
@@ -161,17 +196,19 @@ pub fn router(lookups: Lookups, opts: ServerOptions) -> Router {
         next_id: AtomicU64::new(1),
         busy_poll,
     }));
-    Router::new()
-        .route("/v1/feature-tables/{name}/lookup", post(table_lookup))
-        .route("/v1/feature-vectors/lookup", post(vector_lookup))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
+    let mut app = Router::new();
+    for (method, path) in ROUTES {
+        let _ = method;
+        app = app.route(path, handler(path));
+    }
+    let mut app = app.with_state(state.clone());
+    if let Some(ui) = ui {
+        app = app.nest("/ui", ui);
+    }
+    app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state, observe))
 }
 
 fn too_large(limit: usize) -> ServeError {
@@ -249,11 +286,21 @@ async fn metrics(State(st): State<AppState>) -> Response {
     resp
 }
 
-async fn not_found(method: Method) -> ServeError {
-    let _ = method;
-    ServeError::not_found(
-        "no such route; the routes are POST /v1/feature-tables/{name}/lookup, POST /v1/feature-vectors/lookup, GET /healthz, GET /readyz, GET /metrics",
-    )
+async fn openapi() -> Response {
+    let mut resp = json_response(StatusCode::OK, OPENAPI_JSON.as_bytes().to_vec());
+    resp.extensions_mut().insert(Outcome {
+        error: None,
+        keys: 0,
+    });
+    resp
+}
+
+async fn not_found() -> ServeError {
+    let routes: Vec<String> = ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect();
+    ServeError::not_found(format!(
+        "no such route; the routes are {} (and GET /openapi.json describes them)",
+        routes.join(", ")
+    ))
 }
 
 async fn method_not_allowed(method: Method) -> ServeError {
@@ -319,7 +366,8 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
             (req.method().clone(), req.uri().clone(), peer)
         });
 
-    let needs_auth = req.uri().path().starts_with("/v1/");
+    let path = req.uri().path();
+    let needs_auth = path.starts_with("/v1/") || path == "/ui" || path.starts_with("/ui/");
     let admitted = match &st.opts.token {
         Some(token) if needs_auth => check_token(&req, token),
         _ => Ok(()),

@@ -27,7 +27,7 @@ pub mod request;
 
 pub use busy_poll::BusyPoll;
 pub use error::{ErrorKind, ServeError};
-pub use http::{ServerOptions, router};
+pub use http::{ServerOptions, router, router_with_ui};
 pub use listen::{ListenOptions, serve, shutdown_signal};
 pub use lookups::{
     LookupOptions, Lookups, Output, TableLookupResponse, TableRef, VectorLookupResponse, VectorPart,

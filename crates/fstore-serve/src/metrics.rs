@@ -49,6 +49,24 @@ impl Histogram {
         self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
+    /// The upper bound (seconds) of the bucket holding quantile `q`, as Prometheus'
+    /// `histogram_quantile` would bound it; `None` past the last bucket or with no samples.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = (q * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            seen += self.counts[i].load(Ordering::Relaxed);
+            if seen >= rank {
+                return Some(*b);
+            }
+        }
+        None
+    }
+
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -71,16 +89,21 @@ pub enum Route {
     Healthz,
     Readyz,
     Metrics,
+    OpenApi,
+    /// The web page (`/ui`, every page and asset).
+    Ui,
     Other,
 }
 
 impl Route {
-    pub const ALL: [Route; 6] = [
+    pub const ALL: [Route; 8] = [
         Route::TableLookup,
         Route::VectorLookup,
         Route::Healthz,
         Route::Readyz,
         Route::Metrics,
+        Route::OpenApi,
+        Route::Ui,
         Route::Other,
     ];
 
@@ -91,6 +114,8 @@ impl Route {
             Route::Healthz => "healthz",
             Route::Readyz => "readyz",
             Route::Metrics => "metrics",
+            Route::OpenApi => "openapi",
+            Route::Ui => "ui",
             Route::Other => "other",
         }
     }
@@ -102,6 +127,8 @@ impl Route {
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
             "/metrics" => Route::Metrics,
+            "/openapi.json" => Route::OpenApi,
+            p if p == "/ui" || p.starts_with("/ui/") => Route::Ui,
             p if p.starts_with("/v1/feature-tables/") && p.ends_with("/lookup") => {
                 Route::TableLookup
             }
@@ -112,6 +139,20 @@ impl Route {
     fn index(self) -> usize {
         self as usize
     }
+}
+
+/// One route's requests so far: count, latency, status codes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteSummary {
+    pub route: Route,
+    pub count: u64,
+    pub mean: Duration,
+    /// Bucket upper bounds (seconds) of the median and the 99th percentile; `None`: above the
+    /// last bucket.
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    /// (status code, requests).
+    pub codes: Vec<(u16, u64)>,
 }
 
 /// Online-store operations, as metric labels.
@@ -208,6 +249,30 @@ impl Metrics {
     /// Requests observed on `route` so far.
     pub fn requests(&self, route: Route) -> u64 {
         self.requests[route.index()].count()
+    }
+
+    /// Per-route request counts and latency so far (for the web page), routes without requests
+    /// left out.
+    pub fn route_summaries(&self) -> Vec<RouteSummary> {
+        let codes = self.codes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Route::ALL
+            .iter()
+            .filter_map(|&route| {
+                let h = &self.requests[route.index()];
+                let count = h.count();
+                (count > 0).then(|| RouteSummary {
+                    route,
+                    count,
+                    mean: Duration::from_nanos(h.sum_nanos.load(Ordering::Relaxed) / count),
+                    p50: h.quantile(0.5),
+                    p99: h.quantile(0.99),
+                    codes: (codes.iter())
+                        .filter(|((r, _), _)| *r == route)
+                        .map(|((_, c), n)| (*c, *n))
+                        .collect(),
+                })
+            })
+            .collect()
     }
 
     /// Errors of `kind` so far.
@@ -326,5 +391,14 @@ mod tests {
             Route::TableLookup
         );
         assert_eq!(Route::of_path("/v1/feature-tables/a.b"), Route::Other);
+        assert_eq!(Route::of_path("/ui"), Route::Ui);
+        assert_eq!(Route::of_path("/ui/tables/x"), Route::Ui);
+        assert_eq!(Route::of_path("/uix"), Route::Other);
+
+        let s = m.route_summaries();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].route, Route::TableLookup);
+        assert_eq!((s[0].count, s[0].p50, s[0].p99), (2, Some(0.0005), None));
+        assert_eq!(s[0].codes, [(200, 1), (400, 1)]);
     }
 }

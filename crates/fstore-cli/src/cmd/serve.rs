@@ -1,5 +1,5 @@
-//! `fstore serve`: the HTTP feature server (fstore-serve) on one online store, with the read
-//! identity only.
+//! `fstore serve` and `fstore ui`: the HTTP feature server (fstore-serve) on one online store,
+//! with the read identity only, and its web page (fstore-ui) on `/ui`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -67,7 +67,17 @@ pub struct Args {
     pub header_timeout_secs: u64,
 }
 
+/// `fstore serve`: the API, with the web page on `/ui`.
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
+    run_as(a, ctx, false).await
+}
+
+/// `fstore ui`: the same server, announced by its web page's address.
+pub async fn run_ui(a: Args, ctx: &Context) -> anyhow::Result<()> {
+    run_as(a, ctx, true).await
+}
+
+async fn run_as(a: Args, ctx: &Context, ui_first: bool) -> anyhow::Result<()> {
     if a.max_keys == 0
         || a.max_lookups == 0
         || a.max_body_bytes == 0
@@ -94,7 +104,15 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     if let Err(e) = lookups.health().await {
         tracing::warn!(store = %store_name, error = %e, "the store is not reachable yet; /readyz answers 503 until it is");
     }
-    let app = fstore_serve::router(
+    // The page reads feature tables through the offline store; when it cannot be opened the
+    // page says why, and lookups are served all the same.
+    let offline = fstore_publish::stores::open_offline(&ctx.config).map_err(|e| e.to_string());
+    let ui = fstore_ui::router(fstore_ui::Ui {
+        lookups: lookups.clone(),
+        offline,
+        store_name: store_name.clone(),
+    });
+    let app = fstore_serve::router_with_ui(
         lookups,
         ServerOptions {
             max_body_bytes: a.max_body_bytes,
@@ -102,13 +120,17 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
             token: token.clone(),
             busy_poll: Duration::from_micros(a.busy_poll_us),
         },
+        Some(ui),
     );
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
+    if ui_first {
+        ctx.say(format!("web page: http://{addr}/ui"));
+    }
     ctx.say(format!(
-        "serving store `{store_name}` ({kind}) on http://{addr} (auth: {}); Ctrl-C stops",
+        "serving store `{store_name}` ({kind}) on http://{addr} (web page /ui, API /v1, /openapi.json; auth: {}); Ctrl-C stops",
         if token.is_some() {
             "bearer token"
         } else {

@@ -6,5 +6,6 @@
 mod common;
 mod fuzz;
 mod mysql;
+mod openapi;
 mod scenarios;
 mod sqlite;
