@@ -151,19 +151,7 @@ impl Index {
         lookback: Option<i64>,
     ) -> Result<UInt32Array> {
         let n = keys.first().map_or(0, |k| k.len());
-        let keys = keys
-            .iter()
-            .zip(&self.key_types)
-            .map(|(k, t)| {
-                if k.data_type() == t {
-                    Ok(k.clone())
-                } else {
-                    cast(k, t).map_err(Error::arrow(
-                        "converting spine keys to the table's key types",
-                    ))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let keys = cast_keys(keys, &self.key_types)?;
         let encoded = self
             .converter
             .convert_columns(&keys)
@@ -208,6 +196,22 @@ impl Index {
         let nulls = NullBuffer::new(BooleanBuffer::from(matched));
         Ok(PrimitiveArray::new(ScalarBuffer::from(values), Some(nulls)))
     }
+}
+
+/// Spine keys in the table's key types (a no-op when they already are).
+pub(crate) fn cast_keys(keys: &[ArrayRef], types: &[DataType]) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .zip(types)
+        .map(|(k, t)| {
+            if k.data_type() == t {
+                Ok(k.clone())
+            } else {
+                cast(k, t).map_err(Error::arrow(
+                    "converting spine keys to the table's key types",
+                ))
+            }
+        })
+        .collect()
 }
 
 /// Valid where every key column is non-NULL; `None` when no column has NULLs.

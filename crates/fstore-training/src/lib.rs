@@ -7,37 +7,47 @@
 //! after a label's time reaches its row. Rules and column order follow databricks-reference.md §e
 //! (see `plan.rs`).
 //!
-//! How: each feature table is read once at a fixed Delta version, projected to the columns
-//! needed, and indexed in memory by key and time (`index.rs`). The spine is then streamed batch by
-//! batch through the index on a blocking thread; each batch becomes one output batch with the
-//! spine's rows in the spine's order (duplicates kept). Memory is therefore bounded by the
-//! projected feature tables plus a few batches, whatever the size of the spine; output is written
-//! by a second thread while the next batch is joined.
+//! How: each feature table is read once at a fixed Delta version, streamed and projected to the
+//! columns needed, and indexed in memory by key and time (`index.rs`) — while the indexes fit the
+//! memory budget ([`TrainingOptions::memory_limit`], `budget.rs`). A table that would exceed it is
+//! instead hash-partitioned by key into spill files (`spill.rs`) and joined one partition at a time
+//! (`join.rs`). The spine streams batch by batch through the join on a blocking thread; output
+//! batches hold the spine's rows in the spine's order (duplicates kept), the same with or without
+//! spilling. Memory is therefore bounded by the budget plus a few batches, whatever the sizes of
+//! the spine and the tables; output is written by a second thread while the next batch is joined.
 
+mod budget;
 mod error;
 mod index;
+mod join;
 mod lookup;
 mod plan;
+mod spill;
 mod spine;
 mod write;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take};
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use fstore_core::{NoProgress, Progress, TableName};
 use fstore_offline::{OfflineStore, TimeTravel};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
+pub use budget::{DEFAULT_MEMORY_LIMIT, parse_size};
 pub use error::{Error, Result};
 pub use lookup::{FeatureLookup, parse_duration};
 pub use spine::Spine;
 pub use write::{OutputFormat, WriteSummary};
 
-use crate::index::{Index, to_micros};
-use crate::plan::{OutColumn, Plan};
+use crate::index::Index;
+use crate::join::{Joiner, Loaded, SpilledTable};
+use crate::plan::TablePlan;
+use crate::spill::{KeyHasher, MAX_PARTITIONS, Partitioner};
 use crate::spine::SpineReader;
 
 /// Spine rows per joined batch unless [`TrainingOptions::batch_size`] says otherwise.
@@ -59,6 +69,12 @@ pub struct TrainingOptions {
     pub table_versions: HashMap<TableName, TimeTravel>,
     /// Spine rows per output batch.
     pub batch_size: usize,
+    /// Bytes the feature tables' in-memory indexes may take together; a table that would go
+    /// past it is spilled to disk and joined partition by partition.
+    pub memory_limit: usize,
+    /// Where spill files go (in a fresh directory removed at the end); `None`: the system's
+    /// temporary directory (`TMPDIR`).
+    pub spill_dir: Option<PathBuf>,
     /// Receives stages and joined-row counts.
     pub progress: Arc<dyn Progress>,
 }
@@ -71,6 +87,8 @@ impl Default for TrainingOptions {
             as_of: TimeTravel::Latest,
             table_versions: HashMap::new(),
             batch_size: DEFAULT_BATCH_SIZE,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            spill_dir: None,
             progress: Arc::new(NoProgress),
         }
     }
@@ -84,6 +102,8 @@ impl std::fmt::Debug for TrainingOptions {
             .field("as_of", &self.as_of)
             .field("table_versions", &self.table_versions)
             .field("batch_size", &self.batch_size)
+            .field("memory_limit", &self.memory_limit)
+            .field("spill_dir", &self.spill_dir)
             .finish_non_exhaustive()
     }
 }
@@ -198,40 +218,13 @@ pub async fn training_set(
     }
     let plan = plan::resolve(&reader.schema, &lookups, opened, &opts.label, &opts.exclude)?;
 
-    let mut indexes = Vec::with_capacity(plan.tables.len());
-    for t in &plan.tables {
-        progress.set_stage(&format!(
-            "reading {} (version {})",
-            t.table.name, t.table.version
-        ));
-        let batches = t.table.scan(Some(&t.columns), None).await?;
-        let schema = Arc::new(
-            t.table
-                .schema
-                .project(
-                    &t.columns
-                        .iter()
-                        .map(|c| t.table.schema.index_of(c))
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(Error::arrow("projecting the feature table"))?,
-                )
-                .map_err(Error::arrow("projecting the feature table"))?,
-        );
-        progress.set_stage(&format!("indexing {}", t.table.name));
-        let key_columns: Vec<usize> = (0..t.key_count()).collect();
-        let ts_column = t.ts_column();
-        let name = t.table.name.to_string();
-        let index = tokio::task::spawn_blocking(move || {
-            let all = concat_batches(&schema, &batches)
-                .map_err(Error::arrow(format!("gathering the rows of `{name}`")))?;
-            drop(batches);
-            Index::build(all, &key_columns, ts_column)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("indexing thread failed: {e}")))??;
-        indexes.push(index);
+    let mut tables = Vec::with_capacity(plan.tables.len());
+    let mut spill: Option<tempfile::TempDir> = None;
+    let mut held = 0usize;
+    for (number, t) in plan.tables.iter().enumerate() {
+        let loaded = load(number, t, &opts, &mut held, &mut spill).await?;
+        tables.push(loaded);
     }
-
     let schema = plan.schema.clone();
     let total_rows = reader.total_rows;
     if let Some(n) = total_rows {
@@ -241,8 +234,10 @@ pub async fn training_set(
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
     let joiner = Joiner {
         plan,
-        indexes,
+        tables,
         progress,
+        spill,
+        buffer_bytes: opts.memory_limit / 4,
     };
     tokio::task::spawn_blocking(move || joiner.run(reader, tx));
     Ok(TrainingSet {
@@ -253,61 +248,109 @@ pub async fn training_set(
     })
 }
 
-/// Joins spine batches against the indexes, on a blocking thread.
-struct Joiner {
-    plan: Plan,
-    indexes: Vec<Index>,
-    progress: Arc<dyn Progress>,
+/// Reads one feature table and indexes it in memory, or — when the indexes so far (`held`
+/// bytes) plus this one would exceed the budget — partitions it into spill files under `spill`
+/// (created on first use). Spill writes happen on this task: they are buffered, and only a
+/// table past the budget pays for them.
+async fn load(
+    number: usize,
+    t: &TablePlan,
+    opts: &TrainingOptions,
+    held: &mut usize,
+    spill: &mut Option<tempfile::TempDir>,
+) -> Result<Loaded> {
+    let progress = &opts.progress;
+    progress.set_stage(&format!(
+        "reading {} (version {})",
+        t.table.name, t.table.version
+    ));
+    let view = t.table.scan_stream(Some(&t.columns), None, None).await?;
+    let schema = view.schema.clone();
+    let rows_hint = view.rows_hint;
+    let mut stream = view.batches;
+    let key_columns: Vec<usize> = (0..t.key_count()).collect();
+    let ts_column = t.ts_column();
+    let name = t.table.name.to_string();
+
+    let mut batches = Vec::new();
+    let (mut bytes, mut rows) = (0usize, 0u64);
+    let mut parts: Option<Partitioner> = None;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if let Some(p) = &mut parts {
+            p.push(&batch)?;
+            continue;
+        }
+        bytes += budget::index_bytes(&batch);
+        rows += batch.num_rows() as u64;
+        batches.push(batch);
+        if held.saturating_add(bytes) > opts.memory_limit {
+            let dir = match spill {
+                Some(d) => d,
+                None => spill.insert(spill_dir(opts)?),
+            };
+            // Size partitions from the table's row count (Delta statistics) and the bytes per
+            // row seen so far, to fit what the budget leaves (at least a quarter of it).
+            let per_row = bytes as f64 / rows.max(1) as f64;
+            let total = rows_hint.map_or(bytes as u64 * 4, |n| (n as f64 * per_row) as u64);
+            let room = opts
+                .memory_limit
+                .saturating_sub(*held)
+                .max(opts.memory_limit / 4);
+            let n = budget::partition_count(total, room / 2, MAX_PARTITIONS);
+            progress.set_stage(&format!(
+                "spilling {name} to disk in {n} partitions (the memory limit is {} bytes)",
+                opts.memory_limit
+            ));
+            tracing::info!(table = %name, partitions = n, memory_limit = opts.memory_limit, "training set: spilling a feature table");
+            let key_types = key_columns
+                .iter()
+                .map(|&i| schema.field(i).data_type().clone())
+                .collect();
+            let mut p = Partitioner::new(
+                dir.path(),
+                &format!("table{number}"),
+                schema.clone(),
+                key_columns.clone(),
+                KeyHasher::new(key_types, n)?,
+                opts.memory_limit / 4,
+            )?;
+            for b in batches.drain(..) {
+                p.push(&b)?;
+            }
+            parts = Some(p);
+        }
+    }
+    if let Some(p) = parts {
+        return Ok(Loaded::Spilled(SpilledTable {
+            name,
+            schema,
+            key_count: key_columns.len(),
+            ts_column,
+            parts: p.finish()?,
+        }));
+    }
+    *held += bytes;
+    progress.set_stage(&format!("indexing {name}"));
+    let index = tokio::task::spawn_blocking(move || {
+        let all = concat_batches(&schema, &batches)
+            .map_err(Error::arrow(format!("gathering the rows of `{name}`")))?;
+        drop(batches);
+        Index::build(all, &key_columns, ts_column)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("indexing thread failed: {e}")))??;
+    Ok(Loaded::Memory(index))
 }
 
-impl Joiner {
-    fn run(self, mut reader: SpineReader, tx: mpsc::Sender<Result<RecordBatch>>) {
-        while let Some(batch) = reader.next_batch() {
-            let out = batch.and_then(|b| {
-                let n = b.num_rows() as u64;
-                let out = self.join(&b);
-                self.progress.inc(n);
-                out
-            });
-            let failed = out.is_err();
-            if tx.blocking_send(out).is_err() || failed {
-                return; // the consumer is gone, or told of the failure
-            }
-        }
-    }
-
-    fn join(&self, spine: &RecordBatch) -> Result<RecordBatch> {
-        let mut matches: Vec<UInt32Array> = Vec::with_capacity(self.plan.probes.len());
-        for p in &self.plan.probes {
-            let keys: Vec<ArrayRef> = p
-                .spine_keys
-                .iter()
-                .map(|&i| spine.column(i).clone())
-                .collect();
-            let ts = p
-                .spine_ts
-                .map(|i| to_micros(spine.column(i).as_ref()))
-                .transpose()?;
-            matches.push(self.indexes[p.table].probe(&keys, ts.as_ref(), p.lookback)?);
-        }
-        let columns = self
-            .plan
-            .columns
-            .iter()
-            .map(|c| match c {
-                OutColumn::Spine(i) => Ok(spine.column(*i).clone()),
-                OutColumn::Feature { probe, column } => {
-                    let index = &self.indexes[self.plan.probes[*probe].table];
-                    take(
-                        index.features.column(*column).as_ref(),
-                        &matches[*probe],
-                        None,
-                    )
-                    .map_err(Error::arrow("gathering feature values"))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        RecordBatch::try_new(self.plan.schema.clone(), columns)
-            .map_err(Error::arrow("assembling an output batch"))
-    }
+/// A fresh directory for this training set's spill files.
+fn spill_dir(opts: &TrainingOptions) -> Result<tempfile::TempDir> {
+    let parent = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("fstore-training-")
+        .tempdir_in(&parent)
+        .map_err(Error::io(format!(
+            "creating a spill directory in {} (the feature tables exceed the memory limit; point the spill directory (--spill-dir) at a writable place with free space, or raise --memory-limit)",
+            parent.display()
+        )))
 }

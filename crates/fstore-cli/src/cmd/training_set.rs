@@ -64,6 +64,15 @@ pub struct Args {
     /// Spine rows joined per batch.
     #[arg(long, default_value_t = fstore_training::DEFAULT_BATCH_SIZE, value_name = "ROWS")]
     pub batch_size: usize,
+
+    /// Memory the feature tables' indexes may take (e.g. 256MiB, 2GiB); past it, tables are
+    /// spilled to disk by key partition and joined one partition at a time (same output).
+    #[arg(long, default_value = "256MiB", value_name = "SIZE")]
+    pub memory_limit: String,
+
+    /// Directory for spill files (a fresh subdirectory, removed at the end); default: TMPDIR.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
@@ -74,6 +83,8 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         bail!("--batch-size must be at least 1");
     }
     OutputFormat::from_path(&a.out)?;
+    let memory_limit = fstore_training::parse_size(&a.memory_limit)
+        .map_err(|e| anyhow::anyhow!("--memory-limit {e}"))?;
     let lookups = a
         .lookups
         .iter()
@@ -84,6 +95,8 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
         label: a.label,
         exclude: a.exclude,
         batch_size: a.batch_size,
+        memory_limit,
+        spill_dir: a.spill_dir,
         ..Default::default()
     };
     for v in &a.as_of_version {

@@ -4,4 +4,5 @@ mod common;
 mod docs_example;
 mod errors;
 mod oracle;
+mod spill;
 mod versions;

@@ -2,7 +2,8 @@
 //! NULL features, NULL spine keys and timestamps, keys without history, spine events before the
 //! first feature row, lookback edges (exactly the window, one microsecond over), composite keys,
 //! date timestamp keys, two lookups of one table, a non-time-series lookup, a feature shadowed by
-//! a spine column, and spine batch sizes 1, 2, 7, 49, 50, 51 and 100.
+//! a spine column, and spine batch sizes 1, 2, 7, 49, 50, 51 and 100; in memory and spilled to
+//! disk.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -358,6 +359,25 @@ async fn matches_a_brute_force_oracle_on_random_data() {
             .await
             .unwrap_or_else(|e| panic!("seed {seed}, batch size {bs}: {e}"));
             assert_same(seed, &format!("batch size {bs}"), &got, &want);
+        }
+        // The same with every table spilled to disk (a budget of 1 byte), in several batch sizes.
+        let spill = dir.path().join("spill");
+        std::fs::create_dir(&spill).unwrap();
+        for bs in [1, 7, 100] {
+            let opts = TrainingOptions {
+                memory_limit: 1,
+                spill_dir: Some(spill.clone()),
+                ..options(&case, bs)
+            };
+            let got = run(&store, spine_batch(&case.spine), lookups(&case), opts)
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}, spilled, batch size {bs}: {e}"));
+            assert_same(seed, &format!("spilled, batch size {bs}"), &got, &want);
+            assert_eq!(
+                std::fs::read_dir(&spill).unwrap().count(),
+                0,
+                "seed {seed}: spill files left"
+            );
         }
         // The same through files: a Parquet spine in, Parquet out.
         let spine_path = dir.path().join("spine.parquet");
