@@ -25,6 +25,7 @@
 
 pub mod history;
 pub mod init;
+pub mod status;
 pub mod stores;
 mod watch;
 

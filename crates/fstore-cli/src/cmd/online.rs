@@ -28,6 +28,13 @@ pub enum OnlineCommand {
         after_help = "Examples:\n  fstore online history online_feature_table --store local\n  fstore online history online_feature_table --store aurora --limit 5 --format json"
     )]
     History(crate::cmd::online_history::HistoryArgs),
+    /// Show, per online table, the published Delta version, the feature table's latest version,
+    /// the lag in versions and in time (between the two versions' commit times), and the last
+    /// publish (when, method or error, seconds). Reads only the Delta log and the bookkeeping.
+    #[command(
+        after_help = "Examples:\n  fstore online status --store local\n  fstore online status --store aurora --format json"
+    )]
+    Status(crate::cmd::online_status::StatusArgs),
     /// Drop a published online table (the offline feature table is left alone).
     #[command(
         after_help = "Example:\n  fstore online drop online_feature_table --store local --yes"
@@ -124,6 +131,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
             }
         }
         OnlineCommand::History(a) => crate::cmd::online_history::run(a, ctx).await?,
+        OnlineCommand::Status(a) => crate::cmd::online_status::run(a, ctx).await?,
         OnlineCommand::Drop { table, store, yes } => {
             if !yes {
                 anyhow::bail!(

@@ -863,3 +863,5 @@ async fn partitioned_tables_publish_incrementally_mysql() {
 
 #[path = "history.rs"]
 mod history;
+#[path = "status.rs"]
+mod status;
