@@ -47,20 +47,20 @@ pub fn write_batches(
     };
     match format {
         Format::Table => {
-            if batches.is_empty() {
-                let empty = RecordBatch::new_empty(schema);
-                writeln!(
-                    sink,
-                    "{}",
-                    arrow::util::pretty::pretty_format_batches(&[empty])?
-                )?;
+            // NULL is spelled out so it reads differently from the empty string.
+            let opts = arrow::util::display::FormatOptions::default().with_null("NULL");
+            let empty;
+            let batches = if batches.is_empty() {
+                empty = [RecordBatch::new_empty(schema)];
+                &empty[..]
             } else {
-                writeln!(
-                    sink,
-                    "{}",
-                    arrow::util::pretty::pretty_format_batches(batches)?
-                )?;
-            }
+                batches
+            };
+            writeln!(
+                sink,
+                "{}",
+                arrow::util::pretty::pretty_format_batches_with_options(batches, &opts)?
+            )?;
         }
         Format::Csv => {
             let mut w = arrow::csv::WriterBuilder::new()

@@ -27,6 +27,93 @@ pub struct HistoryEntry {
     pub engine: Option<String>,
 }
 
+impl HistoryEntry {
+    /// The first of `names` (delta-rs's snake_case or Spark's camelCase) present as an
+    /// integer metric.
+    fn metric(&self, names: &[&str]) -> Option<u64> {
+        names.iter().find_map(|n| {
+            let v = self.metrics.get(*n)?;
+            v.as_u64().or_else(|| v.as_str()?.parse().ok())
+        })
+    }
+
+    /// What the commit changed, in words, from its operation metrics: `MERGE  10 inserted,
+    /// 90 updated, from 100 rows`, `WRITE (overwrite)  1000 rows`, `DELETE  3 rows`; the
+    /// operation name alone when the writer recorded no metrics we know.
+    pub fn summary(&self) -> String {
+        let op = self.operation.as_str();
+        let mode = self
+            .parameters
+            .get("mode")
+            .and_then(|m| m.as_str())
+            .map(str::to_ascii_lowercase);
+        let rows = |n: u64| format!("{n} row{}", if n == 1 { "" } else { "s" });
+        let what = match op {
+            "MERGE" => {
+                let mut parts = Vec::new();
+                for (label, names) in [
+                    (
+                        "inserted",
+                        ["num_target_rows_inserted", "numTargetRowsInserted"],
+                    ),
+                    (
+                        "updated",
+                        ["num_target_rows_updated", "numTargetRowsUpdated"],
+                    ),
+                    (
+                        "deleted",
+                        ["num_target_rows_deleted", "numTargetRowsDeleted"],
+                    ),
+                ] {
+                    if let Some(n) = self.metric(&names)
+                        && (n > 0 || label != "deleted")
+                    {
+                        parts.push(format!("{n} {label}"));
+                    }
+                }
+                let mut text = parts.join(", ");
+                if let Some(n) = self.metric(&["num_source_rows", "numSourceRows"]) {
+                    text.push_str(&format!(", from {}", rows(n)));
+                }
+                text
+            }
+            "WRITE" | "CREATE TABLE" | "CREATE OR REPLACE TABLE" | "REPLACE TABLE" => self
+                .metric(&["num_added_rows", "numOutputRows"])
+                .map(rows)
+                .unwrap_or_default(),
+            "DELETE" => self
+                .metric(&["num_deleted_rows", "numDeletedRows"])
+                .map(rows)
+                .unwrap_or_default(),
+            "UPDATE" => self
+                .metric(&["num_updated_rows", "numUpdatedRows"])
+                .map(|n| format!("{} updated", rows(n)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let head = match (op, mode.as_deref()) {
+            ("WRITE", Some(m)) => format!("{op} ({m})"),
+            _ => op.to_string(),
+        };
+        let what = what.trim_start_matches(", ");
+        if what.is_empty() {
+            head
+        } else {
+            format!("{head}  {what}")
+        }
+    }
+
+    /// One line for people: `version  timestamp  summary` (see [`HistoryEntry::summary`]);
+    /// `Display` gives the raw parameters and metrics instead.
+    pub fn summary_line(&self) -> String {
+        let ts = self.timestamp.map_or_else(
+            || "-".to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        );
+        format!("{:>5}  {ts}  {}", self.version, self.summary())
+    }
+}
+
 impl std::fmt::Display for HistoryEntry {
     /// One line: `version  timestamp  OPERATION  param=value ...  [metric=value ...]`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,5 +247,65 @@ mod tests {
             "    7  2023-11-14T22:13:20.000Z  MERGE  predicate=a = b  [rows=3]"
         );
         assert_eq!(entry(0, &[]).to_string(), "    0  -  UNKNOWN");
+    }
+
+    fn with(op: &str, params: serde_json::Value, metrics: serde_json::Value) -> HistoryEntry {
+        let mut ci = CommitInfo {
+            operation: Some(op.into()),
+            operation_parameters: Some(
+                params
+                    .as_object()
+                    .expect("object")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        ci.info.insert("operationMetrics".into(), metrics);
+        entry(3, &[Action::CommitInfo(ci)])
+    }
+
+    #[test]
+    fn summaries_say_what_changed() {
+        let merge = with(
+            "MERGE",
+            serde_json::json!({"mergePredicate": "target.id = source.id"}),
+            serde_json::json!({"num_target_rows_inserted": 10, "num_target_rows_updated": 90,
+                "num_target_rows_deleted": 0, "num_source_rows": 100, "num_target_rows_copied": 801}),
+        );
+        assert_eq!(
+            merge.summary(),
+            "MERGE  10 inserted, 90 updated, from 100 rows"
+        );
+        assert_eq!(
+            merge.summary_line(),
+            "    3  -  MERGE  10 inserted, 90 updated, from 100 rows"
+        );
+        let write = with(
+            "WRITE",
+            serde_json::json!({"mode": "Overwrite"}),
+            serde_json::json!({"num_added_rows": 1000, "num_added_files": 1}),
+        );
+        assert_eq!(write.summary(), "WRITE (overwrite)  1000 rows");
+        // Spark's camelCase metrics, as strings.
+        let delete = with(
+            "DELETE",
+            serde_json::json!({"predicate": "[\"(id <= 3)\"]"}),
+            serde_json::json!({"numDeletedRows": "3"}),
+        );
+        assert_eq!(delete.summary(), "DELETE  3 rows");
+        let create = with(
+            "CREATE TABLE",
+            serde_json::json!({"mode": "ErrorIfExists"}),
+            serde_json::json!({"numOutputRows": 1}),
+        );
+        assert_eq!(create.summary(), "CREATE TABLE  1 row");
+        let props = with(
+            "SET TBLPROPERTIES",
+            serde_json::json!({}),
+            serde_json::json!({}),
+        );
+        assert_eq!(props.summary(), "SET TBLPROPERTIES");
     }
 }

@@ -39,9 +39,11 @@ pub enum TablesCommand {
     #[command(after_help = "Example:\n  fstore tables list")]
     List,
 
-    /// Show a feature table's Delta history (one line per version).
+    /// Show a feature table's Delta history, one line per version saying what changed
+    /// (`MERGE  10 inserted, 90 updated, from 100 rows`, `WRITE (overwrite)  1000 rows`,
+    /// `DELETE  3 rows`); `--raw` prints the operation parameters and metrics instead.
     #[command(
-        after_help = "Example:\n  fstore tables history default.online_feature_table --limit 5"
+        after_help = "Examples:\n  fstore tables history default.online_feature_table --limit 5\n  fstore tables history default.online_feature_table --raw"
     )]
     History(HistoryArgs),
 
@@ -156,6 +158,9 @@ pub struct HistoryArgs {
     /// Show at most this many versions (newest first).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Print each version's raw Delta operation parameters and metrics.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(clap::Args)]
@@ -303,7 +308,11 @@ pub async fn run(cmd: TablesCommand, ctx: &Context) -> anyhow::Result<()> {
         }
         TablesCommand::History(a) => {
             for h in offline.history(&a.name, a.limit).await? {
-                println!("{h}");
+                if a.raw {
+                    println!("{h}");
+                } else {
+                    println!("{}", h.summary_line());
+                }
             }
         }
         TablesCommand::Drop(a) => {

@@ -291,3 +291,81 @@ fn bad_config_file_names_file_line_and_key() {
     let r = s.run(&["--config", "missing.toml", "tables", "list"]);
     r.fails_with("missing.toml");
 }
+
+#[test]
+fn history_says_what_changed_and_raw_shows_the_parameters() {
+    let s = Scratch::new();
+    create_people(&s);
+    let ch = s.file("changes.csv", "id,age\n2,46\n4,19\n");
+    s.run(&[
+        "tables",
+        "write",
+        "default.people",
+        "--from",
+        ch.to_str().unwrap(),
+        "--mode",
+        "merge",
+    ])
+    .ok();
+    let all = s.file("all.csv", "id,age\n7,1\n");
+    s.run(&[
+        "tables",
+        "write",
+        "default.people",
+        "--from",
+        all.to_str().unwrap(),
+        "--mode",
+        "overwrite",
+    ])
+    .ok();
+    let h = s.run(&["tables", "history", "default.people"]).ok().stdout;
+    let lines: Vec<&str> = h.lines().collect();
+    assert_eq!(lines.len(), 3, "{h}");
+    assert!(lines[0].ends_with("WRITE (overwrite)  1 row"), "{h}");
+    assert!(
+        lines[1].ends_with("MERGE  1 inserted, 1 updated, from 2 rows"),
+        "{h}"
+    );
+    assert!(lines[2].ends_with("CREATE TABLE  3 rows"), "{h}");
+    assert!(!h.contains("mergePredicate"), "{h}");
+    let raw = s
+        .run(&["tables", "history", "default.people", "--raw"])
+        .ok()
+        .stdout;
+    assert!(
+        raw.contains("mergePredicate=") && raw.contains("num_target_rows_updated=1"),
+        "{raw}"
+    );
+}
+
+#[test]
+fn read_prints_null_apart_from_the_empty_string() {
+    let s = Scratch::new();
+    let f = s.file(
+        "names.jsonl",
+        "{\"id\": 1, \"name\": \"\"}\n{\"id\": 2, \"name\": null}\n",
+    );
+    s.run(&[
+        "tables",
+        "create",
+        "default.names",
+        "-k",
+        "id",
+        "--from",
+        f.to_str().unwrap(),
+    ])
+    .ok();
+    let out = s.run(&["tables", "read", "default.names"]).ok().stdout;
+    let row = |id: &str| {
+        out.lines()
+            .find(|l| l.split('|').nth(1).map(str::trim) == Some(id))
+            .unwrap_or_else(|| panic!("no row {id} in\n{out}"))
+            .split('|')
+            .nth(2)
+            .expect("name cell")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(row("1"), "", "{out}");
+    assert_eq!(row("2"), "NULL", "{out}");
+}
