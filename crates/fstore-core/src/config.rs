@@ -98,6 +98,7 @@ impl Default for SecretsConfig {
 pub enum StoreConfig {
     Sqlite(SqliteConfig),
     Mysql(MysqlConfig),
+    Postgres(PostgresConfig),
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -185,6 +186,62 @@ pub struct MysqlConfig {
     pub pool_max: usize,
 }
 
+/// A PostgreSQL store (`kind = "postgres"`: PostgreSQL 14+, Aurora/RDS PostgreSQL, Lakebase).
+/// TLS uses the same modes and defaults as MySQL ([`TlsMode`]): `verify-identity` (libpq's
+/// `verify-full`) off loopback unless told otherwise.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    pub host: String,
+    #[serde(default = "default_postgres_port")]
+    pub port: u16,
+    #[serde(default = "default_mysql_database", deserialize_with = "de_database")]
+    pub database: String,
+    /// The schema holding the online tables and fstore's bookkeeping tables.
+    #[serde(default = "default_postgres_schema", deserialize_with = "de_database")]
+    pub schema: String,
+    #[serde(default, deserialize_with = "de_opt_prefix")]
+    pub read_secret_prefix: Option<SecretPrefix>,
+    #[serde(default, deserialize_with = "de_opt_prefix")]
+    pub write_secret_prefix: Option<SecretPrefix>,
+    /// Absent: [`TlsMode::default_for_host`] (filled in by [`Config::parse`]).
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    /// PEM file of CA certificates trusted besides the built-in web roots and the machine's CA
+    /// store (the RDS bundle, say). Relative paths are resolved against the config file.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Seconds to wait for a connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Largest connection pool (serving).
+    #[serde(default = "default_pool_max")]
+    pub pool_max: usize,
+}
+
+impl StoreConfig {
+    /// The secret prefixes of the read and the write identity (SQLite has none).
+    pub fn secret_prefixes(&self) -> (Option<&SecretPrefix>, Option<&SecretPrefix>) {
+        match self {
+            StoreConfig::Sqlite(_) => (None, None),
+            StoreConfig::Mysql(m) => (
+                m.read_secret_prefix.as_ref(),
+                m.write_secret_prefix.as_ref(),
+            ),
+            StoreConfig::Postgres(p) => (
+                p.read_secret_prefix.as_ref(),
+                p.write_secret_prefix.as_ref(),
+            ),
+        }
+    }
+}
+
+fn default_postgres_port() -> u16 {
+    5432
+}
+fn default_postgres_schema() -> String {
+    "public".into()
+}
 fn default_mysql_port() -> u16 {
     3306
 }
@@ -314,6 +371,7 @@ impl Config {
             match store {
                 StoreConfig::Sqlite(s) => s.path = join(&s.path),
                 StoreConfig::Mysql(m) => m.tls_ca_file = m.tls_ca_file.as_deref().map(join),
+                StoreConfig::Postgres(p) => p.tls_ca_file = p.tls_ca_file.as_deref().map(join),
             }
         }
     }
@@ -359,14 +417,14 @@ fn parse_store(
         Some(_) => {
             return Err((
                 "kind".into(),
-                "must be a string: \"mysql\" or \"sqlite\"".into(),
+                "must be a string: \"mysql\", \"postgres\" or \"sqlite\"".into(),
             ));
         }
         None => {
             return Err((
                 "kind".into(),
                 format!(
-                    "missing; say `kind = \"mysql\"` or `kind = \"sqlite\"` in [stores.{name}]"
+                    "missing; say `kind = \"mysql\"`, `kind = \"postgres\"` or `kind = \"sqlite\"` in [stores.{name}]"
                 ),
             ));
         }
@@ -401,33 +459,46 @@ fn parse_store(
             if !tls_given {
                 m.tls = TlsMode::default_for_host(&m.host);
             }
-            check_tls(&m)?;
+            check_tls(&m.host, m.tls, m.tls_ca_file.is_some())?;
             Ok(StoreConfig::Mysql(m))
+        }
+        "postgres" => {
+            let tls_given = table.contains_key("tls");
+            let mut p: PostgresConfig = typed(table)?;
+            if !tls_given {
+                p.tls = TlsMode::default_for_host(&p.host);
+            }
+            check_tls(&p.host, p.tls, p.tls_ca_file.is_some())?;
+            Ok(StoreConfig::Postgres(p))
         }
         other => Err((
             "kind".into(),
-            format!("unknown store kind `{other}`; use \"mysql\" or \"sqlite\""),
+            format!("unknown store kind `{other}`; use \"mysql\", \"postgres\" or \"sqlite\""),
         )),
     }
 }
 
 /// Refuses TLS settings that would silently be less safe than they read.
-fn check_tls(m: &MysqlConfig) -> std::result::Result<(), (String, String)> {
-    if m.tls == TlsMode::Preferred && !is_loopback_host(&m.host) {
+fn check_tls(
+    host: &str,
+    tls: TlsMode,
+    has_ca_file: bool,
+) -> std::result::Result<(), (String, String)> {
+    if tls == TlsMode::Preferred && !is_loopback_host(host) {
         return Err((
             "tls".into(),
             format!(
                 "\"preferred\" falls back to plaintext, so it is only accepted for a loopback host, not `{}`; use \"verify-identity\" (the default; add `tls_ca_file` for a private CA such as the RDS bundle), or \"disabled\" to send credentials and features in plaintext knowingly",
-                m.host
+                host
             ),
         ));
     }
-    if m.tls_ca_file.is_some() && m.tls != TlsMode::VerifyIdentity {
+    if has_ca_file && tls != TlsMode::VerifyIdentity {
         return Err((
             "tls_ca_file".into(),
             format!(
                 "is only used to verify the server's certificate, but tls = \"{}\" does not verify it; set tls = \"verify-identity\" or remove tls_ca_file",
-                m.tls.as_str()
+                tls.as_str()
             ),
         ));
     }
@@ -596,7 +667,7 @@ path = "./data/online.db"
         match Config::parse(&text, Path::new("/etc/fstore/fstore.toml")) {
             Ok(cfg) => match cfg.store(Some("db")).unwrap().1 {
                 StoreConfig::Mysql(m) => Ok(m.clone()),
-                StoreConfig::Sqlite(_) => panic!("mysql"),
+                _ => panic!("mysql"),
             },
             Err(e) => Err(e.to_string()),
         }

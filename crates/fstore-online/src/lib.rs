@@ -1,6 +1,6 @@
 //! Online stores: where published features live for low-latency lookups.
 //!
-//! [`OnlineStore`] is a closed enum over the backends (`sqlite/`, `mysql/`), chosen from config.
+//! [`OnlineStore`] is a closed enum over the backends (`sqlite/`, `mysql/`, `postgres/`), chosen from config.
 //! Each backend implements [`OnlineReader`] (lookups: serving) and [`OnlineWriter`]
 //! (writes: publishing); the contract below is what the shared conformance suite
 //! (`tests/it/conformance.rs`) checks for every backend.
@@ -64,7 +64,7 @@ pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(feature = "mysql")]
+#[cfg(any(feature = "mysql", feature = "postgres"))]
 pub mod tls_roots;
 
 use std::time::Duration;
@@ -387,6 +387,8 @@ pub enum OnlineStore {
     Sqlite(sqlite::SqliteStore),
     #[cfg(feature = "mysql")]
     Mysql(mysql::MysqlStore),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PostgresStore),
 }
 
 macro_rules! dispatch {
@@ -396,18 +398,22 @@ macro_rules! dispatch {
             OnlineStore::Sqlite($s) => $e,
             #[cfg(feature = "mysql")]
             OnlineStore::Mysql($s) => $e,
+            #[cfg(feature = "postgres")]
+            OnlineStore::Postgres($s) => $e,
         }
     };
 }
 
 impl OnlineStore {
-    /// Backend name for messages: `sqlite` or `mysql`.
+    /// Backend name for messages: `sqlite`, `mysql` or `postgres`.
     pub fn kind(&self) -> &'static str {
         match self {
             #[cfg(feature = "sqlite")]
             OnlineStore::Sqlite(_) => "sqlite",
             #[cfg(feature = "mysql")]
             OnlineStore::Mysql(_) => "mysql",
+            #[cfg(feature = "postgres")]
+            OnlineStore::Postgres(_) => "postgres",
         }
     }
 }
@@ -480,7 +486,7 @@ impl ReadStore {
         Self(store)
     }
 
-    /// Backend name for messages: `sqlite` or `mysql`.
+    /// Backend name for messages: `sqlite`, `mysql` or `postgres`.
     pub fn kind(&self) -> &'static str {
         self.0.kind()
     }

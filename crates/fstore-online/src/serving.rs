@@ -27,6 +27,8 @@ impl ServingCheck for OnlineStore {
             OnlineStore::Sqlite(s) => s.check_serving(tables).await,
             #[cfg(feature = "mysql")]
             OnlineStore::Mysql(s) => s.check_serving(tables).await,
+            #[cfg(feature = "postgres")]
+            OnlineStore::Postgres(s) => s.check_serving(tables).await,
         }
     }
 }

@@ -65,10 +65,18 @@ pub async fn init_online_store(
     opts: InitOptions,
 ) -> Result<InitReport> {
     let (store, cfg) = config.store(name)?;
-    let StoreConfig::Mysql(m) = cfg else {
-        return Err(Error::BadOptions(format!(
-            "store `{store}` is SQLite; `online init` provisions MySQL/Aurora stores (SQLite needs no users)"
-        )));
+    let m = match cfg {
+        StoreConfig::Mysql(m) => m,
+        StoreConfig::Postgres(_) => {
+            return Err(Error::BadOptions(format!(
+                "store `{store}` is PostgreSQL; `online init` does not provision PostgreSQL stores yet: create a writer role owning the schema and a reader role with SELECT (see docs/postgres.md), and save their credentials under the store's secret prefixes"
+            )));
+        }
+        StoreConfig::Sqlite(_) => {
+            return Err(Error::BadOptions(format!(
+                "store `{store}` is SQLite; `online init` provisions MySQL/Aurora stores (SQLite needs no users)"
+            )));
+        }
     };
     let write_prefix = resolve_prefix(&store, m, Identity::Writer)?;
     let read_prefix = resolve_prefix(&store, m, Identity::Reader)?;

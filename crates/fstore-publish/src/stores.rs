@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use fstore_core::SecretPrefix;
-use fstore_core::config::{Config, DEFAULT_DATA_DIR, MysqlConfig, StoreConfig};
+use fstore_core::config::{Config, DEFAULT_DATA_DIR, MysqlConfig, PostgresConfig, StoreConfig};
 use fstore_offline::{OfflineStore, S3Credentials, S3Settings};
 use fstore_online::{OnlineStore, ReadStore};
 use fstore_secrets::{SecretStore, Secrets, credentials};
@@ -52,6 +52,9 @@ async fn open_store(
             OnlineStore::Sqlite(fstore_online::sqlite::SqliteStore::open(&s.path)?)
         }
         StoreConfig::Mysql(m) => OnlineStore::Mysql(open_mysql(config, &name, m, identity).await?),
+        StoreConfig::Postgres(p) => {
+            OnlineStore::Postgres(open_postgres(config, &name, p, identity).await?)
+        }
     };
     Ok((name, store))
 }
@@ -62,11 +65,54 @@ async fn open_mysql(
     m: &MysqlConfig,
     identity: Identity,
 ) -> Result<fstore_online::mysql::MysqlStore> {
-    let prefix = resolve_prefix(name, m, identity)?;
+    let creds = identity_credentials(
+        config,
+        name,
+        m.read_secret_prefix.as_ref(),
+        m.write_secret_prefix.as_ref(),
+        identity,
+    )?;
+    Ok(
+        fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret())
+            .await?,
+    )
+}
+
+async fn open_postgres(
+    config: &Config,
+    name: &str,
+    p: &PostgresConfig,
+    identity: Identity,
+) -> Result<fstore_online::postgres::PostgresStore> {
+    let creds = identity_credentials(
+        config,
+        name,
+        p.read_secret_prefix.as_ref(),
+        p.write_secret_prefix.as_ref(),
+        identity,
+    )?;
+    Ok(fstore_online::postgres::PostgresStore::connect(
+        p,
+        &creds.user,
+        creds.password.expose_secret(),
+    )
+    .await?)
+}
+
+/// The credentials of `identity` on store `name`; for the writer, also checks that the read
+/// credentials exist.
+fn identity_credentials(
+    config: &Config,
+    name: &str,
+    read_prefix: Option<&SecretPrefix>,
+    write_prefix: Option<&SecretPrefix>,
+    identity: Identity,
+) -> Result<fstore_secrets::Credentials> {
+    let prefix = resolve_prefix_of(name, read_prefix, write_prefix, identity)?;
     let secrets = Secrets::from_config(&config.secrets, Path::new(DEFAULT_DATA_DIR))?;
     if identity == Identity::Writer {
         // Databricks' rule: the read identity must exist before anything is published.
-        if let Some(read) = &m.read_secret_prefix {
+        if let Some(read) = read_prefix {
             credentials(&secrets, read).map_err(|e| {
                 Error::BadOptions(format!(
                     "store `{name}`: the read credentials ({read}) must exist before publishing: {e}"
@@ -79,11 +125,7 @@ async fn open_mysql(
             );
         }
     }
-    let creds = credentials(&secrets, prefix)?;
-    Ok(
-        fstore_online::mysql::MysqlStore::connect(m, &creds.user, creds.password.expose_secret())
-            .await?,
-    )
+    Ok(credentials(&secrets, prefix)?)
 }
 
 /// Secret key suffixes of object-store credentials under a `credentials_secret_prefix`.
@@ -137,13 +179,28 @@ pub fn resolve_prefix<'a>(
     m: &'a MysqlConfig,
     identity: Identity,
 ) -> Result<&'a SecretPrefix> {
+    resolve_prefix_of(
+        name,
+        m.read_secret_prefix.as_ref(),
+        m.write_secret_prefix.as_ref(),
+        identity,
+    )
+}
+
+/// [`resolve_prefix`] for any network store's read and write prefixes.
+pub fn resolve_prefix_of<'a>(
+    name: &str,
+    read_prefix: Option<&'a SecretPrefix>,
+    write_prefix: Option<&'a SecretPrefix>,
+    identity: Identity,
+) -> Result<&'a SecretPrefix> {
     match identity {
-        Identity::Writer => m.write_secret_prefix.as_ref().ok_or_else(|| {
+        Identity::Writer => write_prefix.ok_or_else(|| {
             Error::BadOptions(format!(
                 "store `{name}` has no write_secret_prefix, so it can serve but not publish; add `write_secret_prefix = \"<scope>/<prefix>\"` to [stores.{name}] (e.g. \"aurora_writer/aurora\")"
             ))
         }),
-        Identity::Reader => m.read_secret_prefix.as_ref().ok_or_else(|| {
+        Identity::Reader => read_prefix.ok_or_else(|| {
             Error::BadOptions(format!(
                 "store `{name}` has no read_secret_prefix; lookups use only the read-only identity, so add `read_secret_prefix = \"<scope>/<prefix>\"` to [stores.{name}] (e.g. \"aurora_reader/aurora\")"
             ))

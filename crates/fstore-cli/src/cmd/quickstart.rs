@@ -162,6 +162,12 @@ fn describe_store(cfg: &fstore_core::config::StoreConfig) -> String {
         fstore_core::config::StoreConfig::Mysql(m) => {
             format!("MySQL {}:{}/{}", m.host, m.port, m.database)
         }
+        fstore_core::config::StoreConfig::Postgres(p) => {
+            format!(
+                "PostgreSQL {}:{}/{}.{}",
+                p.host, p.port, p.database, p.schema
+            )
+        }
     }
 }
 

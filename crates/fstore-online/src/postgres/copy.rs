@@ -19,9 +19,9 @@ pub const TRAILER: &[u8] = &[0xff, 0xff];
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days from 1970-01-01 to 2000-01-01.
-const PG_EPOCH_DAYS: i32 = 10_957;
+pub const PG_EPOCH_DAYS: i32 = 10_957;
 const NUMERIC_NEG: u16 = 0x4000;
 
 fn invalid(message: String) -> StoreError {

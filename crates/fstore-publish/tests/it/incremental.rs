@@ -137,6 +137,7 @@ impl Env {
                     .expect("count");
                 n.unwrap_or(0) as usize
             }
+            OnlineStore::Postgres(_) => unreachable!("this suite runs on SQLite and MySQL"),
         }
     }
 
@@ -154,6 +155,7 @@ impl Env {
                     .await
                     .expect("drop");
             }
+            OnlineStore::Postgres(_) => unreachable!("this suite runs on SQLite and MySQL"),
         }
     }
 
