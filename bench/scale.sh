@@ -87,7 +87,8 @@ TOML
     export FSTORE_SECRET_SCALE_WRITER_BENCH_PASSWORD="$BENCH_PW"
     F=("$BIN/fstore" --config "$WORK/run/fstore.toml" --quiet)
 
-    measure "raw LOAD DATA LOCAL INFILE" "$ROWS" mysql_admin "$DB" -e \
+    # /usr/bin/time runs programs, not shell functions: the mysql client is spelled out.
+    measure "raw LOAD DATA LOCAL INFILE" "$ROWS" mysql --local-infile=1 --host="$HOST" --port="$PORT" --user="$ADMIN" "$DB" -e \
         "LOAD DATA LOCAL INFILE '$WORK/run/users.csv' INTO TABLE raw FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' (id, f0, f1, f2, f3, f4, f5, n0, n1, s0, @b0) SET b0 = CAST(@b0 AS UNSIGNED)"
     RAW_RATE=$LAST_RATE
     measure "create --from parquet" "$ROWS" "${F[@]}" tables create bench.users --primary-key id --from "$WORK/run/users.parquet"
