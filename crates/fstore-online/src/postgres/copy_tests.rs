@@ -139,3 +139,36 @@ fn key_strings_compare_bytewise() {
         "numeric(18,4)"
     );
 }
+
+#[test]
+fn docs_type_mapping_has_the_postgres_column() {
+    use fstore_core::FeatureType as T;
+    let doc = include_str!("../../../../docs/type-mapping.md");
+    for t in [
+        T::SmallInt,
+        T::Int,
+        T::BigInt,
+        T::Float,
+        T::Double,
+        T::Boolean,
+        T::Binary,
+        T::Date,
+        T::Timestamp,
+        T::Json,
+    ] {
+        let row = format!(
+            "| {} | `{}` | `{}` | `{}` |",
+            t.name(),
+            t.mysql_type(false),
+            t.sqlite_type(),
+            pg_type(t, false)
+        );
+        assert!(
+            doc.contains(&row),
+            "docs/type-mapping.md lacks the row {row}"
+        );
+    }
+    assert!(doc.contains(
+        "| utf8 (primary key) | string | `VARCHAR(100)` | `TEXT` | `text COLLATE \"C\"` |"
+    ));
+}

@@ -106,7 +106,8 @@ pub async fn existing_columns(
     let rows = c
         .query(
             "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
-               coalesce(array_position(i.indkey::int2[], a.attnum), 0)::int4 \
+               coalesce((SELECT k.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, n) \
+               WHERE k.att = a.attnum), 0)::int4 \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_class r ON r.oid = a.attrelid \
              JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
@@ -122,7 +123,7 @@ pub async fn existing_columns(
     for r in rows {
         let name: String = r.get(0);
         let native: String = r.get(1);
-        // array_position over int2vector-as-array is 1-based from the first key column.
+        // Position in the key, from 1 (int2vector casts to a 0-based array, hence the ordinality).
         let pos: i32 = r.get(2);
         if pos > 0 {
             keys.push((pos, name.clone()));

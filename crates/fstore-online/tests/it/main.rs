@@ -7,6 +7,8 @@ mod conformance;
 mod databricks_layout;
 #[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "mysql")]

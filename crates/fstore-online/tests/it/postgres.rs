@@ -1,0 +1,330 @@
+//! PostgreSQL backend tests against a real server (`FSTORE_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432`): the shared conformance suite plus PostgreSQL's own
+//! limits. Each test works in its own database `fstore_t_<hash of the test name>`, dropped first
+//! and at the end of a passing test. An unreachable server fails the test with instructions; it
+//! never skips.
+
+use fstore_online::postgres::PostgresStore;
+use fstore_online::{OnlineStore, StoreErrorKind};
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, NoTls};
+
+use crate::conformance::{self, Harness, RawColumn, RawRow};
+
+pub(crate) fn url() -> String {
+    std::env::var("FSTORE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn unreachable(e: impl std::fmt::Display) -> ! {
+    panic!(
+        "PostgreSQL is not reachable at {} ({e}). Start it (`pg_ctlcluster 15 main start`) \
+         or point FSTORE_TEST_PG_URL at a server (postgres://user@host:port)",
+        url()
+    )
+}
+
+fn fnv(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// The server's address and user from the URL (`postgres://user[:password]@host:port`).
+struct Target {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+}
+
+fn target() -> Target {
+    let u = url();
+    let rest = u
+        .strip_prefix("postgres://")
+        .or_else(|| u.strip_prefix("postgresql://"))
+        .unwrap_or_else(|| panic!("FSTORE_TEST_PG_URL must start with postgres://, got {u}"));
+    let rest = rest.split('/').next().unwrap_or(rest);
+    let (auth, hostport) = rest.rsplit_once('@').unwrap_or(("postgres", rest));
+    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
+    Target {
+        host: host.to_string(),
+        port: port.parse().expect("port in FSTORE_TEST_PG_URL"),
+        user: user.to_string(),
+        password: password.to_string(),
+    }
+}
+
+/// A raw connection to `database` for checks and setup.
+pub(crate) async fn client(database: &str) -> Client {
+    let t = target();
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&t.host)
+        .port(t.port)
+        .user(&t.user)
+        .dbname(database)
+        .options("-c TimeZone=UTC")
+        .connect_timeout(std::time::Duration::from_secs(10));
+    if !t.password.is_empty() {
+        cfg.password(&t.password);
+    }
+    let (client, conn) = cfg.connect(NoTls).await.unwrap_or_else(|e| unreachable(e));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// Drops and creates the database `name`.
+pub(crate) async fn fresh_database(name: &str) {
+    let admin = client("postgres").await;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+}
+
+/// A store on `database`, schema `public`, as the URL's user.
+pub(crate) async fn store(database: &str) -> PostgresStore {
+    let t = target();
+    PostgresStore::connect_plain(&t.host, t.port, database, "public", &t.user, &t.password)
+        .await
+        .unwrap_or_else(|e| unreachable(e))
+}
+
+fn test_database() -> String {
+    let test = std::thread::current()
+        .name()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("pid{}", std::process::id()));
+    format!("fstore_t_{:08x}", fnv(&test))
+}
+
+/// The conformance harness: a fresh database per case.
+pub struct PgHarness {
+    name: String,
+}
+
+/// One cell as the suite's text form: integers and booleans as digits, floats as Rust prints
+/// them, bytea as hex, everything else as PostgreSQL's text output.
+fn render(row: &tokio_postgres::Row, i: usize) -> Option<String> {
+    let ty = row.columns()[i].type_();
+    if *ty == Type::BOOL {
+        row.get::<_, Option<bool>>(i)
+            .map(|b| u8::from(b).to_string())
+    } else if *ty == Type::INT2 {
+        row.get::<_, Option<i16>>(i).map(|v| v.to_string())
+    } else if *ty == Type::INT4 {
+        row.get::<_, Option<i32>>(i).map(|v| v.to_string())
+    } else if *ty == Type::INT8 {
+        row.get::<_, Option<i64>>(i).map(|v| v.to_string())
+    } else if *ty == Type::FLOAT4 {
+        row.get::<_, Option<f32>>(i).map(|v| v.to_string())
+    } else if *ty == Type::FLOAT8 {
+        row.get::<_, Option<f64>>(i).map(|v| v.to_string())
+    } else if *ty == Type::BYTEA {
+        row.get::<_, Option<Vec<u8>>>(i)
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+    } else {
+        row.get::<_, Option<String>>(i)
+    }
+}
+
+/// `SELECT` of every column of `table`, keeping types the renderer decodes itself and casting
+/// the rest to text.
+async fn select_all(c: &Client, table: &str) -> Vec<tokio_postgres::Row> {
+    let cols = c
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    let list: Vec<String> = cols
+        .iter()
+        .map(|r| {
+            let name: String = r.get(0);
+            let ty: String = r.get(1);
+            let q = format!("\"{}\"", name.replace('"', "\"\""));
+            match ty.as_str() {
+                "boolean" | "smallint" | "integer" | "bigint" | "real" | "double precision"
+                | "bytea" | "text" => q,
+                _ => format!("{q}::text"),
+            }
+        })
+        .collect();
+    c.query(
+        &format!(
+            "SELECT {} FROM \"{}\"",
+            list.join(", "),
+            table.replace('"', "\"\"")
+        ),
+        &[],
+    )
+    .await
+    .unwrap()
+}
+
+impl Harness for PgHarness {
+    async fn new() -> Option<Self> {
+        let name = test_database();
+        fresh_database(&name).await;
+        Some(Self { name })
+    }
+
+    async fn store(&self) -> OnlineStore {
+        OnlineStore::Postgres(store(&self.name).await)
+    }
+
+    async fn columns(&self, table: &str) -> Vec<RawColumn> {
+        let c = client(&self.name).await;
+        let rows = c
+            .query(
+                "SELECT a.attname::text, a.attnotnull,
+                        COALESCE((SELECT k.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, n)
+                                  WHERE k.att = a.attnum), 0)::int4
+                 FROM pg_attribute a
+                 JOIN pg_class t ON t.oid = a.attrelid
+                 JOIN pg_namespace n ON n.oid = t.relnamespace
+                 LEFT JOIN pg_index i ON i.indrelid = t.oid AND i.indisprimary
+                 WHERE n.nspname = 'public' AND t.relname = $1 AND a.attnum > 0
+                   AND NOT a.attisdropped
+                 ORDER BY a.attnum",
+                &[&table],
+            )
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| RawColumn {
+                name: r.get(0),
+                not_null: r.get(1),
+                pk: r.get::<_, i32>(2) as usize,
+            })
+            .collect()
+    }
+
+    async fn rows(&self, table: &str) -> Vec<RawRow> {
+        let c = client(&self.name).await;
+        let mut out: Vec<RawRow> = select_all(&c, table)
+            .await
+            .iter()
+            .map(|r| (0..r.len()).map(|i| render(r, i)).collect())
+            .collect();
+        out.sort();
+        out
+    }
+
+    async fn tables(&self) -> Vec<String> {
+        let c = client(&self.name).await;
+        let mut names: Vec<String> = c
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn probe(
+        &self,
+        table: &str,
+        column: &str,
+    ) -> Box<dyn FnMut() -> Result<(i64, i64), String> + Send> {
+        let sql = format!(
+            "SELECT COUNT(*)::int8, COALESCE(SUM(\"{}\"), 0)::int8 FROM \"{}\"",
+            column.replace('"', "\"\""),
+            table.replace('"', "\"\"")
+        );
+        let name = self.name.clone();
+        let mut state: Option<(tokio::runtime::Runtime, Option<Client>)> = None;
+        Box::new(move || {
+            if state.is_none() {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                state = Some((rt, None));
+            }
+            let Some((rt, conn)) = state.as_mut() else {
+                return Err("no runtime".into());
+            };
+            rt.block_on(async {
+                if conn.is_none() {
+                    *conn = Some(client(&name).await);
+                }
+                let c = conn.as_ref().ok_or("no connection")?;
+                let row = c.query_one(&sql, &[]).await.map_err(|e| e.to_string())?;
+                Ok((row.get(0), row.get(1)))
+            })
+        })
+    }
+}
+
+conformance_tests!(postgres_conformance, crate::postgres::PgHarness);
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL's own limits: refused up front, nothing written.
+
+use arrow::array::{ArrayRef, Int64Array, StringArray};
+use fstore_core::NoProgress;
+use fstore_online::{OnlineReader, OnlineWriter, PublishRecord, WriteMode};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_in_text_and_long_names_are_refused_before_anything_is_written() {
+    let h = PgHarness::new().await.unwrap();
+    let store = h.store().await;
+    let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+    let names: ArrayRef = Arc::new(StringArray::from(vec![Some("ok"), Some("nul\0inside")]));
+    let b = conformance::batch(vec![("id", ids.clone()), ("name", names)]);
+    let l = conformance::layout(&b, &["id"], None);
+    let record = PublishRecord {
+        feature_table: "default.features".into(),
+        delta_version: 1,
+    };
+    let err = store
+        .write(&l, WriteMode::Merge, vec![b], &record, &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().contains("NUL"), "{err}");
+    assert!(
+        h.tables().await.iter().all(|t| !t.contains("features")),
+        "{:?}",
+        h.tables().await
+    );
+
+    let long = "c".repeat(64);
+    let vals: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some("b")]));
+    let b = conformance::batch(vec![("id", ids), (long.as_str(), vals)]);
+    let l = conformance::layout(&b, &["id"], None);
+    let err = store
+        .write(&l, WriteMode::Merge, vec![b], &record, &NoProgress)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().contains("63"), "{err}");
+    assert!(store.list().await.unwrap().is_empty());
+    let admin = client("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            h.name
+        ))
+        .await
+        .unwrap();
+}
