@@ -50,6 +50,9 @@ impl std::fmt::Debug for ConnectOptions {
 pub struct Conn {
     pub client: Client,
     pub statements: HashMap<String, Statement>,
+    /// The pool's permit while the client is taken out of it; dropping a client that failed
+    /// (instead of putting it back) frees its slot.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Conn {
@@ -67,17 +70,21 @@ impl Conn {
     }
 }
 
-/// Idle clients, at most `max`.
+/// At most `pool_max` clients open at once (taken or idle): a burst of lookups waits for a
+/// client instead of opening connections until the server refuses more (`max_connections`).
 pub struct Pool {
     opts: ConnectOptions,
     idle: Mutex<Vec<Conn>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Pool {
     pub fn new(opts: ConnectOptions) -> Arc<Self> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(opts.pool_max.max(1)));
         Arc::new(Self {
             opts,
             idle: Mutex::new(Vec::new()),
+            permits,
         })
     }
 
@@ -85,24 +92,39 @@ impl Pool {
         &self.opts
     }
 
-    /// An idle client, or a new one.
+    /// An idle client, or a new one once fewer than `pool_max` are open.
     pub async fn get(&self) -> Result<Conn> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
+            StoreError::new(StoreErrorKind::Connection, "the connection pool is closed")
+        })?;
         loop {
             let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match pooled {
                 Some(c) if c.client.is_closed() => continue,
-                Some(c) => return Ok(c),
-                None => return connect(&self.opts).await,
+                Some(mut c) => {
+                    c.permit = Some(permit);
+                    return Ok(c);
+                }
+                None => {
+                    let mut c = connect(&self.opts).await?;
+                    c.permit = Some(permit);
+                    return Ok(c);
+                }
             }
         }
     }
 
     /// Returns a client after a successful operation (outside any transaction).
-    pub fn put(&self, conn: Conn) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.opts.pool_max.max(1) && !conn.client.is_closed() {
-            idle.push(conn);
+    pub fn put(&self, mut conn: Conn) {
+        let permit = conn.permit.take();
+        if !conn.client.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
         }
+        // Free the slot only once the client is idle again, so `get` finds it.
+        drop(permit);
     }
 }
 
@@ -243,5 +265,6 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Conn> {
     Ok(Conn {
         client,
         statements: HashMap::new(),
+        permit: None,
     })
 }

@@ -254,7 +254,9 @@ impl ServingCheck for PostgresStore {
     async fn check_serving(&self, tables: &[OnlineLayout]) -> Result<()> {
         let schema = self.schema.clone();
         let mut probes = vec![(
-            format!("checking that the bookkeeping table `{BOOKKEEPING_TABLE}` can be read"),
+            format!(
+                "checking that this identity can SELECT from the bookkeeping table `{BOOKKEEPING_TABLE}`"
+            ),
             format!(
                 "SELECT online_table FROM {} LIMIT 0",
                 qualified(&schema, BOOKKEEPING_TABLE)
@@ -263,7 +265,7 @@ impl ServingCheck for PostgresStore {
         for l in tables {
             let cols: Vec<String> = l.columns.iter().map(|c| q(&c.name)).collect();
             probes.push((
-                format!("checking that `{}` can be served", l.table),
+                format!("checking that this identity can SELECT from `{}`", l.table),
                 format!(
                     "SELECT {} FROM {} LIMIT 0",
                     cols.join(", "),

@@ -5,7 +5,8 @@
 //!
 //! - First publish: `CREATE TABLE` + binary `COPY` straight into it (invisible until commit).
 //! - Overwrite: `COPY` into the shadow table, then `DROP TABLE` + `ALTER TABLE … RENAME` in the
-//!   same transaction: readers block briefly on the swap's lock and then see the new table.
+//!   same transaction: readers block briefly on the swap's lock and then see the new table,
+//!   which carries the old table's grants.
 //! - Merge and change sets: `COPY` into a temporary staging table (`ON COMMIT DROP`), then
 //!   `INSERT … SELECT … ON CONFLICT DO UPDATE` with the never-regress rule for time series;
 //!   deleted keys are `COPY`ed into a temporary key table and removed with `DELETE … USING`.
@@ -241,6 +242,44 @@ async fn add_columns(tx: &Transaction<'_>, table: &str, plan: &MergePlan) -> Res
     Ok(())
 }
 
+/// Gives `to` the grants `from` holds (besides its owner's), so that an identity granted on the
+/// table itself, rather than through default privileges, still reads it after an overwrite swaps
+/// the shadow table in (PostgreSQL grants belong to the table object, not to its name).
+async fn copy_grants(tx: &Transaction<'_>, schema: &str, from: &str, to: &str) -> Result<()> {
+    let rows = tx
+        .query(
+            "SELECT r.rolname::text, a.privilege_type, a.is_grantable \
+             FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             CROSS JOIN LATERAL aclexplode(c.relacl) a \
+             LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee \
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.grantee <> c.relowner",
+            &[&schema, &from],
+        )
+        .await
+        .with_ctx(|| format!("reading the grants on `{from}`"))?;
+    for r in rows {
+        let grantee: Option<String> = r.get(0);
+        let privilege: String = r.get(1);
+        let grantable: bool = r.get(2);
+        // Privilege names come from the catalog's fixed set; never interpolate anything else.
+        if !privilege
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b' ')
+        {
+            continue;
+        }
+        let grantee = grantee.map_or_else(|| "PUBLIC".to_string(), |g| q(&g));
+        tx.batch_execute(&format!(
+            "GRANT {privilege} ON {to} TO {grantee}{}",
+            if grantable { " WITH GRANT OPTION" } else { "" }
+        ))
+        .await
+        .with_ctx(|| format!("copying the grants of `{from}` to its replacement"))?;
+    }
+    Ok(())
+}
+
 /// Writes `job` into `layout.table` in schema `schema` (see the module docs).
 pub async fn apply(
     conn: &mut Conn,
@@ -322,6 +361,7 @@ pub async fn apply(
             ))
             .await
             .with_ctx(|| format!("creating the shadow table of `{name}`"))?;
+            copy_grants(&tx, schema, name, &qshadow).await?;
             report.rows_in =
                 copy_into(&tx, &qshadow, layout, first, &mut input, bytes, progress).await?;
             progress.set_stage("swapping tables");

@@ -328,3 +328,88 @@ async fn nul_in_text_and_long_names_are_refused_before_anything_is_written() {
         .await
         .unwrap();
 }
+
+/// PostgreSQL grants belong to the table object: an overwrite that swaps a new table in must
+/// carry over the grants of the one it replaces, or a reader granted on the table (rather than
+/// by default privileges) would lose it at every overwrite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overwrite_keeps_the_grants_of_the_table_it_replaces() {
+    let h = PgHarness::new().await.unwrap();
+    let store = h.store().await;
+    let role = format!("{}_r", h.name);
+    let admin = client(&h.name).await;
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN"))
+        .await
+        .unwrap();
+    let people = |v: &str| {
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+        let names: ArrayRef = Arc::new(StringArray::from(vec![Some(v), Some(v)]));
+        conformance::batch(vec![("id", ids), ("name", names)])
+    };
+    let b = people("a");
+    let l = conformance::layout(&b, &["id"], None);
+    let record = PublishRecord {
+        feature_table: "default.features".into(),
+        delta_version: 1,
+    };
+    store
+        .write(&l, WriteMode::Merge, vec![b], &record, &NoProgress)
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA public TO \"{role}\"; GRANT SELECT ON features, _fstore_published TO \"{role}\""
+        ))
+        .await
+        .unwrap();
+    store
+        .write(
+            &l,
+            WriteMode::Overwrite,
+            vec![people("b")],
+            &record,
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+    let t = target();
+    let reader = PostgresStore::connect_plain(&t.host, t.port, &h.name, "public", &role, "")
+        .await
+        .unwrap();
+    let r = reader
+        .lookup("features", &[vec![fstore_core::Value::Int(1)]], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.rows,
+        vec![Some(vec![fstore_core::Value::String("b".into())])]
+    );
+    // Still SELECT only: the copied grants are the ones the old table had, nothing more.
+    let privileges = admin
+        .query_one(
+            "SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) FROM information_schema.role_table_grants WHERE table_name = 'features' AND grantee = $1",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        privileges.get::<_, Option<String>>(0).as_deref(),
+        Some("SELECT")
+    );
+    drop(reader);
+    let root = client("postgres").await;
+    root.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        h.name
+    ))
+    .await
+    .unwrap();
+    root.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
+        .await
+        .unwrap();
+}
