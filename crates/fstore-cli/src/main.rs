@@ -78,7 +78,7 @@ enum Command {
 
     /// Publish a feature table to an online store.
     #[command(
-        after_help = "Examples:\n  fstore publish default.online_feature_table --store local --mode merge\n  fstore publish default.online_feature_table --store aurora --mode overwrite\n  fstore publish default.rides --features fare,distance --filter \"city = 'Paris'\""
+        after_help = "Examples:\n  fstore publish default.online_feature_table --store local --mode merge\n  fstore publish default.online_feature_table --store aurora --mode overwrite\n  fstore publish default.rides --features fare,distance --filter \"city = 'Paris'\"\n  fstore publish default.rides --store aurora --watch --interval 5s --metrics-listen 127.0.0.1:9464"
     )]
     Publish(cmd::publish::Args),
 

@@ -34,5 +34,5 @@ pub use location::LINK_SUFFIX;
 pub use s3::{S3Credentials, S3Settings};
 pub use store::{OfflineStore, TimeTravel};
 pub use table::FeatureTable;
-pub use view::{BatchStream, Scan, VIEW_MEMORY_BYTES, ViewStream};
+pub use view::{BatchStream, Scan, SortKey, VIEW_MEMORY_BYTES, ViewStream};
 pub use write::{WriteMode, WriteOutcome};

@@ -19,8 +19,8 @@
 use std::time::{Duration, SystemTime};
 
 use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::datafusion::prelude::SessionContext;
+use deltalake::arrow::datatypes::{DataType, SchemaRef};
+use deltalake::datafusion::prelude::{SessionContext, cast, ident};
 use deltalake::delta_datafusion::create_session_state_with_spill_config;
 use futures::stream::{BoxStream, StreamExt};
 
@@ -54,6 +54,27 @@ pub struct Scan<'a> {
     pub latest: bool,
     /// At most this many rows.
     pub limit: Option<usize>,
+    /// Sorted by these columns, ascending (after the dedup; before the limit).
+    pub order_by: Option<&'a [SortKey]>,
+}
+
+/// One column of a sort ([`Scan::order_by`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    pub column: String,
+    /// Order by the column's text (`CAST(column AS VARCHAR)`) instead of its value: what a
+    /// store that keeps decimals as text sorts by (`"10.00"` before `"9.00"`).
+    pub as_text: bool,
+}
+
+impl SortKey {
+    /// Order by `column`'s value.
+    pub fn value(column: impl Into<String>) -> Self {
+        Self {
+            column: column.into(),
+            as_text: false,
+        }
+    }
 }
 
 impl ViewStream {
@@ -73,6 +94,25 @@ impl FeatureTable {
         let (mut df, expected) = self
             .plan_query(&ctx, scan.columns, scan.filter, scan.latest, None)
             .await?;
+        if let Some(keys) = scan.order_by.filter(|k| !k.is_empty()) {
+            let mut sort = Vec::with_capacity(keys.len());
+            for k in keys {
+                if expected.field_with_name(&k.column).is_err() {
+                    return Err(crate::Error::Internal(format!(
+                        "cannot sort the rows of `{}` by `{}`, which the scan does not read",
+                        self.name, k.column
+                    )));
+                }
+                let e = ident(&k.column);
+                let e = if k.as_text {
+                    cast(e, DataType::Utf8)
+                } else {
+                    e
+                };
+                sort.push(e.sort(true, false));
+            }
+            df = df.sort(sort).map_err(df_error("planning the sort"))?;
+        }
         if let Some(n) = scan.limit {
             df = df
                 .limit(0, Some(n))
@@ -116,6 +156,7 @@ impl FeatureTable {
             filter,
             latest: false,
             limit,
+            order_by: None,
         })
         .await
     }
@@ -132,6 +173,7 @@ impl FeatureTable {
             filter,
             latest: true,
             limit: None,
+            order_by: None,
         })
         .await
     }

@@ -43,6 +43,10 @@
 //!   creating it when missing) in its own small transaction, never touching the data or
 //!   `_fstore_published`; `history` returns a table's rows newest first (at most `limit`, empty
 //!   when there is no history table yet) and is readable with the read identity. See [`crate::history`].
+//! - `scan_page` returns, with the read identity, at most `limit` rows (every layout column, in
+//!   layout order) whose primary key is greater than `after`, ascending in the order
+//!   `key_sort` describes; successive pages from the last key of the previous one read every
+//!   row exactly once. See [`crate::scan`].
 //!
 //! Invariant: this crate sees Arrow batches, never Delta; it never formats a value into SQL text
 //! (values are bound as parameters or streamed through the bulk-load path's escaper).
@@ -54,6 +58,7 @@ pub mod layout;
 pub mod lookup_plan;
 pub mod merge;
 pub mod rows;
+pub mod scan;
 pub mod serving;
 pub mod spark_json;
 pub mod validate;
@@ -76,6 +81,7 @@ pub use error::{Result, StoreError, StoreErrorKind};
 pub use history::{HISTORY_TABLE, PublishHistoryEntry};
 pub use layout::{OnlineColumn, OnlineLayout};
 pub use rows::RowStream;
+pub use scan::KeySort;
 pub use serving::ServingCheck;
 pub use validate::validate_batches;
 
@@ -331,6 +337,23 @@ pub trait OnlineReader {
 
     /// A real round trip to the database.
     async fn health(&self) -> Result<()>;
+
+    /// At most `limit` rows of `layout.table` whose primary key comes after `after` (None: from
+    /// the first), in primary-key order ([`OnlineReader::key_sort`]); each row holds every layout
+    /// column in layout order. Pass the key of the last row of a page to read the next one
+    /// (see [`crate::scan`]).
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>>;
+
+    /// How [`OnlineReader::scan_page`] orders the values of a primary-key column of `ftype`.
+    fn key_sort(&self, ftype: FeatureType) -> KeySort {
+        let _ = ftype;
+        KeySort::Value
+    }
 }
 
 /// The write half of the online-store contract: what publishing needs. Only a store opened with
@@ -452,6 +475,19 @@ impl OnlineReader for OnlineStore {
     async fn health(&self) -> Result<()> {
         dispatch!(self, s => s.health().await)
     }
+
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        dispatch!(self, s => s.scan_page(layout, after, limit).await)
+    }
+
+    fn key_sort(&self, ftype: FeatureType) -> KeySort {
+        dispatch!(self, s => s.key_sort(ftype))
+    }
 }
 
 impl OnlineWriter for OnlineStore {
@@ -531,6 +567,19 @@ impl OnlineReader for ReadStore {
 
     async fn health(&self) -> Result<()> {
         self.0.health().await
+    }
+
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        self.0.scan_page(layout, after, limit).await
+    }
+
+    fn key_sort(&self, ftype: FeatureType) -> KeySort {
+        self.0.key_sort(ftype)
     }
 }
 

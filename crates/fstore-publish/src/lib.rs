@@ -27,6 +27,7 @@ pub mod history;
 pub mod init;
 pub mod status;
 pub mod stores;
+pub mod verify;
 mod watch;
 
 pub use watch::{WatchOptions, WatchUpdate, watch};

@@ -54,6 +54,32 @@ pub struct TableStatus {
     pub offline_error: Option<String>,
 }
 
+impl TableStatus {
+    /// The lag for people: `up to date`, `2 versions, 3m 20s` (the time between the published
+    /// and the latest commit), `2 versions` when a commit time is unknown; None when the
+    /// offline table could not be read.
+    pub fn lag_text(&self) -> Option<String> {
+        Some(match (self.lag_versions?, self.lag_seconds) {
+            (0, _) => "up to date".to_string(),
+            (1, Some(s)) => format!("1 version, {}", fmt_seconds(s)),
+            (1, None) => "1 version".to_string(),
+            (v, Some(s)) => format!("{v} versions, {}", fmt_seconds(s)),
+            (v, None) => format!("{v} versions"),
+        })
+    }
+}
+
+/// `3m 20s`-style duration (whole seconds, two units at most).
+pub fn fmt_seconds(s: f64) -> String {
+    let s = s.round() as i64;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 fn ms(t: SystemTime) -> Option<i64> {
     t.duration_since(UNIX_EPOCH)
         .ok()

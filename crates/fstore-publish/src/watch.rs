@@ -53,7 +53,8 @@ pub struct WatchUpdate {
 }
 
 /// Publishes `name` now and then every new version, until `stop` resolves. `on_update` is called
-/// after every cycle that published something.
+/// after every cycle that published something (`Ok`), and after every failed publish that the
+/// next cycle retries (`Err`; a failure that ends the watch is returned instead).
 #[allow(clippy::too_many_arguments)]
 pub async fn watch<S, F>(
     offline: &OfflineStore,
@@ -67,7 +68,7 @@ pub async fn watch<S, F>(
 ) -> Result<()>
 where
     S: Future<Output = ()>,
-    F: FnMut(&WatchUpdate),
+    F: FnMut(std::result::Result<&WatchUpdate, &Error>),
 {
     tokio::pin!(stop);
     let mut handle = offline.open(name).await?;
@@ -132,10 +133,11 @@ where
                         lag_secs = update.lag.map(|d| d.as_secs_f64()),
                         "watch: published"
                     );
-                    on_update(&update);
+                    on_update(Ok(&update));
                 }
                 Err(e) if retryable(&e) => {
                     tracing::warn!(table = %name, error = %e, "watch: publishing failed; retrying");
+                    on_update(Err(&e));
                 }
                 Err(e) => return Err(e),
             }

@@ -278,12 +278,9 @@ async fn readyz(State(st): State<AppState>) -> Result<Response, ServeError> {
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
-    let mut resp = Response::new(Body::from(st.lookups.metrics().render()));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    resp
+    let mut text = st.lookups.metrics().render();
+    crate::freshness::render_freshness(&st.lookups.cached_tables(), &mut text);
+    crate::freshness::metrics_response(text)
 }
 
 async fn openapi() -> Response {

@@ -8,6 +8,8 @@
 //!   `POST /v1/feature-vectors/lookup`, `GET /healthz`, `GET /readyz`, `GET /metrics`) with auth,
 //!   limits, timeouts, metrics and access logs; [`serve`] accepts connections for it (header
 //!   timeout, `TCP_NODELAY`, graceful shutdown).
+//! - [`freshness`]: publishing metrics — per-table freshness gauges on `/metrics`, and what
+//!   `fstore publish --watch --metrics-listen` serves.
 //! - [`ServeError`]: where store errors become HTTP statuses (nowhere else).
 //!
 //! The store is a [`ReadStore`], opened with the reader identity (`fstore_publish::stores::open_reader`):
@@ -18,6 +20,7 @@
 pub mod busy_poll;
 mod coalesce;
 pub mod error;
+pub mod freshness;
 pub mod http;
 pub mod json;
 pub mod listen;

@@ -459,6 +459,13 @@ impl Lookups {
         self.refresh(online).await
     }
 
+    /// The bookkeeping rows of the tables whose layouts are cached (every table served since
+    /// start, as fresh as the cache: re-read in the background after the layout TTL).
+    pub fn cached_tables(&self) -> Vec<Arc<PublishedTable>> {
+        let cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.values().map(|c| c.table.clone()).collect()
+    }
+
     /// Reads the layout of `online` from the store and caches it.
     async fn refresh(&self, online: &str) -> Result<Option<Arc<PublishedTable>>, ServeError> {
         let start = Instant::now();

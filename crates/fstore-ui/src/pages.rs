@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use axum::http::StatusCode;
 use fstore_core::{FeatureType, TableName};
 use fstore_online::{OnlineReader, PublishHistoryEntry, PublishedTable};
+use fstore_publish::status::{TableStatus, table_status};
 
 use crate::Ui;
 use crate::chart::{Point, timeline};
@@ -36,12 +37,21 @@ fn outcome(e: &PublishHistoryEntry) -> String {
     }
 }
 
-/// The latest Delta version of `feature_table`, or why it is unknown.
-async fn latest_version(ui: &Ui, feature_table: &str) -> Result<i64, String> {
+/// The table's status (`fstore_publish::status`: published and latest Delta versions, the lag
+/// in versions and in commit time), or why the offline side is unknown.
+async fn status_of(ui: &Ui, p: &PublishedTable) -> Result<TableStatus, String> {
     let offline = ui.offline.as_ref().map_err(Clone::clone)?;
-    let name = TableName::parse(feature_table).map_err(|e| e.to_string())?;
-    let t = offline.open(&name).await.map_err(|e| e.to_string())?;
-    Ok(t.version)
+    let s = table_status(offline, ui.lookups.store(), p)
+        .await
+        .map_err(|e| e.to_string())?;
+    match &s.offline_error {
+        Some(e) => Err(e.clone()),
+        None => Ok(s),
+    }
+}
+
+fn lag_of(s: &TableStatus) -> String {
+    esc(&s.lag_text().unwrap_or_else(|| "?".into()))
 }
 
 pub async fn index(ui: &Ui) -> String {
@@ -122,9 +132,8 @@ pub async fn index(ui: &Ui) -> String {
 
 /// One row of the online tables' list: bookkeeping row, latest Delta version, last publish.
 async fn online_row(ui: &Ui, p: &PublishedTable) -> Vec<String> {
-    let latest = latest_version(ui, &p.feature_table).await;
-    let (latest_cell, lag) = match &latest {
-        Ok(v) => (v.to_string(), format!("{} versions", v - p.delta_version)),
+    let (latest_cell, lag) = match &status_of(ui, p).await {
+        Ok(s) => (opt_version(s.latest_version), lag_of(s)),
         Err(e) => (
             "?".to_string(),
             format!("<span class=\"bad\">{}</span>", esc(e)),
@@ -267,22 +276,34 @@ pub async fn online_table(ui: &Ui, name: &str) -> (StatusCode, String) {
         Err(e) => return (StatusCode::OK, page(name, &error_note("cannot read", e))),
     };
     let mut body = String::new();
-    let latest = latest_version(ui, &p.feature_table).await;
+    let status = status_of(ui, &p).await;
     let _ = write!(
         body,
         "<table class=\"status\"><tbody>\
 <tr><th>feature table</th><td><a href=\"/ui/tables/{}\">{}</a></td></tr>\
 <tr><th>published version</th><td id=\"published-version\">{}</td></tr>\
 <tr><th>latest Delta version</th><td id=\"latest-version\">{}</td></tr>\
+<tr><th>lag</th><td id=\"lag\">{}</td></tr>\
 <tr><th>published at</th><td>{}</td></tr><tr><th>mode</th><td>{}</td></tr>\
 <tr><th>primary keys</th><td><code>{}</code></td></tr>\
 <tr><th>columns</th><td>{}</td></tr></tbody></table>",
         esc(&url_segment(&p.feature_table)),
         esc(&p.feature_table),
         p.delta_version,
-        match &latest {
-            Ok(v) => format!("{v} (lag {} versions)", v - p.delta_version),
+        match &status {
+            Ok(s) => match s.latest_committed_at_ms {
+                Some(t) => format!(
+                    "{} <span class=\"muted\">(committed {})</span>",
+                    opt_version(s.latest_version),
+                    esc(&time_ms(t))
+                ),
+                None => opt_version(s.latest_version),
+            },
             Err(e) => format!("<span class=\"bad\">{}</span>", esc(e)),
+        },
+        match &status {
+            Ok(s) => lag_of(s),
+            Err(_) => "?".to_string(),
         },
         esc(&time_ms(p.published_at.saturating_mul(1000))),
         esc(&p.mode),

@@ -1,7 +1,8 @@
 //! The web page through a real server on SQLite: the token guards it, the online table and its
 //! publish history are shown with one chart mark per publish, values are escaped, and a missing
 //! offline store is reported on the page rather than failing it. (`scripts/test-web` drives
-//! the same pages in chromium, with feature tables published by the CLI.)
+//! the same pages in chromium, with feature tables published by the CLI.) With a real Delta
+//! table, the online table's lag shows in versions and in time between the commits.
 
 use std::sync::Arc;
 
@@ -145,4 +146,88 @@ async fn pages_behind_the_token_with_history_marks_and_escaping() {
     assert!(page.contains("<td>ui</td>"), "{page}");
     let _ = tx.send(());
     task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lag_shows_in_versions_and_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let offline = fstore_offline::OfflineStore::new(
+        dir.path().join("offline").to_str().unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    let path = dir.path().join("online.db");
+    let writer = OnlineStore::Sqlite(SqliteStore::open(&path).unwrap());
+    let name = fstore_core::TableName::parse("default.things").unwrap();
+    let batch = |ids: Vec<i64>| {
+        RecordBatch::try_from_iter(vec![("id", Arc::new(Int64Array::from(ids)) as ArrayRef)])
+            .unwrap()
+    };
+    offline
+        .create(
+            &name,
+            TableSpec::new(vec!["id".into()], None).unwrap(),
+            batch(vec![1]).schema(),
+            vec![batch(vec![1, 2])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    fstore_publish::publish(
+        &offline,
+        &writer,
+        &name,
+        &fstore_publish::PublishOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    // The second commit a little over a second after the first: lag 1 version, 1s.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    offline
+        .write(
+            &name,
+            vec![batch(vec![3])],
+            fstore_offline::WriteMode::Merge,
+        )
+        .await
+        .unwrap();
+
+    let store = ReadStore::new(OnlineStore::Sqlite(SqliteStore::open(&path).unwrap()));
+    let lookups = Lookups::new(store, Default::default());
+    let ui = fstore_ui::router(fstore_ui::Ui {
+        lookups: lookups.clone(),
+        offline: Ok(offline),
+        store_name: "local".into(),
+    });
+    let app = fstore_serve::router_with_ui(lookups, ServerOptions::default(), Some(ui));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(fstore_serve::serve(
+        listener,
+        app,
+        async move {
+            let _ = rx.await;
+        },
+        ListenOptions::default(),
+    ));
+    let get = |p: &str| {
+        let url = format!("{base}{p}");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let index = get("/ui").await;
+    let page = get("/ui/online/things").await;
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+    // 1.2s apart, rounded to whole seconds (a slow commit may make it 2s).
+    let lag = |html: &str| {
+        ["1 version, 1s", "1 version, 2s"]
+            .iter()
+            .any(|want| html.contains(want))
+    };
+    assert!(lag(&index), "{index}");
+    assert!(page.contains("<td id=\"lag\">1 version, "), "{page}");
+    assert!(lag(&page), "{page}");
+    assert!(page.contains("<td id=\"latest-version\">1 "), "{page}");
 }

@@ -4,6 +4,7 @@ pub mod lookup;
 pub mod online;
 pub mod online_history;
 pub mod online_status;
+pub mod online_verify;
 pub mod publish;
 pub mod quickstart;
 pub mod secrets;

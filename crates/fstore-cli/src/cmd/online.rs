@@ -35,6 +35,15 @@ pub enum OnlineCommand {
         after_help = "Examples:\n  fstore online status --store local\n  fstore online status --store aurora --format json"
     )]
     Status(crate::cmd::online_status::StatusArgs),
+    /// Check that an online table still holds what its bookkeeping row says: compares it, key by
+    /// key and column by column, with the published view (filter, columns, latest row per key)
+    /// of the Delta version it records, and reports keys missing online, extra online, or with
+    /// different values, with examples. Both sides stream in key order (bounded memory). Exit
+    /// status 1 when anything differs, 0 when identical. Reader identity suffices.
+    #[command(
+        after_help = "Examples:\n  fstore online verify online_feature_table --store local\n  fstore online verify user_features --store aurora --examples 50\n  fstore online verify user_features --store aurora --json | jq .missing"
+    )]
+    Verify(crate::cmd::online_verify::VerifyArgs),
     /// Drop a published online table (the offline feature table is left alone).
     #[command(
         after_help = "Example:\n  fstore online drop online_feature_table --store local --yes"
@@ -132,6 +141,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
         }
         OnlineCommand::History(a) => crate::cmd::online_history::run(a, ctx).await?,
         OnlineCommand::Status(a) => crate::cmd::online_status::run(a, ctx).await?,
+        OnlineCommand::Verify(a) => crate::cmd::online_verify::run(a, ctx).await?,
         OnlineCommand::Drop { table, store, yes } => {
             if !yes {
                 anyhow::bail!(

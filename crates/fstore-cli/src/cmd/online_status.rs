@@ -23,13 +23,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// `3m 20s`-style duration for the lag column.
 pub fn fmt_secs(s: f64) -> String {
-    let s = s.round() as i64;
-    match s {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
-        s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
+    fstore_publish::status::fmt_seconds(s)
 }
 
 fn line(t: &TableStatus) -> String {

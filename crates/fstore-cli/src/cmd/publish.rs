@@ -1,11 +1,13 @@
 //! `fstore publish`: offline feature table → online store, once or (`--watch`) continuously.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fstore_core::TableName;
 use fstore_online::WriteMode;
 use fstore_publish::stores::open_writer;
 use fstore_publish::{PublishOptions, PublishReport, WatchOptions, WatchUpdate, publish, watch};
+use fstore_serve::freshness::{PublishMetrics, Published, serve_publish_metrics};
 
 use crate::cmd::tables::ModeArg;
 use crate::context::Context;
@@ -40,6 +42,11 @@ pub struct Args {
     /// With --watch: how often to look for new versions, e.g. 2s, 500ms, 1m.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, requires = "watch")]
     pub interval: Duration,
+    /// With --watch: serve Prometheus metrics on `http://ADDR/metrics` (publishes ok/failed,
+    /// rows written, last published version, versions behind, lag seconds, last success time,
+    /// publish duration histogram), e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", requires = "watch")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
@@ -64,6 +71,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
             &a.name,
             &opts,
             a.interval,
+            a.metrics_listen,
         )
         .await;
     }
@@ -75,6 +83,7 @@ pub async fn run(a: Args, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // One call site; the arguments are the command's.
 async fn run_watch(
     ctx: &Context,
     offline: &fstore_offline::OfflineStore,
@@ -83,16 +92,34 @@ async fn run_watch(
     name: &TableName,
     opts: &PublishOptions,
     interval: Duration,
+    metrics_listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     // Listen before the first publish, so a signal during it is not fatal.
     let stop = shutdown_signal()?;
+    let metrics = Arc::new(PublishMetrics::new());
+    let (metrics_stop, metrics_task) = match metrics_listen {
+        None => (None, None),
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!("cannot listen on {addr} for --metrics-listen: {e}")
+            })?;
+            let addr = listener.local_addr()?;
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(serve_publish_metrics(listener, metrics.clone(), async {
+                let _ = rx.await;
+            }));
+            ctx.say(format!("metrics on http://{addr}/metrics"));
+            (Some(tx), Some(task))
+        }
+    };
+    let table = name.to_string();
     // Cycles print one line each; a progress bar would fight with them.
     let progress = CliProgress::new(false, true);
     ctx.say(format!(
         "watching {name} → {store_name} every {:.1}s (Ctrl-C or SIGTERM stops)",
         interval.as_secs_f64()
     ));
-    watch(
+    let result = watch(
         offline,
         store,
         name,
@@ -100,9 +127,29 @@ async fn run_watch(
         &WatchOptions { interval },
         &progress,
         stop,
-        |u: &WatchUpdate| ctx.say(watch_line(u)),
+        |u: Result<&WatchUpdate, &fstore_publish::Error>| match u {
+            Ok(u) => {
+                metrics.published(
+                    &table,
+                    Published {
+                        delta_version: u.report.delta_version,
+                        rows_written: u.report.upserts + u.report.write.deleted,
+                        duration: u.report.elapsed,
+                        versions_behind: u.versions_behind,
+                        lag: u.lag,
+                    },
+                );
+                ctx.say(watch_line(u));
+            }
+            Err(_) => metrics.failed(&table),
+        },
     )
-    .await?;
+    .await;
+    if let (Some(tx), Some(task)) = (metrics_stop, metrics_task) {
+        let _ = tx.send(());
+        let _ = task.await;
+    }
+    result?;
     ctx.say(format!("stopped watching {name}"));
     Ok(())
 }

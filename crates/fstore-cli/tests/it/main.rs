@@ -11,4 +11,5 @@ mod s3;
 mod secrets;
 mod tables;
 mod util;
+mod verify;
 mod watch;

@@ -102,3 +102,149 @@ fn watch_follows_writes_and_stops_on_sigterm_sqlite() {
 fn watch_follows_writes_and_stops_on_sigint_mariadb() {
     watch_follows_writes(Store::Mysql, "INT");
 }
+
+/// `GET /metrics` on `addr` with a bare HTTP/1.1 request; the body.
+fn scrape(addr: &str) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics listener");
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
+
+/// The value of the sample `line` (a metric with its labels) in `text`.
+fn sample(text: &str, line: &str) -> Option<f64> {
+    let prefix = format!("{line} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn watch_serves_prometheus_metrics_on_metrics_listen() {
+    use std::io::BufRead;
+    let p = Project::new(Store::Sqlite, "watch_metrics");
+    let model: BTreeMap<i64, Row> = (1..=50).map(|id| (id, row(id, 0))).collect();
+    p.write_rows(&model, true, "merge");
+    let mut watcher = p
+        .cmd(&[
+            "publish",
+            TABLE,
+            "--watch",
+            "--interval",
+            "200ms",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the watcher");
+    // The address (port 0: the system's choice) is announced first.
+    let mut err = std::io::BufReader::new(watcher.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).expect("read stderr") > 0,
+            "no metrics address announced"
+        );
+        if let Some(rest) = line.trim().strip_prefix("metrics on http://") {
+            break rest.trim_end_matches("/metrics").to_string();
+        }
+    };
+    // Keep draining stderr so the watcher never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+    });
+    let table = format!("table=\"{TABLE}\"");
+    let ok = format!("fstore_publish_publishes_total{{{table},outcome=\"ok\"}}");
+    let wait_for = |want: f64| {
+        let deadline = Instant::now() + MAX_LAG;
+        loop {
+            let text = scrape(&addr);
+            if sample(&text, &ok) == Some(want) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never {want} ok publishes:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let text = wait_for(1.0);
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_last_published_version{{{table}}}")
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_rows_written_total{{{table}}}")
+        ),
+        Some(50.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_publishes_total{{{table},outcome=\"failed\"}}")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_duration_seconds_count{{{table}}}")
+        ),
+        Some(1.0)
+    );
+    assert!(
+        sample(
+            &text,
+            &format!("fstore_publish_last_success_timestamp_seconds{{{table}}}")
+        )
+        .is_some_and(|t| t > 1.7e9),
+        "{text}"
+    );
+
+    // A new version: one more publish, its rows counted, the version moves on.
+    let changed: BTreeMap<i64, Row> = (1..=3).map(|id| (id, row(id, 1))).collect();
+    p.write_rows(&changed, false, "merge");
+    let text = wait_for(2.0);
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_last_published_version{{{table}}}")
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("fstore_publish_rows_written_total{{{table}}}")
+        ),
+        Some(53.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("fstore_publish_versions_behind{{{table}}}")),
+        Some(0.0),
+        "{text}"
+    );
+    let (code, _) = stop(&mut watcher, "TERM");
+    assert_eq!(code, 0);
+}

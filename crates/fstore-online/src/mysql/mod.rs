@@ -30,6 +30,7 @@ mod error;
 mod history;
 mod load;
 mod read;
+mod scan;
 mod serving;
 mod write;
 
@@ -588,5 +589,15 @@ impl OnlineReader for MysqlStore {
                 ),
             )),
         }
+    }
+
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        let mut conn = self.conn().await?;
+        scan::scan_page(&mut conn, &self.target, layout, after, limit).await
     }
 }

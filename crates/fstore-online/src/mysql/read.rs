@@ -26,7 +26,7 @@ const BUCKETS: [usize; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, KEYS_PER_ST
 
 /// A key value in the one form both requests and stored rows convert to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum KeyAtom {
+pub(super) enum KeyAtom {
     Int(i64),
     Text(String),
     /// Unscaled decimal at the column's scale.
@@ -36,7 +36,7 @@ enum KeyAtom {
 }
 
 /// Converts a requested key value to its atom, or explains why it cannot match.
-fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
+pub(super) fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
     let wrong = || {
         bad_request(format!(
             "key column `{}` is {}, but the lookup gave {}",
@@ -74,7 +74,7 @@ fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
 }
 
 /// The bound parameter for `atom` in a column of `ftype`.
-fn atom_param(ftype: FeatureType, atom: &KeyAtom) -> MyValue {
+pub(super) fn atom_param(ftype: FeatureType, atom: &KeyAtom) -> MyValue {
     match (ftype, atom) {
         (FeatureType::Timestamp, KeyAtom::Int(us)) => super::load::cell_value(
             crate::arrow_values::Cell::Timestamp(*us),

@@ -19,6 +19,7 @@ pub mod ddl;
 pub mod error;
 pub mod history;
 pub mod read;
+mod scan;
 pub mod write;
 
 use std::sync::Arc;
@@ -247,6 +248,17 @@ impl OnlineReader for PostgresStore {
                 .map(|_| ())
         })
         .await
+    }
+
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        let schema = self.schema.clone();
+        self.with_conn(async move |c| scan::scan_page(c, &schema, layout, after, limit).await)
+            .await
     }
 }
 

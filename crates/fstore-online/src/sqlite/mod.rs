@@ -10,6 +10,7 @@ mod ddl;
 mod error;
 mod history;
 mod read;
+mod scan;
 mod serving;
 mod write;
 
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fstore_core::{Progress, Value};
+use fstore_core::{FeatureType, Progress, Value};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
@@ -26,8 +27,8 @@ use self::error::Ctx;
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::layout::OnlineLayout;
 use crate::{
-    Applied, LookupResult, OnlineReader, OnlineWriter, PublishHistoryEntry, PublishedTable, Rows,
-    WriteMeta,
+    Applied, KeySort, LookupResult, OnlineReader, OnlineWriter, PublishHistoryEntry,
+    PublishedTable, Rows, WriteMeta,
 };
 
 pub use ddl::SHADOW_PREFIX;
@@ -401,5 +402,25 @@ impl OnlineReader for SqliteStore {
             .map(|_| ())
         })
         .await
+    }
+
+    async fn scan_page(
+        &self,
+        layout: &OnlineLayout,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Value>>> {
+        let layout = layout.clone();
+        let after = after.map(<[Value]>::to_vec);
+        self.with_reader(move |conn| scan::scan_page(conn, &layout, after.as_deref(), limit))
+            .await
+    }
+
+    /// Decimal keys are `TEXT` online: they order as their text.
+    fn key_sort(&self, ftype: FeatureType) -> KeySort {
+        match ftype {
+            FeatureType::Decimal { .. } => KeySort::Text,
+            _ => KeySort::Value,
+        }
     }
 }

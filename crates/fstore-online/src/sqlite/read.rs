@@ -20,13 +20,13 @@ const KEYS_PER_STATEMENT: usize = 500;
 
 /// A key value as stored online: integers as integers, everything else as its text encoding.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum KeyAtom {
+pub(super) enum KeyAtom {
     Int(i64),
     Text(String),
 }
 
 /// Converts a requested key value to its stored form, or explains why it cannot match.
-fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
+pub(super) fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
     let wrong = || {
         bad_request(format!(
             "key column `{}` is {}, but the lookup gave {}",
@@ -78,7 +78,11 @@ fn key_atom(column: &OnlineColumn, v: &Value) -> Result<KeyAtom> {
     })
 }
 
-fn bind_atom(stmt: &mut rusqlite::Statement<'_>, idx: usize, a: &KeyAtom) -> rusqlite::Result<()> {
+pub(super) fn bind_atom(
+    stmt: &mut rusqlite::Statement<'_>,
+    idx: usize,
+    a: &KeyAtom,
+) -> rusqlite::Result<()> {
     match a {
         KeyAtom::Int(i) => stmt.raw_bind_parameter(idx, *i),
         KeyAtom::Text(s) => stmt.raw_bind_parameter(idx, s.as_str()),
@@ -137,7 +141,11 @@ pub fn decode(table: &str, column: &OnlineColumn, v: ValueRef<'_>) -> Result<Val
 
 /// A failed lookup statement: the table or a column is gone when the caller's layout is
 /// stale (a publish replaced the table since), anything else is a database error.
-fn stale_or(table: &str, e: rusqlite::Error, ctx: impl FnOnce() -> String) -> StoreError {
+pub(super) fn stale_or(
+    table: &str,
+    e: rusqlite::Error,
+    ctx: impl FnOnce() -> String,
+) -> StoreError {
     let msg = match &e {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.as_str(),
         rusqlite::Error::SqlInputError { msg, .. } => msg.as_str(),

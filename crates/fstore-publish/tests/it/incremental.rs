@@ -867,3 +867,5 @@ async fn partitioned_tables_publish_incrementally_mysql() {
 mod history;
 #[path = "status.rs"]
 mod status;
+#[path = "verify.rs"]
+mod verify;

@@ -448,9 +448,26 @@ pub async fn health_and_metrics(s: &Server) {
         "fstore_serve_db_duration_seconds_count{op=\"health\"} 2",
         "fstore_serve_requests_in_flight 1",
         "fstore_serve_lookup_keys_total",
+        "# TYPE fstore_serve_table_published_version gauge",
     ] {
         assert!(text.contains(want), "metrics lack `{want}`:\n{text}");
     }
+    // Freshness of the table just served, from its bookkeeping row (published at version 3,
+    // moments ago); `trips` was not served, so its layout is not cached and it has no gauge.
+    let gauge = |name: &str| -> f64 {
+        let prefix = format!("{name}{{table=\"users\",feature_table=\"default.users\"}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line:\n{text}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    assert_eq!(gauge("fstore_serve_table_published_version"), 3.0);
+    let age = gauge("fstore_serve_table_seconds_since_publish");
+    assert!((0.0..600.0).contains(&age), "{age}");
+    let at = gauge("fstore_serve_table_published_timestamp_seconds");
+    assert!(at > 1.7e9, "{at}");
+    assert!(!text.contains("table=\"trips\""), "{text}");
 }
 
 pub async fn bearer_token(store: OnlineStore) {
