@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use fstore_core::config::Config;
-use fstore_offline::{FeatureTable, OfflineStore, TimeTravel, WriteOutcome};
+use fstore_offline::{OfflineStore, TimeTravel};
 use fstore_online::WriteMode;
 use fstore_publish::stores::Identity;
 use pyo3::prelude::*;
@@ -20,10 +20,13 @@ use pyo3_arrow::{PySchema, PyTable};
 use crate::convert::{read_all, to_table};
 use crate::errors::{Error, Result};
 use crate::online::{MysqlSpec, StoreRef};
+use crate::reports::{outcome_dict, report_dict, table_dict};
 use crate::runtime::{runtime, wait};
+use crate::secrets::Secrets;
+use crate::stream::PublishStream;
 use crate::{offline, online, training};
 
-type Opened = Arc<(String, online::Handle)>;
+pub type Opened = Arc<(String, online::Handle)>;
 
 /// `create_table(schema=...)`: an Arrow schema, or a schema string (`"id BIGINT, name STRING"`
 /// or the CLI's `"id:bigint,name:string"`) parsed by the CLI's own parser.
@@ -39,6 +42,23 @@ impl SchemaArg {
             Self::Text(s) => Arc::new(fstore_core::parse_schema(&s)?),
             Self::Arrow(s) => s.into_inner(),
         })
+    }
+}
+
+/// `memory_limit=`: bytes, or a size such as `"256MiB"` (the CLI's `--memory-limit` syntax).
+#[derive(FromPyObject)]
+pub enum MemoryLimit {
+    Bytes(usize),
+    Text(String),
+}
+
+impl MemoryLimit {
+    fn bytes(self) -> Result<usize> {
+        match self {
+            Self::Bytes(b) => Ok(b),
+            Self::Text(t) => fstore_training::parse_size(&t)
+                .map_err(|e| Error::invalid(format!("memory_limit {e}"))),
+        }
     }
 }
 
@@ -107,43 +127,6 @@ impl Drop for Client {
             self.lock().clear();
         }
     }
-}
-
-fn table_dict<'py>(py: Python<'py>, t: &FeatureTable) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("name", t.name.to_string())?;
-    d.set_item("location", t.location.to_string())?;
-    d.set_item("version", t.version)?;
-    d.set_item("primary_keys", &t.spec.primary_keys)?;
-    d.set_item("timestamp_key", &t.spec.timestamp_key)?;
-    d.set_item("description", &t.spec.description)?;
-    d.set_item("tags", &t.spec.tags)?;
-    d.set_item("partition_columns", &t.partition_columns)?;
-    d.set_item("change_data_feed", t.change_data_feed())?;
-    Ok(d)
-}
-
-fn outcome_dict<'py>(
-    py: Python<'py>,
-    name: &str,
-    o: &WriteOutcome,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("table", name)?;
-    d.set_item(
-        "mode",
-        match o.mode {
-            fstore_offline::WriteMode::Merge => "merge",
-            fstore_offline::WriteMode::Overwrite => "overwrite",
-        },
-    )?;
-    d.set_item("version", o.version)?;
-    d.set_item("rows", o.rows)?;
-    d.set_item("rows_inserted", o.rows_inserted)?;
-    d.set_item("rows_updated", o.rows_updated)?;
-    d.set_item("rows_deleted", o.rows_deleted)?;
-    d.set_item("files_added", o.files_added)?;
-    Ok(d)
 }
 
 #[pymethods]
@@ -405,24 +388,65 @@ impl Client {
             let report = online::publish(&self.offline, s.1.writer()?, &tname, args).await?;
             Ok((s.0.clone(), report))
         })?;
-        let d = PyDict::new(py);
-        d.set_item("feature_table", &report.feature_table)?;
-        d.set_item("store", &store_name)?;
-        d.set_item("online_table", &report.online_table)?;
-        d.set_item("delta_version", report.delta_version)?;
-        d.set_item("mode", report.mode.as_str())?;
-        d.set_item("method", online::method_name(&report.method))?;
-        d.set_item("method_detail", report.method.to_string())?;
-        d.set_item("rows_read", report.rows_read)?;
-        d.set_item("inserted", report.write.inserted)?;
-        d.set_item("updated", report.write.updated)?;
-        d.set_item("skipped_older", report.write.skipped_older)?;
-        d.set_item("deleted", report.write.deleted)?;
-        d.set_item("bytes", report.write.bytes)?;
-        d.set_item("commits", report.commits)?;
-        d.set_item("elapsed_secs", report.elapsed.as_secs_f64())?;
-        d.set_item("summary", online::summary(&store_name, &report))?;
-        Ok(d)
+        report_dict(py, &store_name, &report)
+    }
+
+    /// `publish_table(..., streaming=True)`: publishes now and every new version after, on a
+    /// background thread, `interval_secs` apart, until the returned stream is stopped.
+    #[pyo3(signature = (name, store=None, mysql=None, mode="merge", online_table=None, filter=None, features=None, full=false, interval_secs=5.0))]
+    #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
+    fn publish_stream(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        store: Option<String>,
+        mysql: Option<SpecTuple>,
+        mode: &str,
+        online_table: Option<String>,
+        filter: Option<String>,
+        features: Option<Vec<String>>,
+        full: bool,
+        interval_secs: f64,
+    ) -> PyResult<PublishStream> {
+        let tname = offline::table_name(name)?;
+        let mode = match offline::write_mode(mode)? {
+            fstore_offline::WriteMode::Merge => WriteMode::Merge,
+            fstore_offline::WriteMode::Overwrite => WriteMode::Overwrite,
+        };
+        let interval = std::time::Duration::try_from_secs_f64(interval_secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::invalid("the trigger interval must be a positive duration"))?;
+        let r = store_ref(store, mysql);
+        let opts = online::PublishArgs {
+            mode,
+            online_table,
+            filter,
+            features,
+            full,
+        }
+        .options();
+        // Open the store and the table here, so a bad store, credentials or table name raise
+        // from this call instead of ending the stream later.
+        let table = &tname;
+        let opened = wait(py, || async move {
+            let s = self.store(&r, Identity::Writer).await?;
+            s.1.writer()?;
+            self.offline.open(table).await.map_err(Error::from)?;
+            Ok(s)
+        })?;
+        Ok(PublishStream::start(
+            self.offline.clone(),
+            opened,
+            tname,
+            opts,
+            interval,
+        )?)
+    }
+
+    /// The secret scopes of the configured backend (`[secrets]`).
+    fn secrets(&self) -> Secrets {
+        Secrets::new(self.config.secrets.clone())
     }
 
     #[pyo3(signature = (online_table, store=None, mysql=None))]
@@ -487,7 +511,7 @@ impl Client {
 
     /// Builds a training set. `lookups`: `(table, lookup_key, timestamp_lookup_key, features,
     /// rename, lookback_secs)`. `spine`: Arrow data, or `spine_table` a feature table name.
-    #[pyo3(signature = (lookups, spine=None, spine_table=None, label=Vec::new(), exclude=Vec::new(), as_of_version=None, table_versions=HashMap::new()))]
+    #[pyo3(signature = (lookups, spine=None, spine_table=None, label=Vec::new(), exclude=Vec::new(), as_of_version=None, table_versions=HashMap::new(), memory_limit=None, spill_dir=None))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)] // Mirrors the Python signature.
     fn training_set<'py>(
         &self,
@@ -506,7 +530,10 @@ impl Client {
         exclude: Vec<String>,
         as_of_version: Option<i64>,
         table_versions: HashMap<String, i64>,
+        memory_limit: Option<MemoryLimit>,
+        spill_dir: Option<PathBuf>,
     ) -> PyResult<(PyTable, Vec<(String, i64)>)> {
+        let memory_limit = memory_limit.map(MemoryLimit::bytes).transpose()?;
         let lookups = lookups
             .into_iter()
             .map(
@@ -541,6 +568,8 @@ impl Client {
                 exclude,
                 as_of_version,
                 table_versions,
+                memory_limit,
+                spill_dir,
             };
             Ok(training::build(&self.offline, req).await?)
         })?;

@@ -18,6 +18,8 @@ pub enum Class {
     OnlineStore(StoreErrorKind),
     Secrets,
     Conflict,
+    /// `fstore serve` refused (the HTTP status, if it answered) or could not be reached.
+    Serve(Option<u16>),
     /// Storage, network or our own bug.
     Fstore,
 }
@@ -38,7 +40,7 @@ impl Error {
             message: message.into(),
         }
     }
-    fn new(class: Class, message: impl std::fmt::Display) -> Self {
+    pub fn new(class: Class, message: impl std::fmt::Display) -> Self {
         Self {
             class,
             message: message.to_string(),
@@ -65,6 +67,13 @@ impl From<Error> for PyErr {
     fn from(e: Error) -> Self {
         Python::attach(|py| {
             let (class, kind) = match e.class {
+                Class::Serve(status) => {
+                    let make = || -> PyResult<PyErr> {
+                        let cls = py.import("fstore.errors")?.getattr("ServeError")?;
+                        Ok(PyErr::from_value(cls.call1((e.message.as_str(), status))?))
+                    };
+                    return make().unwrap_or_else(|_| PyRuntimeError::new_err(e.message.clone()));
+                }
                 Class::InvalidInput => ("InvalidInputError", None),
                 Class::TableNotFound => ("TableNotFoundError", None),
                 Class::TableExists => ("TableExistsError", None),

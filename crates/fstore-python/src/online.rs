@@ -154,19 +154,25 @@ pub struct PublishArgs {
     pub full: bool,
 }
 
+impl PublishArgs {
+    pub fn options(self) -> PublishOptions {
+        PublishOptions {
+            mode: self.mode,
+            online_table: self.online_table,
+            filter: self.filter,
+            features: self.features,
+            full: self.full,
+        }
+    }
+}
+
 pub async fn publish(
     offline: &OfflineStore,
     store: &OnlineStore,
     name: &TableName,
     a: PublishArgs,
 ) -> Result<PublishReport> {
-    let opts = PublishOptions {
-        mode: a.mode,
-        online_table: a.online_table,
-        filter: a.filter,
-        features: a.features,
-        full: a.full,
-    };
+    let opts = a.options();
     Ok(fstore_publish::publish(offline, store, name, &opts, &NoProgress).await?)
 }
 
@@ -275,7 +281,7 @@ pub async fn lookup(
     Ok((schema, vec![batch]))
 }
 
-fn arrow_type(t: FeatureType) -> DataType {
+pub fn arrow_type(t: FeatureType) -> DataType {
     match t {
         FeatureType::SmallInt => DataType::Int16,
         FeatureType::Int => DataType::Int32,
@@ -299,7 +305,10 @@ fn mismatch(t: FeatureType, v: &Value) -> Error {
 }
 
 /// One Arrow column of type `t` from looked-up values (`None` or `Value::Null`: NULL).
-fn build<'a>(t: FeatureType, cells: impl Iterator<Item = Option<&'a Value>>) -> Result<ArrayRef> {
+pub fn build<'a>(
+    t: FeatureType,
+    cells: impl Iterator<Item = Option<&'a Value>>,
+) -> Result<ArrayRef> {
     macro_rules! col {
         ($builder:expr, $pat:pat => $val:expr) => {{
             let mut b = $builder;

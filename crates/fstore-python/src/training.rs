@@ -3,6 +3,7 @@
 //! runs, so the two give equal results on the same inputs).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
@@ -60,6 +61,10 @@ pub struct Request {
     pub exclude: Vec<String>,
     pub as_of_version: Option<i64>,
     pub table_versions: HashMap<String, i64>,
+    /// Bytes the feature indexes may take before spilling (`None`: the CLI's default, 256 MiB).
+    pub memory_limit: Option<usize>,
+    /// Where spill files go (`None`: TMPDIR).
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// The joined rows and the `(table, version)` each feature table was read at.
@@ -79,8 +84,12 @@ pub async fn build(
     let mut opts = TrainingOptions {
         label: r.label,
         exclude: r.exclude,
+        spill_dir: r.spill_dir,
         ..Default::default()
     };
+    if let Some(m) = r.memory_limit {
+        opts.memory_limit = m;
+    }
     if let Some(v) = r.as_of_version {
         opts.as_of = TimeTravel::Version(v);
     }

@@ -142,8 +142,6 @@ def test_spark_only_arguments_say_so(workdir: Path) -> None:
     fs.create_table("default.s", "id", pa.table({"id": [1], "v": [1]}))
     with pytest.warns(UserWarning, match="Spark Structured Streaming"):
         fs.write_table("default.s", pa.table({"id": [2], "v": [2]}), checkpoint_location="/tmp/x")
-    with pytest.raises(NotImplementedError, match="streaming=True"):
-        fs.publish_table("default.s", "local", streaming=True)
     with pytest.raises(ValueError, match="does not support mode='overwrite'"):
         fs.publish_table("default.s", "local", mode="overwrite", features=["v"])
 
@@ -191,6 +189,32 @@ def test_training_set_equals_the_cli_output(workdir: Path) -> None:
     assert got.column_names == want.column_names == ["driver", "event_ts", "rides", "driver_rating", "label"]
     assert got.to_pylist() == want.to_pylist()
     assert got.column("rides").to_pylist() == [5, 7, None, None]
+
+
+def test_a_tiny_memory_limit_spills_and_gives_the_same_training_set(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    c = fstore.Client()
+    n = 20_000
+    c.create_table("default.f", "k", pa.table({"k": pa.array(range(n), pa.int64()), "x": pa.array([i * 0.5 for i in range(n)])}))
+    spine = pa.table({"k": pa.array([(i * 7919) % (n + 100) for i in range(5_000)], pa.int64()), "y": [i % 2 for i in range(5_000)]})
+    lookups = [FeatureLookup("default.f", "k")]
+    default = c.create_training_set(spine, lookups, label="y").load_df().to_arrow()
+    spill = workdir / "spill"
+    spill.mkdir()
+    with caplog.at_level(logging.INFO, logger="fstore"):
+        tiny = c.create_training_set(spine, lookups, label="y", memory_limit="64KiB", spill_dir=spill).load_df().to_arrow()
+    # It did spill (fstore-training says so), and the result is the same.
+    assert any("spilling a feature table" in r.getMessage() for r in caplog.records), caplog.text
+    assert tiny.column_names == default.column_names == ["k", "x", "y"]
+    assert tiny.to_pylist() == default.to_pylist()
+    assert tiny.column("x").null_count == default.column("x").null_count > 0
+    assert list(spill.iterdir()) == []  # the spill files are gone
+    assert c.create_training_set(spine, lookups, label="y", memory_limit=65536).load_df().to_arrow().to_pylist() == default.to_pylist()
+    with pytest.raises(ValueError, match="memory_limit `lots` is not a size"):
+        c.create_training_set(spine, lookups, label="y", memory_limit="lots").load_df()
+    with pytest.raises(ValueError, match="memory_limit must be positive"):
+        c.create_training_set(spine, lookups, label="y", memory_limit=0)
 
 
 def test_the_gil_is_released_while_rust_works(workdir: Path) -> None:

@@ -2,7 +2,9 @@
 
 ``fstore.Client`` is the native API; ``fstore.databricks`` has the Databricks Feature Store
 client's signatures (``FeatureStoreClient``, ``FeatureLookup``, ``AmazonRdsMySqlSpec``), so a
-walk-through notebook runs with only its import line changed.
+walk-through notebook runs with only its import line changed. ``fstore.ServeClient`` looks
+features up through a running ``fstore serve``. fstore's log lines go to the ``fstore`` logger
+of Python's ``logging``.
 """
 
 from ._fstore import __version__
@@ -14,16 +16,23 @@ from .errors import (
     InvalidInputError,
     OnlineStoreError,
     SecretsError,
+    ServeError,
     TableExistsError,
     TableNotFoundError,
 )
 from .frame import Frame
+from .secrets import Secrets
+from .serve import ServeClient
+from .stream import PublishStream
 from .specs import AmazonRdsMySqlSpec
 
 __all__ = [
     "__version__",
     "Client",
     "Frame",
+    "PublishStream",
+    "Secrets",
+    "ServeClient",
     "FeatureLookup",
     "FeatureTable",
     "HistoryEntry",
@@ -38,4 +47,5 @@ __all__ = [
     "OnlineStoreError",
     "SecretsError",
     "ConflictError",
+    "ServeError",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import warnings
 from typing import Any, Literal
 
 from . import _fstore
@@ -12,7 +13,9 @@ from ._convert import to_arrow_stream
 from .entities import FeatureLookup, FeatureTable, HistoryEntry, PublishReport, TrainingSet, WriteReport
 from .errors import InvalidInputError
 from .frame import Frame
+from .secrets import Secrets
 from .specs import AmazonRdsMySqlSpec
+from .stream import PublishStream, trigger_interval
 
 OnlineStoreArg = "AmazonRdsMySqlSpec | str | None"
 
@@ -68,6 +71,11 @@ class Client:
     def close(self) -> None:
         """Closes the pooled online connections."""
         self._native.close()
+
+    @property
+    def secrets(self) -> Secrets:
+        """The secret scopes of the configured backend (``fstore secrets``)."""
+        return Secrets(self._native.secrets())
 
     def __repr__(self) -> str:
         return f"fstore.Client(offline_root={self._native.offline_root!r}, stores={self._native.store_names()})"
@@ -169,21 +177,36 @@ class Client:
         features: str | list[str] | None = None,
         full: bool = False,
         online_table: str | None = None,
-    ) -> PublishReport:
+        streaming: bool = False,
+        trigger: dict[str, Any] | None = None,
+        checkpoint_location: str | None = None,
+    ) -> Any:
         """Publishes ``name`` into ``online_store`` (a spec, a store name from fstore.toml, or
-        None for the only configured store). Returns the report ``fstore publish`` prints."""
+        None for the only configured store). Returns the report ``fstore publish`` prints.
+
+        ``streaming=True`` returns a :class:`PublishStream` instead: it publishes now and then
+        every new Delta version, ``trigger={'processingTime': '5 seconds'}`` apart (the
+        default), until ``stop()``. ``checkpoint_location`` is not needed (the online
+        bookkeeping row is the checkpoint): it warns and is ignored."""
         store, spec_table = _store_args(online_store, name)
         feats = _list(features) if features is not None else None
-        r = self._native.publish_table(
-            name,
-            mode=mode,
-            online_table=online_table or spec_table,
-            filter=filter_condition,
-            features=feats,
-            full=full,
-            **store,
+        args: dict[str, Any] = dict(
+            mode=mode, online_table=online_table or spec_table, filter=filter_condition, features=feats, full=full, **store
         )
-        return PublishReport(**r)
+        if not streaming:
+            if trigger is not None or checkpoint_location is not None:
+                raise InvalidInputError("trigger= and checkpoint_location= apply to streaming=True publishes only")
+            return PublishReport(**self._native.publish_table(name, **args))
+        if mode == "overwrite":
+            raise InvalidInputError('Streaming publish_table does not support mode="overwrite"')
+        if checkpoint_location is not None:
+            warnings.warn(
+                "checkpoint_location is ignored: fstore resumes from the version recorded in the online table",
+                UserWarning,
+                stacklevel=2,
+            )
+        interval = trigger_interval(trigger, 5.0)
+        return PublishStream(self._native.publish_stream(name, interval_secs=interval, **args))
 
     def drop_online_table(self, name: str, online_store: AmazonRdsMySqlSpec | str | None = None) -> None:
         store, spec_table = _store_args(online_store, name)
@@ -242,9 +265,21 @@ class Client:
         exclude_columns: list[str] | None = None,
         *,
         as_of_version: int | dict[str, int] | None = None,
+        memory_limit: int | str | None = None,
+        spill_dir: str | os.PathLike[str] | None = None,
     ) -> TrainingSet:
         """A point-in-time correct training set: ``df`` (a dataframe, or a feature table name)
-        joined with ``feature_lookups``; ``load_df()`` runs it."""
+        joined with ``feature_lookups``; ``load_df()`` runs it.
+
+        ``memory_limit``: bytes (or ``"256MiB"``, ``"2GB"``) the feature tables' in-memory
+        indexes may take together (default 256 MiB, as ``fstore training-set --memory-limit``);
+        a table past it is spilled to ``spill_dir`` (default: TMPDIR) and joined partition by
+        partition, with the same result."""
+        if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, str))):
+            raise InvalidInputError(f"memory_limit must be bytes (int) or a size such as '256MiB', not {type(memory_limit).__name__}")
+        if isinstance(memory_limit, int) and memory_limit <= 0:
+            raise InvalidInputError("memory_limit must be positive")
+        spill = os.fspath(spill_dir) if spill_dir is not None else None
         for fl in feature_lookups:
             if not isinstance(fl, FeatureLookup):
                 raise InvalidInputError(f"feature_lookups must hold FeatureLookup objects, not {type(fl).__name__}")
@@ -257,7 +292,7 @@ class Client:
 
         def run() -> tuple[Any, list[tuple[str, int]]]:
             return native.training_set(
-                lookups, spine, spine_table, _list(label), list(exclude_columns or []), all_v, per
+                lookups, spine, spine_table, _list(label), list(exclude_columns or []), all_v, per, memory_limit, spill
             )
 
         return TrainingSet(run)

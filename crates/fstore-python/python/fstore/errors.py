@@ -34,6 +34,15 @@ class SecretsError(FstoreError):
     """A secret scope or key is missing or unreadable (the value is never shown)."""
 
 
+class ServeError(FstoreError):
+    """``fstore serve`` refused the request or could not be reached. ``status``: the HTTP status
+    (401 wrong or missing token, 503 store unavailable, ...), None when there was no answer."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ConflictError(FstoreError):
     """Other writers kept changing the same table; try again."""
 
@@ -46,4 +55,5 @@ __all__ = [
     "OnlineStoreError",
     "SecretsError",
     "ConflictError",
+    "ServeError",
 ]

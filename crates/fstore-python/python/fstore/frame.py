@@ -10,8 +10,10 @@ class Frame:
     pyarrow, polars, duckdb...), and converts with :meth:`to_arrow`, :meth:`to_pandas`,
     :meth:`to_polars` (Databricks spellings ``toPandas``/``toArrow`` too)."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, metadata: dict[str, Any] | None = None) -> None:
         self._table = table
+        #: What produced the rows, when known (``ServeClient`` lookups: the server's metadata).
+        self.metadata = metadata
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         return self._table.__arrow_c_stream__(requested_schema)

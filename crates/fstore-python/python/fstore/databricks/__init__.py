@@ -4,7 +4,8 @@
 ``from fstore.databricks.online_store_spec import AmazonRdsMySqlSpec`` replace the
 ``databricks.feature_store`` imports; the calls keep Databricks' signatures. Arguments that
 only mean something to Spark say so: ``checkpoint_location``/``trigger`` warn and are ignored,
-a Spark ``StructType`` schema is refused, streaming publishes are not supported yet.
+a Spark ``StructType`` schema is refused; ``publish_table(streaming=True)`` returns an
+:class:`fstore.PublishStream` in place of Spark's ``StreamingQuery``.
 """
 
 from __future__ import annotations
@@ -188,19 +189,37 @@ class FeatureStoreClient:
         features: str | list[str] | None = None,
     ) -> Any:
         """Publishes into the online store; returns the :class:`fstore.PublishReport`
-        (Databricks returns None for a batch publish)."""
+        (Databricks returns None for a batch publish), or with ``streaming=True`` a
+        :class:`fstore.PublishStream` (Databricks' ``StreamingQuery``: ``stop()``, ``isActive``,
+        ``lastProgress``, ``awaitTermination()``) that publishes every new Delta version,
+        ``trigger['processingTime']`` apart. ``checkpoint_location`` warns and is ignored: the
+        online table records the version it holds, which is the checkpoint."""
         _check_mode(mode)
-        if streaming:
-            raise NotImplementedError(
-                "publish_table(streaming=True) is not supported from Python yet; run `fstore publish NAME --watch`"
-            )
+        if streaming and mode == OVERWRITE:
+            raise InvalidInputError('Streaming publish_table does not support mode="overwrite"')
         if features is not None and mode == OVERWRITE:
             raise InvalidInputError("publishing selected features (features=) does not support mode='overwrite'; use mode='merge'")
-        _spark_only("checkpoint_location", checkpoint_location)
-        _spark_only("trigger", trigger, {"processingTime": "5 minutes"})
         if filter_condition is not None:
             # Spark SQL quotes identifiers with backticks; DataFusion with double quotes.
             filter_condition = filter_condition.replace("`", '"')
+        if streaming:
+            if checkpoint_location is not None:
+                warnings.warn(
+                    "checkpoint_location is ignored: fstore resumes from the version recorded in the online table",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return self._client.publish_table(
+                name,
+                online_store,
+                filter_condition=filter_condition,
+                mode=mode,  # type: ignore[arg-type]
+                features=features,
+                streaming=True,
+                trigger=trigger,
+            )
+        _spark_only("checkpoint_location", checkpoint_location)
+        _spark_only("trigger", trigger, {"processingTime": "5 minutes"})
         return self._client.publish_table(
             name, online_store, filter_condition=filter_condition, mode=mode, features=features  # type: ignore[arg-type]
         )
