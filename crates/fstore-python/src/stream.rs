@@ -78,10 +78,13 @@ impl PublishStream {
                         &WatchOptions { interval },
                         &NoProgress,
                         stopped,
-                        |u: &WatchUpdate| {
-                            let mut s = state(&st);
-                            s.last = Some(u.clone());
-                            s.cycles += 1;
+                        |u: Result<&WatchUpdate, &fstore_publish::Error>| {
+                            // A failed cycle is logged by `watch` and retried; count successes.
+                            if let Ok(u) = u {
+                                let mut s = state(&st);
+                                s.last = Some(u.clone());
+                                s.cycles += 1;
+                            }
                         },
                     )
                     .await
