@@ -7,11 +7,14 @@ use crate::context::Context;
 
 #[derive(clap::Subcommand)]
 pub enum OnlineCommand {
-    /// Provision a MySQL/Aurora store: create its database and a `writer` and a read-only `reader`
-    /// user with random passwords, and keep their credentials in the store's secret scopes.
-    /// The administrator's password is read from a hidden prompt or stdin.
+    /// Provision a MySQL/Aurora or PostgreSQL store: create its database (and, on PostgreSQL,
+    /// its schema), a `writer` that owns the feature tables and a read-only `reader` with random
+    /// passwords, and keep their credentials in the store's secret scopes. The administrator's
+    /// password is read from a hidden prompt or stdin (empty: none, for PostgreSQL `trust`
+    /// authentication on a development machine). On PostgreSQL the administrator needs
+    /// CREATEROLE and CREATEDB (an RDS/Aurora master user will do), not superuser.
     #[command(
-        after_help = "Examples:\n  fstore online init --store aurora --admin-user admin\n  terraform -chdir=deploy/terraform/aurora output -raw master_password | fstore online init --store aurora --admin-user admin\n  fstore online init --store aurora --admin-user admin --rotate"
+        after_help = "Examples:\n  fstore online init --store aurora --admin-user admin\n  terraform -chdir=deploy/terraform/aurora output -raw master_password | fstore online init --store aurora --admin-user admin\n  fstore online init --store aurora --admin-user admin --rotate\n  fstore online init --store pg --admin-user postgres </dev/null   # local PostgreSQL, trust auth\n  fstore online init --store pg --admin-user postgres --writer-user fstore_writer --reader-user fstore_reader"
     )]
     Init(InitArgs),
     /// List the tables published in an online store, with their Delta versions.
@@ -61,21 +64,23 @@ pub enum OnlineCommand {
 
 #[derive(clap::Args)]
 pub struct InitArgs {
-    /// Store to provision (a `kind = "mysql"` store with read and write secret prefixes).
+    /// Store to provision (a `kind = "mysql"` or `kind = "postgres"` store with read and write
+    /// secret prefixes).
     #[arg(long)]
     pub store: Option<String>,
-    /// Administrator user (Terraform's master user).
+    /// Administrator user (Terraform's or RDS's master user; `postgres` locally).
     #[arg(long, value_name = "USER")]
     pub admin_user: String,
-    /// Name of the user that publishes.
+    /// Name of the user (PostgreSQL: role) that publishes.
     #[arg(long, default_value = "writer", value_name = "USER")]
     pub writer_user: String,
-    /// Name of the read-only user that serves.
+    /// Name of the read-only user (PostgreSQL: role) that serves.
     #[arg(long, default_value = "reader", value_name = "USER")]
     pub reader_user: String,
-    /// Hosts the users may connect from (MySQL pattern; `%` = anywhere, as in the walk-through).
-    #[arg(long, default_value = "%", value_name = "PATTERN")]
-    pub user_host: String,
+    /// MySQL only: hosts the users may connect from (`%` = anywhere, the default, as in the
+    /// walk-through). PostgreSQL decides that in pg_hba.conf.
+    #[arg(long, value_name = "PATTERN")]
+    pub user_host: Option<String>,
     /// Give both users new passwords and update the secret scopes.
     #[arg(long)]
     pub rotate: bool,
@@ -85,7 +90,7 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
     match cmd {
         OnlineCommand::Init(a) => {
             let admin_password = crate::cmd::secrets::read_hidden(&format!(
-                "Password of MySQL administrator `{}` (hidden): ",
+                "Password of administrator `{}` (hidden; empty for none): ",
                 a.admin_user
             ))?;
             let report = fstore_publish::init::init_online_store(
@@ -102,16 +107,16 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
             )
             .await?;
             let p = &report.provision;
+            let created = |yes: bool| if yes { "created" } else { "already existed" };
             println!(
                 "store `{}`: database `{}` {}",
                 report.store,
                 report.database,
-                if p.database_created {
-                    "created"
-                } else {
-                    "already existed"
-                }
+                created(p.database_created)
             );
+            if let Some(schema) = &report.schema {
+                println!("schema `{schema}` {}", created(report.schema_created));
+            }
             for u in &p.users_created {
                 println!("created user {u}");
             }
@@ -124,6 +129,9 @@ pub async fn run(cmd: OnlineCommand, ctx: &Context) -> anyhow::Result<()> {
             println!("grants:");
             for g in &p.grants {
                 println!("  {g}");
+            }
+            for n in &report.notes {
+                println!("note: {n}");
             }
         }
         OnlineCommand::List { store } => {

@@ -81,7 +81,7 @@ fn init_opts(writer: &str, reader: &str, rotate: bool) -> InitOptions {
         admin_password: Secret::new(url.password().unwrap_or("").to_string()),
         writer_user: writer.into(),
         reader_user: reader.into(),
-        user_host: "%".into(),
+        user_host: None,
         rotate,
     }
 }

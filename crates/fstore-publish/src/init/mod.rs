@@ -1,31 +1,37 @@
-//! `fstore online init`: provisions a MySQL store for the walk-through — the database, a writer
-//! and a read-only reader with fresh random passwords — and keeps their credentials in the
-//! secret scopes the store's prefixes name. Running it again changes nothing unless `rotate`.
+//! `fstore online init`: provisions a MySQL ([`mysql`]) or PostgreSQL ([`postgres`]) store for
+//! the walk-through — the database, a writer and a read-only reader with fresh random passwords
+//! — and keeps their credentials in the secret scopes the store's prefixes name. Running it
+//! again changes nothing unless `rotate`.
 //!
+//! This module owns what both servers share: the passwords, the secret scopes and their order.
 //! New passwords are stored in the secret scopes *before* the server is changed: a save that
 //! fails leaves the server (and so publishing and serving) as it was. When the server change
 //! then fails, the secrets of every user whose password the server did not take are put back,
 //! so the scopes and the server agree again.
 
+mod mysql;
+mod postgres;
+
 use std::path::Path;
 
 use fstore_core::config::{Config, DEFAULT_DATA_DIR, StoreConfig};
-use fstore_online::mysql::admin::{
-    ProvisionReport, UserPlan, admin_connect, check_plan, provision_into,
-};
+pub use fstore_online::mysql::admin::ProvisionReport;
 use fstore_secrets::{Secret, SecretStore, Secrets};
 
-use crate::stores::{Identity, resolve_prefix};
+use crate::stores::{Identity, resolve_prefix_of};
 use crate::{Error, Result};
 
 /// How to provision.
 pub struct InitOptions {
     pub admin_user: String,
+    /// Empty: none (PostgreSQL `trust` authentication on a development machine).
     pub admin_password: Secret,
     pub writer_user: String,
     pub reader_user: String,
-    /// Host pattern of the accounts (`%` = any host, as in the walk-through).
-    pub user_host: String,
+    /// MySQL only: host pattern of the accounts (`None` = `%`, any host, as in the
+    /// walk-through). PostgreSQL has no per-host accounts (`pg_hba.conf` decides), so a pattern
+    /// given for a PostgreSQL store is refused.
+    pub user_host: Option<String>,
     /// Give both users new passwords even if their credentials are already stored.
     pub rotate: bool,
 }
@@ -35,9 +41,31 @@ pub struct InitOptions {
 pub struct InitReport {
     pub store: String,
     pub database: String,
+    /// PostgreSQL: the schema holding the online tables.
+    pub schema: Option<String>,
+    pub schema_created: bool,
     pub provision: ProvisionReport,
     /// `scope/key` names written (never values).
     pub secrets_written: Vec<String>,
+    /// Things the administrator should know (a privilege that could not be revoked, say).
+    pub notes: Vec<String>,
+}
+
+/// One user as `online init` plans it.
+pub(crate) struct Planned {
+    pub name: String,
+    /// A new password to set, or `None` to keep the current one.
+    pub new_password: Option<Secret>,
+    /// The password stored in the scope for this user, if any (PostgreSQL logs in as the
+    /// writer with it when no new one is set).
+    pub stored_password: Option<Secret>,
+}
+
+impl Planned {
+    /// The password the server has (or will have) for this user.
+    pub fn password(&self) -> Option<&Secret> {
+        self.new_password.as_ref().or(self.stored_password.as_ref())
+    }
 }
 
 /// A random password of 32 letters and digits (~190 bits) from the OS generator.
@@ -58,6 +86,13 @@ pub fn random_password() -> Result<Secret> {
     Ok(Secret::new(out))
 }
 
+/// The administrator's connection, opened (and so its credentials checked) before anything is
+/// stored. Boxed: the two differ much in size, and there is one per run.
+enum Admin<'a> {
+    Mysql(Box<mysql::Admin<'a>>),
+    Postgres(Box<postgres::Admin<'a>>),
+}
+
 /// Provisions store `name` (or the only store) from `config`.
 pub async fn init_online_store(
     config: &Config,
@@ -65,21 +100,19 @@ pub async fn init_online_store(
     opts: InitOptions,
 ) -> Result<InitReport> {
     let (store, cfg) = config.store(name)?;
-    let m = match cfg {
-        StoreConfig::Mysql(m) => m,
-        StoreConfig::Postgres(_) => {
-            return Err(Error::BadOptions(format!(
-                "store `{store}` is PostgreSQL; `online init` does not provision PostgreSQL stores yet: create a writer role owning the schema and a reader role with SELECT (see docs/postgres.md), and save their credentials under the store's secret prefixes"
-            )));
-        }
-        StoreConfig::Sqlite(_) => {
-            return Err(Error::BadOptions(format!(
-                "store `{store}` is SQLite; `online init` provisions MySQL/Aurora stores (SQLite needs no users)"
-            )));
-        }
-    };
-    let write_prefix = resolve_prefix(&store, m, Identity::Writer)?;
-    let read_prefix = resolve_prefix(&store, m, Identity::Reader)?;
+    if let StoreConfig::Sqlite(_) = cfg {
+        return Err(Error::BadOptions(format!(
+            "store `{store}` is SQLite; `online init` provisions MySQL/Aurora and PostgreSQL stores (SQLite needs no users)"
+        )));
+    }
+    if let (StoreConfig::Postgres(_), Some(h)) = (cfg, &opts.user_host) {
+        return Err(Error::BadOptions(format!(
+            "store `{store}` is PostgreSQL, which has no per-host accounts: drop `--user-host {h}` (which hosts may log in is set in the server's pg_hba.conf)"
+        )));
+    }
+    let (read, write) = cfg.secret_prefixes();
+    let write_prefix = resolve_prefix_of(&store, read, write, Identity::Writer)?;
+    let read_prefix = resolve_prefix_of(&store, read, write, Identity::Reader)?;
     let secrets = Secrets::from_config(&config.secrets, Path::new(DEFAULT_DATA_DIR))?;
     if secrets.is_read_only() {
         return Err(Error::BadOptions(
@@ -90,44 +123,49 @@ pub async fn init_online_store(
     // Keep existing passwords unless rotating, so a second run is harmless.
     let mut plans = Vec::new();
     for (prefix, user) in [
-        (&write_prefix, &opts.writer_user),
-        (&read_prefix, &opts.reader_user),
+        (write_prefix, &opts.writer_user),
+        (read_prefix, &opts.reader_user),
     ] {
         let stored = secrets
             .get(&prefix.scope, &prefix.user_key())
             .ok()
             .filter(|u| u.expose_secret() == user.as_str())
             .and_then(|_| secrets.get(&prefix.scope, &prefix.password_key()).ok());
-        let password = match (stored, opts.rotate) {
+        let new_password = match (&stored, opts.rotate) {
             (Some(_), false) => None,
             _ => Some(random_password()?),
         };
-        plans.push(password);
+        plans.push(Planned {
+            name: user.clone(),
+            new_password,
+            stored_password: stored,
+        });
     }
+    let (writer, reader) = (&plans[0], &plans[1]);
 
-    let writer = UserPlan {
-        name: &opts.writer_user,
-        password: plans[0].as_ref().map(|s| s.expose_secret()),
+    // Everything the server would refuse about the names is checked, and the administrator's
+    // credentials tried, before anything is stored.
+    let mut admin = match cfg {
+        StoreConfig::Mysql(m) => {
+            let host = opts.user_host.as_deref().unwrap_or("%");
+            Admin::Mysql(Box::new(
+                mysql::Admin::connect(m, host, &opts, writer, reader).await?,
+            ))
+        }
+        StoreConfig::Postgres(p) => Admin::Postgres(Box::new(
+            postgres::Admin::connect(p, &opts, writer, reader).await?,
+        )),
+        StoreConfig::Sqlite(_) => unreachable!("refused above"),
     };
-    let reader = UserPlan {
-        name: &opts.reader_user,
-        password: plans[1].as_ref().map(|s| s.expose_secret()),
-    };
-    check_plan(m, &opts.user_host, &writer, &reader)?;
-    // The administrator's credentials are checked before anything is stored.
-    let mut conn = admin_connect(m, &opts.admin_user, opts.admin_password.expose_secret()).await?;
 
     // Save first: the old values are kept in memory to be put back if anything fails.
     let mut saved: Vec<Saved> = Vec::new();
     let mut written = Vec::new();
-    for ((prefix, user), password) in [
-        (&write_prefix, &opts.writer_user),
-        (&read_prefix, &opts.reader_user),
-    ]
-    .into_iter()
-    .zip(&plans)
-    {
-        let Some(password) = password else { continue };
+    for (prefix, plan) in [write_prefix, read_prefix].into_iter().zip(&plans) {
+        let Some(password) = &plan.new_password else {
+            continue;
+        };
+        let user = &plan.name;
         // Each key's old value is remembered once the new one is written, so that only what was
         // really changed is put back.
         saved.push(Saved {
@@ -152,7 +190,7 @@ pub async fn init_online_store(
             }
         }
         if let Err(e) = stored {
-            let _ = conn.disconnect().await;
+            admin.close().await;
             let left = restore(&secrets, &saved);
             return Err(Error::BadOptions(format!(
                 "cannot store the new password of `{user}` in {} ({e}); nothing was changed on the server, so the current credentials keep working{left}",
@@ -163,15 +201,25 @@ pub async fn init_online_store(
         written.push(format!("{}/{}", prefix.scope, prefix.password_key()));
     }
 
-    let mut report = ProvisionReport::default();
-    let provisioned =
-        provision_into(&mut conn, m, &opts.user_host, &writer, &reader, &mut report).await;
-    let _ = conn.disconnect().await;
+    let mut report = InitReport {
+        store,
+        database: String::new(),
+        schema: None,
+        schema_created: false,
+        provision: ProvisionReport::default(),
+        secrets_written: written,
+        notes: Vec::new(),
+    };
+    let provisioned = match &mut admin {
+        Admin::Mysql(a) => a.provision(writer, reader, &mut report).await,
+        Admin::Postgres(a) => a.provision(writer, reader, &mut report).await,
+    };
+    admin.close().await;
     if let Err(e) = provisioned {
         // The server kept the old password of these users: their old secrets go back.
         let back: Vec<Saved> = saved
             .into_iter()
-            .filter(|s| !report.passwords_set.contains(&s.user))
+            .filter(|s| !report.provision.passwords_set.contains(&s.user))
             .collect();
         let left = restore(&secrets, &back);
         let mut e = e;
@@ -186,12 +234,16 @@ pub async fn init_online_store(
         }
         return Err(e.into());
     }
-    Ok(InitReport {
-        store,
-        database: m.database.clone(),
-        provision: report,
-        secrets_written: written,
-    })
+    Ok(report)
+}
+
+impl Admin<'_> {
+    async fn close(self) {
+        match self {
+            Admin::Mysql(a) => (*a).close().await,
+            Admin::Postgres(a) => (*a).close().await,
+        }
+    }
 }
 
 /// A user's secrets as they were before `online init` replaced them (`None`: absent).
