@@ -25,27 +25,9 @@ use crate::conformance::{self, RawColumn, RawRow};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value as MyValue};
 
-pub(crate) fn url() -> String {
-    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ! {
-    panic!(
-        "MariaDB/MySQL is not reachable at {} ({e}). Start it with \
-         `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` \
-         or point FSTORE_TEST_MYSQL_URL at a server (mysql://user:password@host:port)",
-        url()
-    )
-}
-
-fn fnv(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
+pub(crate) use fstore_test_support::mysql::url;
+use fstore_test_support::mysql::{admin as admin_conn, fresh_database, unreachable};
+use fstore_test_support::{current_test, db_name, fnv};
 
 /// A test's own database, a store on it and an admin connection for raw SQL.
 pub(crate) struct Db {
@@ -54,32 +36,14 @@ pub(crate) struct Db {
     pub(crate) admin: Conn,
 }
 
-async fn admin_conn() -> Conn {
-    match tokio::time::timeout(std::time::Duration::from_secs(10), Conn::from_url(url())).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => unreachable(e),
-        Err(_) => unreachable("no answer within 10 s"),
-    }
-}
-
 pub(crate) async fn db(test: &str) -> Db {
     db_with(test, MysqlOptions::default()).await
 }
 
 async fn db_with(test: &str, options: MysqlOptions) -> Db {
-    let name = format!("fstore_t_{:08x}", fnv(test));
+    let name = db_name("fstore-online", test);
     let mut admin = admin_conn().await;
-    admin
-        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-        .await
-        .unwrap();
-    admin
-        .query_drop(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .await
-        .unwrap();
-    admin.query_drop(format!("USE `{name}`")).await.unwrap();
+    fresh_database(&mut admin, &name).await;
     let store = MysqlStore::connect_url(&url(), &name, options)
         .await
         .unwrap_or_else(|e| unreachable(e));
@@ -962,10 +926,7 @@ fn pad_space_duplicates() -> RecordBatch {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_loads_leave_no_staging_table_and_the_table_unchanged() {
     let url = url();
-    let name = format!(
-        "fstore_t_{:08x}",
-        fnv("failed_loads_leave_no_staging_table")
-    );
+    let name = db_name("fstore-online", "failed_loads_leave_no_staging_table");
     // One pooled connection, so the staging table's connection is the one we inspect after.
     let mut db = db("failed_loads_leave_no_staging_table").await;
     let opts = mysql_async::Opts::from_url(&url).unwrap();
@@ -1344,7 +1305,7 @@ async fn connection_errors_are_mapped_to_clear_kinds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_database_is_idempotent_and_server_is_detected() {
     let mut admin = admin_conn().await;
-    let name = format!("fstore_t_{:08x}", fnv("create_database_is_idempotent"));
+    let name = db_name("fstore-online", "create_database_is_idempotent");
     admin
         .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
         .await
@@ -1471,22 +1432,9 @@ impl<const INSERT: bool, const REPLACE: bool> conformance::Harness
     for MysqlHarness<INSERT, REPLACE>
 {
     async fn new() -> Option<Self> {
-        let test = std::thread::current()
-            .name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("pid{}", std::process::id()));
-        let name = format!("fstore_t_{:08x}", fnv(&test));
+        let name = db_name("fstore-online", &current_test());
         let mut admin = admin_conn().await;
-        admin
-            .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-            .await
-            .unwrap();
-        admin
-            .query_drop(format!(
-                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-            ))
-            .await
-            .unwrap();
+        fresh_database(&mut admin, &name).await;
         let _ = admin.disconnect().await;
         Some(Self { name })
     }
