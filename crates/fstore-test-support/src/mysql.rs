@@ -36,6 +36,19 @@ pub async fn admin() -> Conn {
     }
 }
 
+/// Connects as `user` (to database `db` when given) over TCP; the error is the caller's to judge
+/// (a refused login or database may be what a test expects).
+pub async fn connect_as(user: &str, password: &str, db: Option<&str>) -> mysql_async::Result<Conn> {
+    let s = server();
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(s.host)
+        .tcp_port(s.port)
+        .user(Some(user))
+        .pass(Some(password))
+        .db_name(db);
+    Conn::new(opts).await
+}
+
 /// Drops database `name` if it exists and creates it empty (utf8mb4, binary collation), then
 /// makes it `admin`'s current database.
 pub async fn fresh_database(admin: &mut Conn, name: &str) {

@@ -26,24 +26,37 @@ pub fn unreachable(e: impl std::fmt::Display) -> ! {
     )
 }
 
-/// An admin connection to `database`, in UTC.
+/// An admin connection to `database`, in UTC; fails the test when the server is unreachable.
 pub async fn client(database: &str) -> Client {
+    let s = server();
+    connect_as(&s.user, &s.password, database)
+        .await
+        .unwrap_or_else(|e| unreachable(e))
+}
+
+/// Connects to `database` as `user` (an empty password sends none), in UTC; the error is the
+/// caller's to judge (a refused login may be what a test expects).
+pub async fn connect_as(
+    user: &str,
+    password: &str,
+    database: &str,
+) -> Result<Client, tokio_postgres::Error> {
     let s = server();
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(&s.host)
         .port(s.port)
-        .user(&s.user)
+        .user(user)
         .dbname(database)
         .options("-c TimeZone=UTC")
         .connect_timeout(Duration::from_secs(10));
-    if !s.password.is_empty() {
-        cfg.password(&s.password);
+    if !password.is_empty() {
+        cfg.password(password);
     }
-    let (client, conn) = cfg.connect(NoTls).await.unwrap_or_else(|e| unreachable(e));
+    let (client, conn) = cfg.connect(NoTls).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    client
+    Ok(client)
 }
 
 /// Drops database `name` if it exists (closing its sessions) and creates it empty.

@@ -6,91 +6,14 @@
 
 use fstore_online::postgres::PostgresStore;
 use fstore_online::{OnlineStore, StoreErrorKind};
+use tokio_postgres::Client;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, NoTls};
 
 use crate::conformance::{self, Harness, RawColumn, RawRow};
 
-pub(crate) fn url() -> String {
-    std::env::var("FSTORE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ! {
-    panic!(
-        "PostgreSQL is not reachable at {} ({e}). Start it (`pg_ctlcluster 15 main start`) \
-         or point FSTORE_TEST_PG_URL at a server (postgres://user@host:port)",
-        url()
-    )
-}
-
-fn fnv(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
-
-/// The server's address and user from the URL (`postgres://user[:password]@host:port`).
-struct Target {
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
-}
-
-fn target() -> Target {
-    let u = url();
-    let rest = u
-        .strip_prefix("postgres://")
-        .or_else(|| u.strip_prefix("postgresql://"))
-        .unwrap_or_else(|| panic!("FSTORE_TEST_PG_URL must start with postgres://, got {u}"));
-    let rest = rest.split('/').next().unwrap_or(rest);
-    let (auth, hostport) = rest.rsplit_once('@').unwrap_or(("postgres", rest));
-    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
-    Target {
-        host: host.to_string(),
-        port: port.parse().expect("port in FSTORE_TEST_PG_URL"),
-        user: user.to_string(),
-        password: password.to_string(),
-    }
-}
-
-/// A raw connection to `database` for checks and setup.
-pub(crate) async fn client(database: &str) -> Client {
-    let t = target();
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&t.host)
-        .port(t.port)
-        .user(&t.user)
-        .dbname(database)
-        .options("-c TimeZone=UTC")
-        .connect_timeout(std::time::Duration::from_secs(10));
-    if !t.password.is_empty() {
-        cfg.password(&t.password);
-    }
-    let (client, conn) = cfg.connect(NoTls).await.unwrap_or_else(|e| unreachable(e));
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
-
-/// Drops and creates the database `name`.
-pub(crate) async fn fresh_database(name: &str) {
-    let admin = client("postgres").await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-}
+use fstore_test_support::pg::{client, fresh_database};
+use fstore_test_support::pg::{server as target, unreachable};
+use fstore_test_support::{current_test, db_name};
 
 /// A store on `database`, schema `public`, as the URL's user.
 pub(crate) async fn store(database: &str) -> PostgresStore {
@@ -101,11 +24,7 @@ pub(crate) async fn store(database: &str) -> PostgresStore {
 }
 
 fn test_database() -> String {
-    let test = std::thread::current()
-        .name()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("pid{}", std::process::id()));
-    format!("fstore_t_{:08x}", fnv(&test))
+    db_name("fstore-online", &current_test())
 }
 
 /// The conformance harness: a fresh database per case.

@@ -2,8 +2,6 @@
 //! its database, credentials live in secret scopes, and a store without write credentials is
 //! refused before any connection.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,14 +18,13 @@ use fstore_publish::{PublishOptions, publish};
 use fstore_secrets::{Secret, SecretStore, Secrets};
 use mysql_async::prelude::Queryable;
 
-fn server_url() -> String {
-    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
+use fstore_test_support::mysql::{admin as root, connect_as, url as server_url};
 
 fn short_hash(s: &str) -> String {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    format!("{:08x}", h.finish() as u32)
+    format!(
+        "{:08x}",
+        fstore_test_support::fnv(&format!("fstore-publish::{s}"))
+    )
 }
 
 /// A config whose `aurora` store points at the test server, database `db`, secrets in `dir`.
@@ -44,30 +41,6 @@ fn config(dir: &Path, db: &str, with_write: bool) -> Config {
         "[offline]\nroot = \"offline\"\n[secrets]\nbackend = \"local\"\npath = \"secrets.enc\"\n[stores.aurora]\nkind = \"mysql\"\nhost = \"{host}\"\nport = {port}\ndatabase = \"{db}\"\nread_secret_prefix = \"aurora_reader/aurora\"\n{write}tls = \"preferred\"\n"
     );
     Config::parse(&text, &dir.join("fstore.toml")).expect("test config parses")
-}
-
-async fn root() -> mysql_async::Conn {
-    mysql_async::Conn::from_url(server_url()).await.unwrap_or_else(|e| {
-        panic!(
-            "MariaDB is unreachable at {} ({e}); start it with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` or set FSTORE_TEST_MYSQL_URL",
-            server_url()
-        )
-    })
-}
-
-async fn connect_as(
-    user: &str,
-    password: &str,
-    db: Option<&str>,
-) -> mysql_async::Result<mysql_async::Conn> {
-    let url = url::Url::parse(&server_url()).expect("url");
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(url.host_str().unwrap_or("127.0.0.1").to_string())
-        .tcp_port(url.port().unwrap_or(3306))
-        .user(Some(user))
-        .pass(Some(password))
-        .db_name(db);
-    mysql_async::Conn::new(opts).await
 }
 
 fn init_opts(writer: &str, reader: &str, rotate: bool) -> InitOptions {

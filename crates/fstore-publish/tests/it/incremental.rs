@@ -5,8 +5,6 @@
 //! publish says why; concurrent publishers do not interleave. After every publish the online
 //! table is compared with the offline view cell by cell.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -23,9 +21,7 @@ use fstore_online::{OnlineReader, OnlineStore, WriteMode};
 use fstore_publish::{Method, PublishOptions, PublishReport, publish};
 use mysql_async::prelude::Queryable;
 
-fn server_url() -> String {
-    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
+use fstore_test_support::mysql::{self as test_mysql, url as server_url};
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
@@ -58,23 +54,9 @@ impl Env {
                 None,
             ),
             Kind::Mysql => {
-                let mut h = DefaultHasher::new();
-                test.hash(&mut h);
-                let db = format!("fstore_t_{:08x}", h.finish() as u32);
-                let mut c = mysql_async::Conn::from_url(server_url()).await.unwrap_or_else(|e| {
-                    panic!(
-                        "MariaDB is unreachable at {} ({e}); start it with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` or set FSTORE_TEST_MYSQL_URL",
-                        server_url()
-                    )
-                });
-                c.query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
-                    .await
-                    .expect("drop database");
-                c.query_drop(format!(
-                    "CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-                ))
-                .await
-                .expect("create database");
+                let db = fstore_test_support::db_name("fstore-publish", test);
+                let mut c = test_mysql::admin().await;
+                test_mysql::fresh_database(&mut c, &db).await;
                 let _ = c.disconnect().await;
                 let store = MysqlStore::connect_url(&server_url(), &db, MysqlOptions::from_env())
                     .await
@@ -92,12 +74,8 @@ impl Env {
 
     async fn finish(self) {
         if let Some(db) = &self.database {
-            let mut c = mysql_async::Conn::from_url(server_url())
-                .await
-                .expect("admin");
-            c.query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
-                .await
-                .expect("drop database");
+            let mut c = test_mysql::admin().await;
+            test_mysql::drop_database(&mut c, db).await;
             let _ = c.disconnect().await;
         }
     }

@@ -7,8 +7,6 @@
 //! check its password there: the privileges are checked for real, the passwords through the
 //! verifiers the server stores.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use base64::Engine;
@@ -17,75 +15,33 @@ use fstore_publish::init::InitOptions;
 use fstore_secrets::{Secret, SecretStore, Secrets};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
-pub fn server_url() -> url::Url {
-    let text = std::env::var("FSTORE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    url::Url::parse(&text).expect("FSTORE_TEST_PG_URL is a URL (postgres://user@host:port)")
-}
+pub use fstore_test_support::pg::connect_as;
 
 fn host_port() -> (String, u16) {
-    let u = server_url();
-    (
-        u.host_str().unwrap_or("127.0.0.1").to_string(),
-        u.port().unwrap_or(5432),
-    )
+    let s = fstore_test_support::pg::server();
+    (s.host, s.port)
 }
 
 /// The server URL's user (a superuser: it sets up and cleans up).
 pub fn superuser() -> (String, String) {
-    let u = server_url();
-    let user = if u.username().is_empty() {
-        "postgres".to_string()
-    } else {
-        u.username().to_string()
-    };
-    (user, u.password().unwrap_or("").to_string())
+    let s = fstore_test_support::pg::server();
+    (s.user, s.password)
 }
 
 /// A tag naming the databases and roles of one test (roles are cluster-wide: they must differ
 /// between tests that run at the same time).
 pub fn tag(test: &str) -> String {
-    let mut h = DefaultHasher::new();
-    test.hash(&mut h);
-    format!("{:08x}", h.finish() as u32)
+    format!(
+        "{:08x}",
+        fstore_test_support::fnv(&format!("fstore-publish::{test}"))
+    )
 }
 
-/// Connects to `database` as `user` (the password is not checked by a trust server).
-pub async fn connect_as(
-    user: &str,
-    password: &str,
-    database: &str,
-) -> Result<Client, tokio_postgres::Error> {
-    let (host, port) = host_port();
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&host)
-        .port(port)
-        .user(user)
-        .dbname(database)
-        .connect_timeout(std::time::Duration::from_secs(10));
-    if !password.is_empty() {
-        cfg.password(password);
-    }
-    let (client, conn) = cfg.connect(NoTls).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(client)
-}
-
-/// The superuser on `database`; panics with instructions when the server is unreachable.
+/// The superuser on `database`; fails the test with instructions when the server is unreachable.
 pub async fn admin(database: &str) -> Client {
-    let (user, password) = superuser();
-    connect_as(&user, &password, database)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is unreachable at {} ({e}); start it (`pg_ctlcluster 15 main start`) or set FSTORE_TEST_PG_URL",
-                server_url()
-            )
-        })
+    fstore_test_support::pg::client(database).await
 }
 
 /// Drops `databases` (disconnecting their sessions) and then `roles`.

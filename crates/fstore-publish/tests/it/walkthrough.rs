@@ -21,9 +21,7 @@ use fstore_publish::{PublishOptions, publish};
 use fstore_secrets::{Secret, SecretStore, Secrets};
 use mysql_async::prelude::Queryable;
 
-fn server_url() -> String {
-    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
+use fstore_test_support::mysql::url as server_url;
 
 fn titanic(ids: &[i64], salt: f64) -> RecordBatch {
     let n = ids.len();
@@ -109,9 +107,7 @@ fn mysql_text(v: &mysql_async::Value, ty: &DataType) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_walkthrough_publishes_what_a_plain_mysql_client_reads_back() {
     let url = url::Url::parse(&server_url()).expect("FSTORE_TEST_MYSQL_URL is a URL");
-    let mut admin = mysql_async::Conn::from_url(server_url()).await.unwrap_or_else(|e| {
-        panic!("MariaDB is unreachable at {} ({e}); start it with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`", server_url())
-    });
+    let mut admin = fstore_test_support::mysql::admin().await;
     // The walk-through's SQL, verbatim but for the passwords.
     for stmt in [
         "DROP DATABASE IF EXISTS feature_store",

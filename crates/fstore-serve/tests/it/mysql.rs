@@ -17,35 +17,8 @@ use serde_json::json;
 use crate::common::{Server, message, publish_fixtures, test_lookup_options};
 use crate::scenarios;
 
-fn url() -> String {
-    std::env::var("FSTORE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ! {
-    panic!(
-        "MariaDB/MySQL is not reachable at {} ({e}). Start it with \
-         `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` \
-         or point FSTORE_TEST_MYSQL_URL at a server (mysql://user:password@host:port)",
-        url()
-    )
-}
-
-fn fnv(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
-
-async fn admin_conn() -> Conn {
-    match tokio::time::timeout(Duration::from_secs(10), Conn::from_url(url())).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => unreachable(e),
-        Err(_) => unreachable("no answer within 10 s"),
-    }
-}
+use fstore_test_support::mysql::{admin as admin_conn, fresh_database, unreachable, url};
+use fstore_test_support::{db_name, fnv};
 
 /// A test's own database with the fixtures published, an admin connection in it and a writer store.
 struct Db {
@@ -56,19 +29,9 @@ struct Db {
 
 impl Db {
     async fn new(test: &str) -> Db {
-        let name = format!("fstore_t_{:08x}", fnv(&format!("fstore-serve::{test}")));
+        let name = db_name("fstore-serve", test);
         let mut admin = admin_conn().await;
-        admin
-            .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-            .await
-            .unwrap();
-        admin
-            .query_drop(format!(
-                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-            ))
-            .await
-            .unwrap();
-        admin.query_drop(format!("USE `{name}`")).await.unwrap();
+        fresh_database(&mut admin, &name).await;
         let writer = OnlineStore::Mysql(
             MysqlStore::connect_url(&url(), &name, Default::default())
                 .await

@@ -6,65 +6,18 @@
 use fstore_online::OnlineStore;
 use fstore_online::postgres::PostgresStore;
 use serde_json::json;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::common::{Server, message, publish_fixtures};
 use crate::scenarios;
 
-fn url() -> String {
-    std::env::var("FSTORE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
+use fstore_test_support::fnv;
+use fstore_test_support::pg::{client, unreachable};
 
-fn unreachable(e: impl std::fmt::Display) -> ! {
-    panic!(
-        "PostgreSQL is not reachable at {} ({e}). Start it (`pg_ctlcluster 15 main start`) or \
-         point FSTORE_TEST_PG_URL at a server (postgres://user@host:port)",
-        url()
-    )
-}
-
-fn fnv(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
-
-/// Host, port, user and password of the URL.
+/// Host, port, user and password of the test server.
 fn server() -> (String, u16, String, String) {
-    let u = url::Url::parse(&url()).expect("FSTORE_TEST_PG_URL is a URL");
-    let user = if u.username().is_empty() {
-        "postgres"
-    } else {
-        u.username()
-    };
-    (
-        u.host_str().unwrap_or("127.0.0.1").to_string(),
-        u.port().unwrap_or(5432),
-        user.to_string(),
-        u.password().unwrap_or("").to_string(),
-    )
-}
-
-async fn client(database: &str) -> Client {
-    let (host, port, user, password) = server();
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&host)
-        .port(port)
-        .user(&user)
-        .dbname(database)
-        .connect_timeout(std::time::Duration::from_secs(10));
-    if !password.is_empty() {
-        cfg.password(&password);
-    }
-    let (c, conn) = cfg.connect(NoTls).await.unwrap_or_else(|e| unreachable(e));
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    c
+    let s = fstore_test_support::pg::server();
+    (s.host, s.port, s.user, s.password)
 }
 
 /// A test's own database with the fixtures published by the admin (the writer) and a reader
@@ -216,16 +169,9 @@ async fn postgres_shared_lookups_recover_from_a_dropped_column() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reader_role_cannot_write() {
     let db = Db::new("pg_reader_role_cannot_write").await;
-    let (host, port, _, _) = server();
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&host)
-        .port(port)
-        .user(&db.reader_role)
-        .dbname(&db.name);
-    let (c, conn) = cfg.connect(NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let c = fstore_test_support::pg::connect_as(&db.reader_role, "", &db.name)
+        .await
+        .expect("the reader role logs in");
     assert!(c.query("SELECT * FROM users", &[]).await.is_ok());
     for sql in [
         "INSERT INTO users (user_id) VALUES (999)",
