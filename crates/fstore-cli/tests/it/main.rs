@@ -6,6 +6,7 @@
 
 mod crash;
 mod interop;
+mod postgres;
 mod project;
 mod publish;
 mod quickstart;
