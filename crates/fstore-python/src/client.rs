@@ -19,7 +19,7 @@ use pyo3_arrow::{PySchema, PyTable};
 
 use crate::convert::{read_all, to_table};
 use crate::errors::{Error, Result};
-use crate::online::{MysqlSpec, StoreRef};
+use crate::online::{MysqlSpec, PostgresSpec, StoreRef};
 use crate::reports::{outcome_dict, report_dict, table_dict};
 use crate::runtime::{runtime, wait};
 use crate::secrets::Secrets;
@@ -79,7 +79,34 @@ type SpecTuple = (
     Option<String>,
 );
 
-fn store_ref(store: Option<String>, mysql: Option<SpecTuple>) -> StoreRef {
+/// A PostgreSQL spec from Python: `(host, port, database, schema, read_secret_prefix,
+/// write_secret_prefix, tls)`.
+type PgSpecTuple = (
+    String,
+    u16,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn store_ref(
+    store: Option<String>,
+    mysql: Option<SpecTuple>,
+    postgres: Option<PgSpecTuple>,
+) -> StoreRef {
+    if let Some((host, port, database, schema, read, write, tls)) = postgres {
+        return StoreRef::Postgres(PostgresSpec {
+            host,
+            port,
+            database,
+            schema,
+            read_secret_prefix: read,
+            write_secret_prefix: write,
+            tls,
+        });
+    }
     match mysql {
         Some((host, port, database, read, write, tls)) => StoreRef::Spec(MysqlSpec {
             host,
@@ -100,6 +127,10 @@ impl Client {
         let (name, _) = config.store(name.as_deref())?;
         let key = match r {
             StoreRef::Spec(s) => format!(
+                "{name}|{identity:?}|{:?}|{:?}|{:?}",
+                s.read_secret_prefix, s.write_secret_prefix, s.tls
+            ),
+            StoreRef::Postgres(s) => format!(
                 "{name}|{identity:?}|{:?}|{:?}|{:?}",
                 s.read_secret_prefix, s.write_secret_prefix, s.tls
             ),
@@ -356,7 +387,7 @@ impl Client {
         outcome_dict(py, name, &out)
     }
 
-    #[pyo3(signature = (name, store=None, mysql=None, mode="merge", online_table=None, filter=None, features=None, full=false))]
+    #[pyo3(signature = (name, store=None, mysql=None, postgres=None, mode="merge", online_table=None, filter=None, features=None, full=false))]
     #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
     fn publish_table<'py>(
         &self,
@@ -364,6 +395,7 @@ impl Client {
         name: &str,
         store: Option<String>,
         mysql: Option<SpecTuple>,
+        postgres: Option<PgSpecTuple>,
         mode: &str,
         online_table: Option<String>,
         filter: Option<String>,
@@ -375,7 +407,7 @@ impl Client {
             fstore_offline::WriteMode::Merge => WriteMode::Merge,
             fstore_offline::WriteMode::Overwrite => WriteMode::Overwrite,
         };
-        let r = store_ref(store, mysql);
+        let r = store_ref(store, mysql, postgres);
         let args = online::PublishArgs {
             mode,
             online_table,
@@ -393,7 +425,7 @@ impl Client {
 
     /// `publish_table(..., streaming=True)`: publishes now and every new version after, on a
     /// background thread, `interval_secs` apart, until the returned stream is stopped.
-    #[pyo3(signature = (name, store=None, mysql=None, mode="merge", online_table=None, filter=None, features=None, full=false, interval_secs=5.0))]
+    #[pyo3(signature = (name, store=None, mysql=None, postgres=None, mode="merge", online_table=None, filter=None, features=None, full=false, interval_secs=5.0))]
     #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
     fn publish_stream(
         &self,
@@ -401,6 +433,7 @@ impl Client {
         name: &str,
         store: Option<String>,
         mysql: Option<SpecTuple>,
+        postgres: Option<PgSpecTuple>,
         mode: &str,
         online_table: Option<String>,
         filter: Option<String>,
@@ -417,7 +450,7 @@ impl Client {
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| Error::invalid("the trigger interval must be a positive duration"))?;
-        let r = store_ref(store, mysql);
+        let r = store_ref(store, mysql, postgres);
         let opts = online::PublishArgs {
             mode,
             online_table,
@@ -449,15 +482,16 @@ impl Client {
         Secrets::new(self.config.secrets.clone())
     }
 
-    #[pyo3(signature = (online_table, store=None, mysql=None))]
+    #[pyo3(signature = (online_table, store=None, mysql=None, postgres=None))]
     fn drop_online_table(
         &self,
         py: Python<'_>,
         online_table: String,
         store: Option<String>,
         mysql: Option<SpecTuple>,
+        postgres: Option<PgSpecTuple>,
     ) -> PyResult<()> {
-        let r = store_ref(store, mysql);
+        let r = store_ref(store, mysql, postgres);
         wait(py, || async move {
             let s = self.store(&r, Identity::Writer).await?;
             Ok(online::drop_online_table(s.1.writer()?, &online_table).await?)
@@ -465,7 +499,7 @@ impl Client {
     }
 
     /// Looks up `keys` (per key, one text per primary key in key order) with the read identity.
-    #[pyo3(signature = (name, keys, features=None, store=None, mysql=None, online_table=None))]
+    #[pyo3(signature = (name, keys, features=None, store=None, mysql=None, postgres=None, online_table=None))]
     #[allow(clippy::too_many_arguments)] // Mirrors the Python signature.
     fn lookup(
         &self,
@@ -475,11 +509,12 @@ impl Client {
         features: Option<Vec<String>>,
         store: Option<String>,
         mysql: Option<SpecTuple>,
+        postgres: Option<PgSpecTuple>,
         online_table: Option<String>,
     ) -> PyResult<PyTable> {
         let tname = offline::table_name(name)?;
         let table = online_table.unwrap_or_else(|| fstore_publish::default_online_table(&tname));
-        let r = store_ref(store, mysql);
+        let r = store_ref(store, mysql, postgres);
         let (schema, batches) = wait(py, || async move {
             let s = self.store(&r, Identity::Reader).await?;
             let published = online::published(s.1.reader()?, &s.0, &tname, &table).await?;
@@ -490,18 +525,19 @@ impl Client {
     }
 
     /// Primary keys of the online table `name` publishes to (for ordering lookup keys).
-    #[pyo3(signature = (name, store=None, mysql=None, online_table=None))]
+    #[pyo3(signature = (name, store=None, mysql=None, postgres=None, online_table=None))]
     fn online_primary_keys(
         &self,
         py: Python<'_>,
         name: &str,
         store: Option<String>,
         mysql: Option<SpecTuple>,
+        postgres: Option<PgSpecTuple>,
         online_table: Option<String>,
     ) -> PyResult<Vec<String>> {
         let tname = offline::table_name(name)?;
         let table = online_table.unwrap_or_else(|| fstore_publish::default_online_table(&tname));
-        let r = store_ref(store, mysql);
+        let r = store_ref(store, mysql, postgres);
         wait(py, || async move {
             let s = self.store(&r, Identity::Reader).await?;
             let published = online::published(s.1.reader()?, &s.0, &tname, &table).await?;

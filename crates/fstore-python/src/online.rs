@@ -1,5 +1,5 @@
-//! Online stores: opening one (a configured `[stores.NAME]`, or a MySQL spec given from Python,
-//! which needs no `fstore.toml` entry), publishing, dropping an online table and in-process
+//! Online stores: opening one (a configured `[stores.NAME]`, or a MySQL or PostgreSQL spec given
+//! from Python, which needs no `fstore.toml` entry), publishing, dropping an online table and in-process
 //! lookups with the read identity. One small function per library call, so changes to
 //! `fstore_online`'s store traits stay local to this file.
 
@@ -11,7 +11,7 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use fstore_core::config::{Config, MysqlConfig, StoreConfig, TlsMode};
+use fstore_core::config::{Config, MysqlConfig, PostgresConfig, StoreConfig, TlsMode};
 use fstore_core::{FeatureType, NoProgress, SecretPrefix, TableName, Value};
 use fstore_offline::OfflineStore;
 use fstore_online::{
@@ -33,10 +33,23 @@ pub struct MysqlSpec {
     pub tls: Option<String>,
 }
 
+/// A PostgreSQL store described from Python (`fstore.PostgresSpec`).
+#[derive(Clone, Debug)]
+pub struct PostgresSpec {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub schema: String,
+    pub read_secret_prefix: Option<String>,
+    pub write_secret_prefix: Option<String>,
+    pub tls: Option<String>,
+}
+
 /// Which store a call uses: a configured one by name (`None`: the only one), or a spec.
 pub enum StoreRef {
     Named(Option<String>),
     Spec(MysqlSpec),
+    Postgres(PostgresSpec),
 }
 
 fn tls_mode(s: &str) -> Result<TlsMode> {
@@ -60,11 +73,9 @@ pub fn resolve(config: &Config, store: &StoreRef) -> Result<(Config, Option<Stri
     let spec = match store {
         StoreRef::Named(name) => return Ok((config.clone(), name.clone())),
         StoreRef::Spec(s) => s,
+        StoreRef::Postgres(s) => return resolve_postgres(config, s),
     };
     fstore_core::ident::validate_database_name(&spec.database)?;
-    let prefix = |p: &Option<String>| -> Result<Option<SecretPrefix>> {
-        Ok(p.as_deref().map(SecretPrefix::parse).transpose()?)
-    };
     let existing = config.stores.iter().find_map(|(n, s)| match s {
         StoreConfig::Mysql(m)
             if m.host == spec.host && m.port == spec.port && m.database == spec.database =>
@@ -97,6 +108,56 @@ pub fn resolve(config: &Config, store: &StoreRef) -> Result<(Config, Option<Stri
     }
     let mut config = config.clone();
     config.stores.insert(name.clone(), StoreConfig::Mysql(m));
+    Ok((config, Some(name)))
+}
+
+fn prefix(p: &Option<String>) -> Result<Option<SecretPrefix>> {
+    Ok(p.as_deref().map(SecretPrefix::parse).transpose()?)
+}
+
+/// [`resolve`] for a PostgreSQL spec: the same rule, a configured store with the same host,
+/// port, database and schema lending its other settings (TLS, CA file, timeouts).
+fn resolve_postgres(config: &Config, spec: &PostgresSpec) -> Result<(Config, Option<String>)> {
+    fstore_core::ident::validate_database_name(&spec.database)?;
+    fstore_core::ident::validate_database_name(&spec.schema)?;
+    let existing = config.stores.iter().find_map(|(n, s)| match s {
+        StoreConfig::Postgres(p)
+            if p.host == spec.host
+                && p.port == spec.port
+                && p.database == spec.database
+                && p.schema == spec.schema =>
+        {
+            Some((n.clone(), p.clone()))
+        }
+        _ => None,
+    });
+    let (name, mut p) = existing.unwrap_or_else(|| {
+        (
+            format!(
+                "{}:{}/{}/{}",
+                spec.host, spec.port, spec.database, spec.schema
+            ),
+            PostgresConfig {
+                host: spec.host.clone(),
+                port: spec.port,
+                database: spec.database.clone(),
+                schema: spec.schema.clone(),
+                read_secret_prefix: None,
+                write_secret_prefix: None,
+                tls: TlsMode::default_for_host(&spec.host),
+                tls_ca_file: None,
+                connect_timeout_secs: 10,
+                pool_max: 32,
+            },
+        )
+    });
+    p.read_secret_prefix = prefix(&spec.read_secret_prefix)?;
+    p.write_secret_prefix = prefix(&spec.write_secret_prefix)?;
+    if let Some(t) = &spec.tls {
+        p.tls = tls_mode(t)?;
+    }
+    let mut config = config.clone();
+    config.stores.insert(name.clone(), StoreConfig::Postgres(p));
     Ok((config, Some(name)))
 }
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
-use crate::crash::{Project, Row, Store, TABLE};
+use crate::project::{Project, Row, Store, TABLE};
 use crate::util::{Run, Scratch};
 
 const ACCESS_KEY_ID: &str = "AKIAFSTORETEST000001";
@@ -430,7 +430,7 @@ print(dt.metadata().configuration.get("fstore.primaryKeys"))
 
 fn model(n: i64, round: u64) -> BTreeMap<i64, Row> {
     (1..=n)
-        .map(|id| (id, crate::crash::row(id, round)))
+        .map(|id| (id, crate::project::row(id, round)))
         .collect()
 }
 
@@ -449,7 +449,9 @@ fn publish_from_s3(store: Store, test: &str) {
     p.run_ok(&["publish", TABLE]);
     assert_eq!(p.online_rows().1.as_ref(), Some(&rows));
     // An incremental publish after a merge, then an overwrite.
-    let changed: BTreeMap<i64, Row> = (40..=60).map(|id| (id, crate::crash::row(id, 2))).collect();
+    let changed: BTreeMap<i64, Row> = (40..=60)
+        .map(|id| (id, crate::project::row(id, 2)))
+        .collect();
     p.write_rows(&changed, false, "merge");
     rows.extend(changed);
     p.run_ok(&["publish", TABLE]);

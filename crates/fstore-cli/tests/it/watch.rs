@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::crash::{Project, Rng, Row, Store, TABLE, change, row};
+use crate::project::{Project, Rng, Row, Store, TABLE, change, row};
 
 /// How long the online table may take to catch up with the last write.
 const MAX_LAG: Duration = Duration::from_secs(60);
@@ -101,6 +101,11 @@ fn watch_follows_writes_and_stops_on_sigterm_sqlite() {
 #[test]
 fn watch_follows_writes_and_stops_on_sigint_mariadb() {
     watch_follows_writes(Store::Mysql, "INT");
+}
+
+#[test]
+fn watch_follows_writes_and_stops_on_sigterm_postgres() {
+    watch_follows_writes(Store::Postgres, "TERM");
 }
 
 /// `GET /metrics` on `addr` with a bare HTTP/1.1 request; the body.

@@ -95,6 +95,8 @@ macro_rules! conformance_tests {
                 a_failed_change_set_writes_nothing,
                 a_bad_value_in_the_last_chunk_of_a_stream_writes_nothing,
                 streamed_writes_count_across_chunks,
+                scan_pages_return_every_row_once_in_key_order,
+                scan_pages_order_decimal_and_date_keys_as_key_sort_says,
             );
         }
     };
@@ -111,6 +113,9 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+mod scan;
+pub use scan::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -24,7 +24,7 @@ from .frame import Frame
 from .secrets import Secrets
 from .serve import ServeClient
 from .stream import PublishStream
-from .specs import AmazonRdsMySqlSpec
+from .specs import AmazonRdsMySqlSpec, PostgresSpec
 
 __all__ = [
     "__version__",
@@ -40,6 +40,7 @@ __all__ = [
     "TrainingSet",
     "WriteReport",
     "AmazonRdsMySqlSpec",
+    "PostgresSpec",
     "FstoreError",
     "InvalidInputError",
     "TableNotFoundError",

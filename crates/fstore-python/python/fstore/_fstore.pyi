@@ -6,6 +6,7 @@ __version__: str
 __all__ = ["Client", "PublishStream", "Secrets", "ServeClient", "__version__"]
 
 _SpecTuple = tuple[str, int, str, str | None, str | None, str | None]
+_PgSpecTuple = tuple[str, int, str, str, str | None, str | None, str | None]
 _Lookup = tuple[str, list[str], str | None, list[str] | None, dict[str, str], float | None]
 
 @final
@@ -56,6 +57,7 @@ class Client:
         name: str,
         store: str | None = None,
         mysql: _SpecTuple | None = None,
+        postgres: _PgSpecTuple | None = None,
         mode: str = "merge",
         online_table: str | None = None,
         filter: str | None = None,
@@ -67,6 +69,7 @@ class Client:
         name: str,
         store: str | None = None,
         mysql: _SpecTuple | None = None,
+        postgres: _PgSpecTuple | None = None,
         mode: str = "merge",
         online_table: str | None = None,
         filter: str | None = None,
@@ -75,7 +78,7 @@ class Client:
         interval_secs: float = 5.0,
     ) -> PublishStream: ...
     def secrets(self) -> Secrets: ...
-    def drop_online_table(self, online_table: str, store: str | None = None, mysql: _SpecTuple | None = None) -> None: ...
+    def drop_online_table(self, online_table: str, store: str | None = None, mysql: _SpecTuple | None = None, postgres: _PgSpecTuple | None = None) -> None: ...
     def lookup(
         self,
         name: str,
@@ -83,6 +86,7 @@ class Client:
         features: list[str] | None = None,
         store: str | None = None,
         mysql: _SpecTuple | None = None,
+        postgres: _PgSpecTuple | None = None,
         online_table: str | None = None,
     ) -> Any: ...
     def online_primary_keys(
@@ -90,6 +94,7 @@ class Client:
         name: str,
         store: str | None = None,
         mysql: _SpecTuple | None = None,
+        postgres: _PgSpecTuple | None = None,
         online_table: str | None = None,
     ) -> list[str]: ...
     def training_set(

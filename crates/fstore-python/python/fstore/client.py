@@ -14,10 +14,10 @@ from .entities import FeatureLookup, FeatureTable, HistoryEntry, PublishReport, 
 from .errors import InvalidInputError
 from .frame import Frame
 from .secrets import Secrets
-from .specs import AmazonRdsMySqlSpec
+from .specs import AmazonRdsMySqlSpec, PostgresSpec
 from .stream import PublishStream, trigger_interval
 
-OnlineStoreArg = "AmazonRdsMySqlSpec | str | None"
+OnlineStoreArg = "AmazonRdsMySqlSpec | PostgresSpec | str | None"
 
 
 def _list(v: str | list[str] | None) -> list[str]:
@@ -47,8 +47,12 @@ def _store_args(online_store: Any, feature_table: str) -> tuple[dict[str, Any], 
     if isinstance(online_store, AmazonRdsMySqlSpec):
         spec, table = online_store._native(feature_table)
         return {"mysql": spec}, table
+    if isinstance(online_store, PostgresSpec):
+        spec, table = online_store._native(feature_table)
+        return {"postgres": spec}, table
     raise InvalidInputError(
-        f"online_store must be an AmazonRdsMySqlSpec or the name of a store in fstore.toml, not {type(online_store).__name__}"
+        "online_store must be an AmazonRdsMySqlSpec, a PostgresSpec or the name of a store in fstore.toml, "
+        f"not {type(online_store).__name__}"
     )
 
 
@@ -170,7 +174,7 @@ class Client:
     def publish_table(
         self,
         name: str,
-        online_store: AmazonRdsMySqlSpec | str | None = None,
+        online_store: AmazonRdsMySqlSpec | PostgresSpec | str | None = None,
         *,
         filter_condition: str | None = None,
         mode: Literal["merge", "overwrite"] = "merge",
@@ -208,7 +212,7 @@ class Client:
         interval = trigger_interval(trigger, 5.0)
         return PublishStream(self._native.publish_stream(name, interval_secs=interval, **args))
 
-    def drop_online_table(self, name: str, online_store: AmazonRdsMySqlSpec | str | None = None) -> None:
+    def drop_online_table(self, name: str, online_store: AmazonRdsMySqlSpec | PostgresSpec | str | None = None) -> None:
         store, spec_table = _store_args(online_store, name)
         self._native.drop_online_table(spec_table or name.partition(".")[2] or name, **store)
 
@@ -218,7 +222,7 @@ class Client:
         keys: list[dict[str, Any]] | list[Any] | Any,
         *,
         features: list[str] | None = None,
-        online_store: AmazonRdsMySqlSpec | str | None = None,
+        online_store: AmazonRdsMySqlSpec | PostgresSpec | str | None = None,
         online_table: str | None = None,
     ) -> Frame:
         """Online feature rows for ``keys`` with the read identity, in request order; a key that
