@@ -19,7 +19,7 @@ use pyo3_arrow::{PySchema, PyTable};
 
 use crate::convert::{read_all, to_table};
 use crate::errors::{Error, Result};
-use crate::online::{MysqlSpec, PostgresSpec, StoreRef};
+use crate::online::{PgSpecTuple, SpecTuple, StoreRef, store_ref};
 use crate::reports::{outcome_dict, report_dict, table_dict};
 use crate::runtime::{runtime, wait};
 use crate::secrets::Secrets;
@@ -67,57 +67,6 @@ pub struct Client {
     config: Config,
     offline: OfflineStore,
     stores: Mutex<HashMap<String, Opened>>,
-}
-
-/// A MySQL spec from Python: `(host, port, database, read_secret_prefix, write_secret_prefix, tls)`.
-type SpecTuple = (
-    String,
-    u16,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// A PostgreSQL spec from Python: `(host, port, database, schema, read_secret_prefix,
-/// write_secret_prefix, tls)`.
-type PgSpecTuple = (
-    String,
-    u16,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn store_ref(
-    store: Option<String>,
-    mysql: Option<SpecTuple>,
-    postgres: Option<PgSpecTuple>,
-) -> StoreRef {
-    if let Some((host, port, database, schema, read, write, tls)) = postgres {
-        return StoreRef::Postgres(PostgresSpec {
-            host,
-            port,
-            database,
-            schema,
-            read_secret_prefix: read,
-            write_secret_prefix: write,
-            tls,
-        });
-    }
-    match mysql {
-        Some((host, port, database, read, write, tls)) => StoreRef::Spec(MysqlSpec {
-            host,
-            port,
-            database,
-            read_secret_prefix: read,
-            write_secret_prefix: write,
-            tls,
-        }),
-        None => StoreRef::Named(store),
-    }
 }
 
 impl Client {

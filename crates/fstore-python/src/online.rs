@@ -52,6 +52,58 @@ pub enum StoreRef {
     Postgres(PostgresSpec),
 }
 
+/// A MySQL spec from Python: `(host, port, database, read_secret_prefix, write_secret_prefix, tls)`.
+pub type SpecTuple = (
+    String,
+    u16,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A PostgreSQL spec from Python: `(host, port, database, schema, read_secret_prefix,
+/// write_secret_prefix, tls)`.
+pub type PgSpecTuple = (
+    String,
+    u16,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The store a call names: a spec when one is given, else the configured store `store`.
+pub fn store_ref(
+    store: Option<String>,
+    mysql: Option<SpecTuple>,
+    postgres: Option<PgSpecTuple>,
+) -> StoreRef {
+    if let Some((host, port, database, schema, read, write, tls)) = postgres {
+        return StoreRef::Postgres(PostgresSpec {
+            host,
+            port,
+            database,
+            schema,
+            read_secret_prefix: read,
+            write_secret_prefix: write,
+            tls,
+        });
+    }
+    match mysql {
+        Some((host, port, database, read, write, tls)) => StoreRef::Spec(MysqlSpec {
+            host,
+            port,
+            database,
+            read_secret_prefix: read,
+            write_secret_prefix: write,
+            tls,
+        }),
+        None => StoreRef::Named(store),
+    }
+}
+
 fn tls_mode(s: &str) -> Result<TlsMode> {
     Ok(match s {
         "disabled" => TlsMode::Disabled,
