@@ -393,12 +393,8 @@ async fn run(a: Args) -> anyhow::Result<()> {
         Raw::Mysql(pool) => {
             let _ = pool.disconnect().await;
         }
-        Raw::Postgres(conns) => {
-            drop(conns);
-            fstore_bench::pg::Server::from_env()?
-                .drop_database(DB)
-                .await?;
-        }
+        // The database is dropped by `main`, also when a phase fails.
+        Raw::Postgres(conns) => drop(conns),
     }
     Ok(())
 }
@@ -410,7 +406,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    if let Err(e) = rt.block_on(run(args)) {
+    let store = args.store;
+    let result = rt.block_on(run(args));
+    let dropped = match store {
+        Store::Mysql => Ok(()),
+        Store::Postgres => rt.block_on(async {
+            fstore_bench::pg::Server::from_env()?
+                .drop_database(DB)
+                .await
+        }),
+    };
+    if let Err(e) = result.and(dropped) {
         eprintln!("bench failed: {e:#}");
         std::process::exit(1);
     }
