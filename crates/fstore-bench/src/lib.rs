@@ -2,6 +2,8 @@
 //! Every benchmark measures the raw limit (a hand-written bulk insert) in the same run and prints
 //! fstore's rate beside it, so figures compare like with like on whatever machine runs them.
 
+pub mod pg;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
